@@ -1,0 +1,20 @@
+r"""Dimensional speech emotion recognition for audEERING's audio toolkit."""
+
+from audemo import testing
+from audemo.core.emotion import Emotion
+from audemo.core.model import MODELS
+from audemo.core.model import download_model
+from audemo.core.model import load_model
+
+
+__all__ = []
+
+
+try:
+    import importlib.metadata
+
+    __version__ = importlib.metadata.version(__name__)
+except Exception:  # pragma: no cover
+    __version__ = "unknown"
+finally:
+    del importlib

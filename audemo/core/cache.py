@@ -1,0 +1,72 @@
+r"""Resumable cache of results, stored in parts as they complete."""
+
+from collections.abc import Callable
+import os
+import uuid
+
+import pandas as pd
+
+import audeer
+import audformat
+
+
+PART_SIZE = 100
+r"""Number of index rows per cached part."""
+
+
+def process_index_resumable(
+    process: Callable[[pd.Index], pd.DataFrame],
+    index: pd.Index,
+    folder: str,
+    *,
+    part_size: int = PART_SIZE,
+    verbose: bool = False,
+) -> pd.DataFrame:
+    r"""Process an index in parts and cache every part as it completes.
+
+    Parts are stored under ``<folder>/<hash of index>/``
+    as pickle files written to a temporary name
+    and renamed when complete,
+    so a crash never leaves a part that is trusted later.
+    Parts found in the cache are read instead of processed.
+
+    Args:
+        process: function that processes a part of the index
+        index: index conform to audformat
+        folder: cache folder of the processing settings
+        part_size: number of index rows per part
+        verbose: show a progress bar over the rows of the index
+
+    Returns:
+        concatenated results of all parts
+
+    """
+    folder = audeer.mkdir(folder, audformat.utils.hash(index, strict=True))
+    num_parts = (len(index) + part_size - 1) // part_size
+    frames = []
+    with audeer.progress_bar(
+        total=len(index),
+        desc=f"Process {len(index)} entries",
+        disable=not verbose,
+    ) as bar:
+        for part in range(num_parts):
+            rows = index[part * part_size : (part + 1) * part_size]
+            path = os.path.join(folder, f"part-{part:06d}-of-{num_parts:06d}.pkl")
+            if os.path.exists(path):
+                frame = pd.read_pickle(path)
+            else:
+                frame = process(rows)
+                _to_pickle_atomic(frame, path)
+            frames.append(frame)
+            bar.update(len(rows))
+    return pd.concat(frames)
+
+
+def _to_pickle_atomic(frame: pd.DataFrame, path: str):
+    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        frame.to_pickle(tmp, protocol=4)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,22 @@
+r"""Constants of the emotion model's interface."""
+
+DIMENSIONS = ("arousal", "dominance", "valence")
+r"""Labels of the ``logits`` output, in the model's order."""
+
+OUTPUTS = ("logits", "hidden_states")
+r"""Output nodes of the emotion model."""
+
+INPUT = "signal"
+r"""Input node of the emotion model."""
+
+SAMPLING_RATE = 16000
+r"""Sampling rate in Hz the model expects."""
+
+MIN_SAMPLES = 400
+r"""Receptive field of wav2vec2's convolutional front end in samples.
+
+The model cannot process shorter inputs.
+"""
+
+DEFAULT_MODEL = "w2v2-L-robust-12"
+r"""Name of the default model."""

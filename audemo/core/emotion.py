@@ -1,0 +1,407 @@
+r"""Emotion: the emotion model as an audinterface feature extractor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import functools
+import hashlib
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+import audeer
+import audformat
+import audinterface
+import audobject
+import audonnx
+
+from audemo.core.cache import process_index_resumable
+from audemo.core.define import DIMENSIONS
+from audemo.core.define import MIN_SAMPLES
+from audemo.core.define import OUTPUTS
+from audemo.core.define import SAMPLING_RATE
+from audemo.core.model import DEFAULT_MODEL
+from audemo.core.model import download_model
+from audemo.core.model import fingerprint as model_fingerprint
+from audemo.core.model import open_model
+from audemo.core.resolver import ModelResolver
+
+
+ERRORS = ("raise", "coerce")
+
+
+class Emotion(audinterface.Feature, audobject.Object):
+    r"""Arousal, dominance and valence, and the model's embedding.
+
+    Runs the emotion model of :cite:`wagner2023`
+    (wav2vec2-large-robust pruned to 12 layers,
+    fine-tuned on MSP-Podcast)
+    on signals, files, folders and audformat indices
+    with the :class:`audinterface.Feature` API.
+    The model is downloaded on first use
+    (see :func:`audemo.download_model`).
+
+    With ``outputs="logits"`` (default)
+    the columns are ``arousal``, ``dominance`` and ``valence``,
+    each roughly in the range 0..1 (not clipped);
+    with ``outputs="hidden_states"``
+    they are the model's mean-pooled last transformer layer
+    (``hidden_states-0``, ... ``hidden_states-1023``),
+    an embedding for transfer learning.
+    Asking for both gives both
+    from a **single** model run per segment.
+
+    The returned values are exactly what
+    ``audemo.load_model(model)(signal, 16000)`` returns
+    for the (resampled, mono) signal.
+
+    :class:`Emotion` is an :class:`audobject.Object`:
+    :meth:`to_yaml` writes a pipeline
+    that records the model
+    (registered name, URL,
+    or folder relative to the YAML file)
+    and its fingerprint (SHA256 of ``model.onnx``).
+    :func:`audobject.from_yaml` rebuilds the same pipeline
+    and refuses a model with a different fingerprint.
+    The runtime settings
+    ``cache_root``, ``device``, ``num_workers``,
+    ``multiprocessing`` and ``verbose``
+    are not serialized
+    (`hidden arguments`_).
+
+    Args:
+        model: model reference: ``None`` for the default model,
+            a registered name, a local model folder,
+            or an ``http(s)://`` URL of a zip archive,
+            see :func:`audemo.download_model`
+        outputs: ``"logits"``, ``"hidden_states"``,
+            or a list of both
+        fingerprint: expected SHA256 of the model's ``model.onnx``;
+            ``None`` accepts the model as it is
+            and records its fingerprint
+        win_dur: window duration in seconds
+            to get one row per window (emotion over time)
+        hop_dur: hop duration in seconds, defaults to ``win_dur / 2``
+        sampling_rate: sampling rate the model expects (16000)
+        resample: resample signals of other sampling rates
+        channels: channel selection, see :func:`audresample.remix`
+        mixdown: mix the selected channels down to mono
+        segment: :class:`audinterface.Segment` object;
+            if given, one row per segment it finds
+        errors: ``"raise"`` to stop at the first failing input,
+            ``"coerce"`` for a row of NaN and a warning instead
+        cache_root: cache folder of downloaded models,
+            see :func:`audemo.download_model`
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
+        num_workers: number of files processed in parallel
+        multiprocessing: use processes instead of threads
+            for ``num_workers``
+        verbose: show progress bars
+
+    Raises:
+        ValueError: if an argument has an invalid value
+        RuntimeError: if the model cannot be obtained
+            or its fingerprint differs from ``fingerprint``
+
+    Examples:
+        >>> root = audemo.testing.create_model("model")
+        >>> interface = Emotion(root)
+        >>> signal = np.zeros((1, 16000), dtype=np.float32)
+        >>> interface.process_signal(signal, 16000).round(3)
+                                        arousal  dominance  valence
+        start  end
+        0 days 0 days 00:00:01    0.574      0.517    0.536
+        >>> interface = Emotion(root, outputs=["logits", "hidden_states"])
+        >>> interface.process_signal(signal, 16000).shape
+        (1, 35)
+
+    .. _`hidden arguments`: https://audeering.github.io/audobject/usage.html#hidden-arguments
+
+    """  # noqa: E501
+
+    @audobject.init_decorator(
+        borrow={
+            "sampling_rate": "process",
+            "resample": "process",
+            "mixdown": "process",
+            "segment": "process",
+        },
+        hide=[
+            "cache_root",
+            "device",
+            "num_workers",
+            "multiprocessing",
+            "verbose",
+        ],
+        resolvers={"model": ModelResolver},
+    )
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        outputs: str | Sequence[str] = "logits",
+        fingerprint: str | None = None,
+        win_dur: float | None = None,
+        hop_dur: float | None = None,
+        sampling_rate: int = SAMPLING_RATE,
+        resample: bool = True,
+        channels: int | Sequence[int] = 0,
+        mixdown: bool = False,
+        segment: audinterface.Segment | None = None,
+        errors: str = "raise",
+        cache_root: str | None = None,
+        device: str = "cpu",
+        num_workers: int | None = 1,
+        multiprocessing: bool = False,
+        verbose: bool = False,
+    ):
+        output_names = _check_outputs(outputs)
+        if sampling_rate != SAMPLING_RATE:
+            raise ValueError(
+                f"The model works at {SAMPLING_RATE} Hz, "
+                f"sampling_rate must be {SAMPLING_RATE}, not {sampling_rate}."
+            )
+        if len(audeer.to_list(channels)) > 1 and not mixdown:
+            raise ValueError(
+                f"The model takes one channel, but channels={channels} "
+                f"selects {len(audeer.to_list(channels))}: "
+                f"set mixdown=True or select a single channel."
+            )
+        if errors not in ERRORS:
+            raise ValueError(f"errors must be one of {ERRORS}, not '{errors}'.")
+
+        model = model or DEFAULT_MODEL
+        root = download_model(model, cache_root=cache_root, verbose=verbose)
+        actual = model_fingerprint(root, cache_root=cache_root)
+        if fingerprint is not None and fingerprint != actual:
+            raise RuntimeError(
+                f"The model '{model}' in '{root}' has fingerprint "
+                f"{actual}, but this pipeline expects {fingerprint}. "
+                f"It was made with a different model: "
+                f"get that model, or pass fingerprint=None to accept this one."
+            )
+
+        self.model = model if root != audeer.path(model) else root
+        r"""Model reference: registered name, URL or model folder."""
+        self.outputs = outputs
+        r"""Requested outputs."""
+        self.fingerprint = actual
+        r"""SHA256 of the model's ``model.onnx``."""
+        self.channels = channels
+        r"""Channel selection."""
+        self.errors = errors
+        r"""What to do with inputs that fail."""
+        self.cache_root = cache_root
+        self.device = device
+
+        self._output_names = output_names
+        self._model_root = root
+        self._threads = _threads_per_worker(num_workers)
+        onnx_model = self._onnx_model()
+        columns = []
+        for name in output_names:
+            if name == "logits":
+                columns += list(DIMENSIONS)
+            else:
+                columns += onnx_model.labels(name)
+
+        super().__init__(
+            columns,
+            process_func=self._predict,
+            sampling_rate=sampling_rate,
+            resample=resample,
+            channels=channels,
+            mixdown=mixdown,
+            win_dur=win_dur,
+            hop_dur=hop_dur,
+            segment=segment,
+            num_workers=num_workers,
+            multiprocessing=multiprocessing,
+            verbose=verbose,
+        )
+        # audinterface fills in a Timedelta default for hop_dur,
+        # which audobject cannot serialize: keep the user's values
+        self.win_dur = win_dur
+        self.hop_dur = hop_dur
+
+    @property
+    def model_root(self) -> str:
+        r"""Local folder of the model."""
+        return self._model_root
+
+    def process_index(
+        self,
+        index: pd.Index,
+        *,
+        preserve_index: bool = False,
+        root: str | None = None,
+        cache_root: str | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        r"""Process files or segments of an audformat index.
+
+        With ``cache_root``,
+        results are stored in parts of
+        :data:`audemo.core.cache.PART_SIZE` rows
+        as soon as each part is done,
+        in a folder keyed on the index
+        and on everything that determines the numbers
+        (model fingerprint, outputs, windowing,
+        segmentation, resampling, channels, ``errors``).
+        A run that was interrupted resumes
+        with the parts that are missing;
+        a different model or option never returns a stale result.
+        The key does not include ``root``,
+        so a moved database keeps its cache.
+
+        Args:
+            index: index conform to audformat_
+            preserve_index: if ``True`` and no ``segment`` is set,
+                return the original index
+            root: root folder to expand relative file paths
+            cache_root: cache folder (see above)
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            data frame with one row per file, segment or window
+
+        Raises:
+            ValueError: if ``cache_root`` is given
+                but ``segment`` is not an :class:`audobject.Object`
+
+        .. _audformat: https://audeering.github.io/audformat/data-format.html
+
+        """
+        if cache_root is None or len(index) == 0:
+            return super().process_index(
+                index,
+                preserve_index=preserve_index,
+                root=root,
+                process_func_args=process_func_args,
+            )
+        folder = os.path.join(audeer.path(cache_root), self.cache_key())
+        verbose = self.verbose
+
+        def process_part(part: pd.Index) -> pd.DataFrame:
+            return super(Emotion, self).process_index(
+                part, root=root, process_func_args=process_func_args
+            )
+
+        # one progress bar over all parts instead of one per part
+        self.verbose = self.process.verbose = False
+        try:
+            frame = process_index_resumable(
+                process_part, index, folder, verbose=verbose
+            )
+        finally:
+            self.verbose = self.process.verbose = verbose
+        if self.process.segment is None and preserve_index:
+            frame.index = index
+        return frame
+
+    def cache_key(self) -> str:
+        r"""Hash of everything that determines the numbers.
+
+        Covers the model fingerprint, outputs, windowing,
+        segmentation, resampling, channel selection and ``errors``.
+
+        Returns:
+            16 hexadecimal characters
+
+        Raises:
+            ValueError: if ``segment`` is not an :class:`audobject.Object`
+
+        """
+        segment = self.process.segment
+        if segment is not None and not isinstance(segment, audobject.Object):
+            raise ValueError(
+                "Results can be cached only when the segmentation "
+                "can be serialized: use a segment object that is an "
+                "audobject.Object (e.g. audemo.VoiceActivity)."
+            )
+        settings = {
+            "fingerprint": self.fingerprint,
+            "outputs": self._output_names,
+            "win_dur": str(self.win_dur),
+            "hop_dur": str(self.hop_dur),
+            "sampling_rate": self.process.sampling_rate,
+            "resample": self.process.resample,
+            "channels": str(self.channels),
+            "mixdown": self.process.mixdown,
+            "segment": (
+                segment.to_yaml_s(include_version=False) if segment else None
+            ),
+            "errors": self.errors,
+            "version": _CACHE_VERSION,
+        }
+        text = json.dumps(settings, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _onnx_model(self) -> audonnx.Model:
+        return _shared_model(
+            self._model_root, self.device, self._threads, os.getpid()
+        )
+
+    def _predict(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        file: str | None = None,
+    ) -> np.ndarray:
+        where = f"'{file}'" if file else "the signal"
+        num_samples = signal.shape[-1]
+        if num_samples < MIN_SAMPLES:
+            raise ValueError(
+                f"Cannot process {where}: it has {num_samples} samples "
+                f"({num_samples / sampling_rate:.4f} s) at {sampling_rate} Hz, "
+                f"but the model needs at least {MIN_SAMPLES} "
+                f"({MIN_SAMPLES / SAMPLING_RATE * 1000:.0f} ms)."
+            )
+        if not np.isfinite(signal).all():
+            raise ValueError(
+                f"Cannot process {where}: it contains NaN or infinite samples."
+            )
+        signal = np.asarray(signal, dtype=np.float32).reshape(1, -1)
+        try:
+            result = self._onnx_model()(
+                signal, SAMPLING_RATE, outputs=list(self._output_names)
+            )
+        except Exception as ex:  # onnxruntime raises its own exception types
+            raise RuntimeError(f"The model failed on {where}: {ex}") from ex
+        return np.concatenate(
+            [result[name].reshape(-1) for name in self._output_names]
+        )
+
+
+_CACHE_VERSION = 1
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_model(
+    root: str,
+    device: str,
+    threads: int,
+    pid: int,
+) -> audonnx.Model:
+    # Emotion objects hold no session, so they pickle for worker processes,
+    # which load the model once; keyed on the process id
+    # so that a session inherited through fork is not used
+    return open_model(root, device=device, num_workers=threads)
+
+
+def _check_outputs(outputs: str | Sequence[str]) -> list[str]:
+    names = audeer.to_list(outputs)
+    invalid = [name for name in names if name not in OUTPUTS]
+    if not names or invalid or len(set(names)) != len(names):
+        raise ValueError(
+            f"outputs must be 'logits', 'hidden_states' or a list of both, "
+            f"not {outputs!r}."
+        )
+    return names
+
+
+def _threads_per_worker(num_workers: int | None) -> int:
+    cores = os.cpu_count() or 1
+    return max(1, cores // max(1, num_workers or cores))

@@ -1,0 +1,44 @@
+r"""Serialization of model references in pipeline YAML files."""
+
+import os
+
+import audeer
+import audobject
+
+from audemo.core.model import MODELS
+from audemo.core.model import is_url
+
+
+class ModelResolver(audobject.resolver.Base):
+    r"""Resolver for model references.
+
+    Registered names and URLs are written as they are;
+    a model folder is written relative to the YAML file
+    and expanded again when the YAML file is read.
+
+    Examples:
+        >>> resolver = ModelResolver()
+        >>> resolver.encode("w2v2-L-robust-12")
+        'w2v2-L-robust-12'
+
+    """
+
+    def decode(self, value: str) -> str:
+        r"""Expand a folder relative to the YAML file."""
+        if self.root is None or _is_remote(value):
+            return value
+        return audeer.path(os.path.join(self.root, value))
+
+    def encode(self, value: str) -> str:
+        r"""Turn a folder into a path relative to the YAML file."""
+        if self.root is None or _is_remote(value):
+            return value
+        return os.path.relpath(value, self.root)
+
+    def encode_type(self) -> type:
+        r"""Return encoded type."""
+        return str
+
+
+def _is_remote(value: str) -> bool:
+    return value in MODELS or is_url(value)
