@@ -1,0 +1,246 @@
+r"""Command line interface: ``audemo predict|download|info``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import os
+import sys
+
+import pandas as pd
+
+import audeer
+import audformat
+
+from audemo.core.define import DEFAULT_MODEL
+from audemo.core.define import OUTPUTS
+from audemo.core.model import MODELS
+from audemo.core.model import download_model
+from audemo.core.model import fingerprint
+from audemo.core.model import is_url
+from audemo.core.model import load_model
+from audemo.core.model import resolve_cache_root
+
+
+AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "mp3", "opus", "m4a", "aac", "wma")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    r"""Run the ``audemo`` command.
+
+    Args:
+        argv: command line arguments without the program name;
+            ``None`` reads them from :data:`sys.argv`
+
+    Returns:
+        exit code: 0 on success, 1 on failure, 2 on wrong usage
+
+    Examples:
+        >>> root = audemo.testing.create_model("model")
+        >>> main(["info", root])  # doctest: +ELLIPSIS
+        model: .../model
+        ...
+        0
+
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except KeyboardInterrupt:
+        print("audemo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as ex:  # one clear line instead of a traceback
+        message = " ".join(str(ex).split()) or type(ex).__name__
+        print(f"audemo: error: {message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audemo",
+        description=(
+            "Predict arousal, dominance and valence from speech "
+            "with audEERING's wav2vec2 emotion model "
+            "(w2v2-L-robust-12, CC BY-NC-SA 4.0)."
+        ),
+    )
+    commands = parser.add_subparsers(title="commands", required=True)
+
+    model_help = (
+        f"model: a registered name ({', '.join(MODELS)}), "
+        f"a local model folder, or an http(s):// URL of a zip archive "
+        f"(default: {DEFAULT_MODEL})"
+    )
+    cache_help = (
+        "folder for downloaded models (default: $AUDEMO_CACHE_ROOT "
+        "or ~/.cache/audemo)"
+    )
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict emotion of audio files",
+        description=(
+            "Predict arousal, dominance and valence (each roughly 0..1) "
+            "or the 1024-d embedding of audio files. "
+            "Results go to stdout as CSV unless -o is given."
+        ),
+    )
+    predict.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=(
+            "audio file, folder (searched recursively for "
+            f"{', '.join(AUDIO_EXTENSIONS)} files), "
+            "or audformat database folder (processes all its files)"
+        ),
+    )
+    predict.add_argument(
+        "-o",
+        "--output",
+        help="write results to this CSV (.csv) or parquet (.parquet) file",
+    )
+    predict.add_argument(
+        "--outputs",
+        type=_outputs,
+        default=["logits"],
+        help=(
+            "logits (arousal, dominance, valence), hidden_states "
+            "(embedding), or both as logits,hidden_states (default: logits)"
+        ),
+    )
+    predict.add_argument("--model", default=None, help=model_help)
+    predict.add_argument(
+        "--cache-root",
+        default=None,
+        help=cache_help + "; results are cached there as well",
+    )
+    predict.add_argument(
+        "--num-workers",
+        type=int,
+        default=1,
+        help="number of files processed in parallel (default: 1)",
+    )
+    predict.set_defaults(command=_predict)
+
+    download = commands.add_parser(
+        "download",
+        help="download a model into the cache",
+        description="Download a model into the cache and print its folder.",
+    )
+    download.add_argument("model", nargs="?", default=None, help=model_help)
+    download.add_argument("--cache-root", default=None, help=cache_help)
+    download.set_defaults(command=_download)
+
+    info = commands.add_parser(
+        "info",
+        help="show a model's inputs, outputs and fingerprint",
+        description=(
+            "Show a model's folder, fingerprint (SHA256 of model.onnx), "
+            "inputs and outputs. Downloads the model if needed."
+        ),
+    )
+    info.add_argument("model", nargs="?", default=None, help=model_help)
+    info.add_argument("--cache-root", default=None, help=cache_help)
+    info.set_defaults(command=_info)
+    return parser
+
+
+def _outputs(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or any(name not in OUTPUTS for name in names):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not one of logits, hidden_states, "
+            f"or logits,hidden_states"
+        )
+    return names
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from audemo.core.emotion import Emotion
+
+    if args.output and audeer.file_extension(args.output) not in ("csv", "parquet"):
+        raise ValueError(
+            f"Output file '{args.output}' must end in .csv or .parquet."
+        )
+    jobs = [_input_to_index(path) for path in args.inputs]
+    interface = Emotion(
+        args.model,
+        outputs=args.outputs,
+        cache_root=args.cache_root,
+        num_workers=args.num_workers,
+        verbose=True,
+    )
+    results_root = (
+        os.path.join(resolve_cache_root(args.cache_root), "results")
+        if args.cache_root
+        else None
+    )
+    frames = []
+    for index, root in jobs:
+        if len(jobs) > 1 and root is not None:
+            # several inputs: make every path absolute so they stay apart
+            index = audformat.utils.expand_file_path(index, root)
+            root = None
+        frames.append(
+            interface.process_index(
+                index,
+                root=root,
+                cache_root=results_root,
+                preserve_index=True,
+            )
+        )
+    frame = pd.concat(frames)
+    if args.output is None:
+        frame.to_csv(sys.stdout)
+    elif audeer.file_extension(args.output) == "csv":
+        frame.to_csv(args.output)
+    else:
+        frame.to_parquet(args.output)
+    return 0
+
+
+def _input_to_index(path: str) -> tuple[pd.Index, str | None]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Input '{path}' does not exist.")
+    if os.path.isdir(path):
+        if os.path.exists(os.path.join(path, "db.yaml")):
+            db = audformat.Database.load(path, load_data=False)
+            return db.files, audeer.path(path)
+        files = sorted(
+            file
+            for file in audeer.list_file_names(path, recursive=True, basenames=True)
+            if audeer.file_extension(file).lower() in AUDIO_EXTENSIONS
+        )
+        if not files:
+            raise FileNotFoundError(
+                f"Folder '{path}' holds no audio files "
+                f"({', '.join(AUDIO_EXTENSIONS)})."
+            )
+        return audformat.filewise_index(files), audeer.path(path)
+    return audformat.filewise_index([path]), None
+
+
+def _download(args: argparse.Namespace) -> int:
+    root = download_model(args.model, cache_root=args.cache_root, verbose=True)
+    print(root)
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    name = args.model or DEFAULT_MODEL
+    root = download_model(name, cache_root=args.cache_root, verbose=True)
+    model = load_model(root)
+    print(f"model: {name}")
+    if name in MODELS:
+        print(f"url: {MODELS[name].url}")
+        print(f"license: {MODELS[name].license}")
+        print(f"description: {MODELS[name].description}")
+    elif is_url(name):
+        print(f"url: {name}")
+    print(f"folder: {root}")
+    print(f"fingerprint: {fingerprint(root, cache_root=args.cache_root)}")
+    print(f"cache: {resolve_cache_root(args.cache_root)}")
+    print(model)
+    return 0

@@ -1,0 +1,301 @@
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+from conftest import model_archive
+import numpy as np
+import onnxruntime
+import pytest
+
+import audeer
+import audonnx
+import audonnx.testing
+
+import audemo
+from audemo.core import model as model_module
+
+
+def test_create_model_interface(tmp_path):
+    start = time.perf_counter()
+    root = audemo.testing.create_model(str(tmp_path / "m"), hidden_size=16)
+    elapsed = time.perf_counter() - start
+    # "well under a second" is the contract; keep a wide margin for slow CI
+    assert elapsed < 1.0
+    assert sorted(os.listdir(root)) == ["model.onnx", "model.yaml"]
+    model = audonnx.load(root)
+    assert list(model.inputs) == ["signal"]
+    assert model.inputs["signal"].shape == [1, -1]
+    assert model.outputs["hidden_states"].shape == [1, 16]
+    assert model.outputs["logits"].shape == [1, 3]
+    assert model.labels("logits") == ["arousal", "dominance", "valence"]
+
+    rng = np.random.default_rng(1)
+    loud = (0.5 * rng.standard_normal((1, 16000))).astype(np.float32)
+    quiet = (0.01 * rng.standard_normal((1, 16000))).astype(np.float32)
+    y_loud = model(loud, 16000)
+    y_quiet = model(quiet, 16000)
+    assert y_loud["hidden_states"].shape == (1, 16)
+    assert y_loud["logits"].shape == (1, 3)
+    assert np.all((y_loud["logits"] > 0) & (y_loud["logits"] < 1))
+    # the output depends on the signal
+    assert np.abs(y_loud["logits"] - y_quiet["logits"]).max() > 1e-3
+
+
+def test_create_model_receptive_field(model_root):
+    model = audonnx.load(model_root)
+    model(np.zeros((1, 400), np.float32), 16000)
+    with pytest.raises(Exception, match="Invalid input shape|shape"):
+        model(np.zeros((1, 399), np.float32), 16000)
+
+
+def test_create_model_deterministic(tmp_path):
+    a = audemo.testing.create_model(str(tmp_path / "a"), seed=3)
+    b = audemo.testing.create_model(str(tmp_path / "b"), seed=3)
+    c = audemo.testing.create_model(str(tmp_path / "c"), seed=4)
+
+    def digest(root):
+        with open(os.path.join(root, "model.onnx"), "rb") as fp:
+            return hashlib.sha256(fp.read()).hexdigest()
+
+    assert digest(a) == digest(b)
+    assert digest(a) != digest(c)
+
+
+def test_create_model_invalid(tmp_path):
+    with pytest.raises(ValueError, match="hidden_size"):
+        audemo.testing.create_model(str(tmp_path), hidden_size=0)
+
+
+def test_local_folder(model_root, tmp_path):
+    assert audemo.download_model(model_root) == model_root
+    model = audemo.load_model(model_root, num_workers=2)
+    assert isinstance(model, audonnx.Model)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        audemo.download_model(str(tmp_path / "missing"))
+    empty = audeer.mkdir(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="holds no 'model.onnx'"):
+        audemo.download_model(empty)
+    with pytest.raises(ValueError, match="Unknown model 'no-such-model'"):
+        audemo.download_model("no-such-model")
+
+
+def test_load_model_broken_onnx(tmp_path):
+    root = audeer.mkdir(tmp_path / "broken")
+    with open(os.path.join(root, "model.onnx"), "wb") as fp:
+        fp.write(b"this is not a model")
+    with pytest.raises(RuntimeError, match="Cannot load the model"):
+        audemo.load_model(root)
+
+
+def test_cache_root(monkeypatch, tmp_path):
+    monkeypatch.setenv("AUDEMO_CACHE_ROOT", str(tmp_path / "env"))
+    assert model_module.resolve_cache_root() == str(tmp_path / "env")
+    assert model_module.resolve_cache_root(str(tmp_path / "x")) == str(tmp_path / "x")
+    monkeypatch.delenv("AUDEMO_CACHE_ROOT")
+    assert model_module.resolve_cache_root() == audeer.path("~/.cache/audemo")
+
+
+def test_download(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    folder = audemo.download_model(url, cache_root=cache_root, verbose=True)
+    assert folder.startswith(os.path.join(cache_root, "models", "m-"))
+    assert server.requests["/m.zip"] == 1
+    model = audemo.load_model(url, cache_root=cache_root)
+    assert model.labels("logits") == ["arousal", "dominance", "valence"]
+    # nothing temporary is left behind
+    leftovers = [
+        name
+        for name in os.listdir(os.path.dirname(folder))
+        if not name.endswith(".lock") and name != os.path.basename(folder)
+    ]
+    assert leftovers == []
+    # reuse from the cache with the server gone
+    server.stop()
+    assert audemo.download_model(url, cache_root=cache_root) == folder
+    assert server.requests["/m.zip"] == 1
+
+
+def test_download_subfolder(server, tmp_path, cache_root):
+    server.files["/nested.zip"] = model_archive(str(tmp_path), subfolder="w2v2")
+    folder = audemo.download_model(server.url("/nested.zip"), cache_root=cache_root)
+    assert sorted(os.listdir(folder)) == ["model.onnx", "model.yaml"]
+
+
+def _assert_nothing_cached(cache_root):
+    models = os.path.join(cache_root, "models")
+    if os.path.exists(models):
+        assert [n for n in os.listdir(models) if not n.endswith(".lock")] == []
+
+
+def test_download_broken_archive(server, cache_root):
+    server.files["/broken.zip"] = b"PK\x03\x04 this is not really a zip archive"
+    url = server.url("/broken.zip")
+    with pytest.raises(RuntimeError, match="broken and cannot be extracted"):
+        audemo.download_model(url, cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+
+
+def test_download_archive_without_model(server, cache_root, tmp_path):
+    import zipfile
+
+    path = tmp_path / "readme.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("README.txt", "no model here")
+    server.files["/readme.zip"] = path.read_bytes()
+    with pytest.raises(RuntimeError, match="holds no 'model.onnx'"):
+        audemo.download_model(server.url("/readme.zip"), cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+
+
+def test_download_wrong_interface(server, cache_root, tmp_path):
+    import zipfile
+
+    identity = audonnx.testing.create_model([[1, -1]])
+    identity.to_yaml(str(tmp_path / "identity" / "model.yaml"))
+    path = tmp_path / "identity.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in ("model.onnx", "model.yaml"):
+            archive.write(tmp_path / "identity" / name, name)
+    server.files["/identity.zip"] = path.read_bytes()
+    with pytest.raises(RuntimeError, match="is not an emotion model"):
+        audemo.download_model(server.url("/identity.zip"), cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+
+
+def test_download_corrupt_onnx(server, cache_root, tmp_path):
+    import zipfile
+
+    path = tmp_path / "corrupt.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model.onnx", b"\x08\x07 garbage")
+    server.files["/corrupt.zip"] = path.read_bytes()
+    with pytest.raises(RuntimeError, match="cannot be opened by onnxruntime"):
+        audemo.download_model(server.url("/corrupt.zip"), cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+
+
+def test_download_interrupted(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    server.drop.add("/m.zip")
+    url = server.url("/m.zip")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        audemo.download_model(url, cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+    # the next call downloads again and succeeds
+    server.drop.clear()
+    folder = audemo.download_model(url, cache_root=cache_root)
+    assert os.path.exists(os.path.join(folder, "model.onnx"))
+    assert server.requests["/m.zip"] == 2
+
+
+def test_download_http_error(server, cache_root):
+    url = server.url("/missing.zip")
+    with pytest.raises(RuntimeError, match="HTTP 404") as error:
+        audemo.download_model(url, cache_root=cache_root)
+    assert url in str(error.value)
+
+
+def test_download_no_network(cache_root):
+    # nothing listens on port 9 (discard) of the loopback interface
+    url = "http://127.0.0.1:9/model.zip"
+    with pytest.raises(RuntimeError, match="Cannot download model") as error:
+        audemo.download_model(url, cache_root=cache_root)
+    assert "pass the folder as model" in str(error.value)
+
+
+def test_offline(server, archive, cache_root, monkeypatch):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    monkeypatch.setenv("AUDEMO_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="AUDEMO_OFFLINE=1") as error:
+        audemo.download_model(url, cache_root=cache_root)
+    assert url in str(error.value)
+    assert server.requests["/m.zip"] == 0
+    with pytest.raises(RuntimeError, match="zenodo.org/record/6221127"):
+        audemo.download_model(cache_root=cache_root)
+    # a cached model is used offline
+    monkeypatch.delenv("AUDEMO_OFFLINE")
+    folder = audemo.download_model(url, cache_root=cache_root)
+    monkeypatch.setenv("AUDEMO_OFFLINE", "1")
+    assert audemo.download_model(url, cache_root=cache_root) == folder
+
+
+def test_registered_model_checksum(server, archive, cache_root, monkeypatch):
+    server.files["/registered.zip"] = archive
+    good = model_module.RegisteredModel(
+        url=server.url("/registered.zip"),
+        sha256=hashlib.sha256(archive).hexdigest(),
+        license="MIT",
+        description="test",
+    )
+    bad = model_module.RegisteredModel(
+        url=good.url, sha256="0" * 64, license="MIT", description="test"
+    )
+    monkeypatch.setitem(model_module.MODELS, "bad-model", bad)
+    with pytest.raises(RuntimeError, match="expected 0000"):
+        audemo.download_model("bad-model", cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+    monkeypatch.setitem(model_module.MODELS, "good-model", good)
+    folder = audemo.download_model("good-model", cache_root=cache_root)
+    assert folder == os.path.join(cache_root, "models", "registered")
+
+
+def test_concurrent_download(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    server.delay = 1.0
+    url = server.url("/m.zip")
+    code = (
+        "import audemo, sys; "
+        "print(audemo.download_model(sys.argv[1], cache_root=sys.argv[2]))"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url, cache_root],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    results = [process.communicate(timeout=120) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, results
+    folders = {out.strip() for out, _ in results}
+    assert len(folders) == 1
+    assert server.requests["/m.zip"] == 1
+
+
+def test_fingerprint(model_root, tmp_path, cache_root):
+    root = audemo.testing.create_model(str(tmp_path / "m"))
+    with open(os.path.join(root, "model.onnx"), "rb") as fp:
+        expected = hashlib.sha256(fp.read()).hexdigest()
+    assert model_module.fingerprint(root, cache_root=cache_root) == expected
+    records = os.listdir(os.path.join(cache_root, "fingerprints"))
+    assert len(records) == 1
+    # remembered: a stale record is trusted while size and mtime match
+    record = os.path.join(cache_root, "fingerprints", records[0])
+    with open(record) as fp:
+        text = fp.read()
+    with open(record, "w") as fp:
+        fp.write(text.replace(expected, "f" * 64))
+    assert model_module.fingerprint(root, cache_root=cache_root) == "f" * 64
+    # a changed file is hashed again
+    audemo.testing.create_model(root, seed=1)
+    os.utime(os.path.join(root, "model.onnx"), ns=(1, 1))
+    changed = model_module.fingerprint(root, cache_root=cache_root)
+    assert changed not in (expected, "f" * 64)
+    # an unreadable record is recomputed
+    with open(record, "w") as fp:
+        fp.write("{not json")
+    assert model_module.fingerprint(root, cache_root=cache_root) == changed
+
+
+def test_check_interface_accepts_test_model(model_root):
+    model_module.check_interface(model_root)
+    session = onnxruntime.InferenceSession(os.path.join(model_root, "model.onnx"))
+    assert [node.name for node in session.get_outputs()] == [
+        "hidden_states",
+        "logits",
+    ]
