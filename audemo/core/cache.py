@@ -19,7 +19,7 @@ def process_index_resumable(
     index: pd.Index,
     folder: str,
     *,
-    part_size: int = PART_SIZE,
+    part_size: int | None = None,
     verbose: bool = False,
 ) -> pd.DataFrame:
     r"""Process an index in parts and cache every part as it completes.
@@ -34,13 +34,15 @@ def process_index_resumable(
         process: function that processes a part of the index
         index: index conform to audformat
         folder: cache folder of the processing settings
-        part_size: number of index rows per part
+        part_size: number of index rows per part,
+            default :data:`PART_SIZE`
         verbose: show a progress bar over the rows of the index
 
     Returns:
         concatenated results of all parts
 
     """
+    part_size = part_size or PART_SIZE
     folder = audeer.mkdir(folder, audformat.utils.hash(index, strict=True))
     num_parts = (len(index) + part_size - 1) // part_size
     frames = []

@@ -54,8 +54,8 @@ class Emotion(audinterface.Feature, audobject.Object):
     from a **single** model run per segment.
 
     The returned values are exactly what
-    ``audemo.load_model(model)(signal, 16000)`` returns
-    for the (resampled, mono) signal.
+    ``audemo.load_model(model, num_workers=num_threads)(signal, 16000)``
+    returns for the (resampled, mono) signal.
 
     :class:`Emotion` is an :class:`audobject.Object`:
     :meth:`to_yaml` writes a pipeline
@@ -66,7 +66,7 @@ class Emotion(audinterface.Feature, audobject.Object):
     :func:`audobject.from_yaml` rebuilds the same pipeline
     and refuses a model with a different fingerprint.
     The runtime settings
-    ``cache_root``, ``device``, ``num_workers``,
+    ``cache_root``, ``device``, ``num_workers``, ``num_threads``,
     ``multiprocessing`` and ``verbose``
     are not serialized
     (`hidden arguments`_).
@@ -96,6 +96,10 @@ class Emotion(audinterface.Feature, audobject.Object):
             see :func:`audemo.download_model`
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
         num_workers: number of files processed in parallel
+        num_threads: number of onnxruntime threads per worker;
+            ``None`` shares the CPU cores among the workers.
+            The thread count can change the last bit of the results
+            (float32 sums in another order)
         multiprocessing: use processes instead of threads
             for ``num_workers``
         verbose: show progress bars
@@ -106,15 +110,19 @@ class Emotion(audinterface.Feature, audobject.Object):
             or its fingerprint differs from ``fingerprint``
 
     Examples:
+        The examples run on a small test model
+        (:func:`audemo.testing.create_model`):
+        its numbers are **not** emotion predictions.
+        Leave out ``model`` to use the real model.
+
         >>> root = audemo.testing.create_model("model")
         >>> interface = Emotion(root)
-        >>> signal = np.zeros((1, 16000), dtype=np.float32)
-        >>> interface.process_signal(signal, 16000).round(3)
-                                        arousal  dominance  valence
-        start  end
-        0 days 0 days 00:00:01    0.574      0.517    0.536
+        >>> interface.process_file("speech.wav").round(3)
+                                                  arousal  dominance  valence
+        file       start  end
+        speech.wav 0 days 0 days 00:00:04.197000     0.57      0.521    0.526
         >>> interface = Emotion(root, outputs=["logits", "hidden_states"])
-        >>> interface.process_signal(signal, 16000).shape
+        >>> interface.process_file("speech.wav").shape
         (1, 35)
 
     .. _`hidden arguments`: https://audeering.github.io/audobject/usage.html#hidden-arguments
@@ -132,6 +140,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             "cache_root",
             "device",
             "num_workers",
+            "num_threads",
             "multiprocessing",
             "verbose",
         ],
@@ -154,6 +163,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         cache_root: str | None = None,
         device: str = "cpu",
         num_workers: int | None = 1,
+        num_threads: int | None = None,
         multiprocessing: bool = False,
         verbose: bool = False,
     ):
@@ -198,7 +208,8 @@ class Emotion(audinterface.Feature, audobject.Object):
 
         self._output_names = output_names
         self._model_root = root
-        self._threads = _threads_per_worker(num_workers)
+        self.num_threads = num_threads or _threads_per_worker(num_workers)
+        r"""Number of onnxruntime threads per worker."""
         onnx_model = self._onnx_model()
         columns = []
         for name in output_names:
@@ -341,7 +352,7 @@ class Emotion(audinterface.Feature, audobject.Object):
 
     def _onnx_model(self) -> audonnx.Model:
         return _shared_model(
-            self._model_root, self.device, self._threads, os.getpid()
+            self._model_root, self.device, self.num_threads, os.getpid()
         )
 
     def _predict(

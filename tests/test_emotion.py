@@ -1,0 +1,401 @@
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import audb
+import audbackend
+import audeer
+import audformat
+import audiofile
+import audobject
+import audonnx
+import audresample
+
+import audemo
+
+
+DIMENSIONS = ["arousal", "dominance", "valence"]
+
+
+def raw_model_output(model_root, signal, outputs, threads=os.cpu_count()):
+    model = audemo.load_model(model_root, num_workers=threads)
+    outputs = audeer.to_list(outputs)
+    result = model(np.atleast_2d(signal).astype(np.float32), 16000, outputs=outputs)
+    return np.concatenate([result[name].reshape(-1) for name in outputs])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_logits_equal_raw_model(model_root, speech_files, threads):
+    interface = audemo.Emotion(model_root, num_threads=threads)
+    assert list(interface.column_names) == DIMENSIONS
+    for file in speech_files:
+        signal, sampling_rate = audiofile.read(file, always_2d=True)
+        assert sampling_rate == 16000
+        frame = interface.process_file(file)
+        assert list(frame.columns) == DIMENSIONS
+        expected = raw_model_output(model_root, signal, "logits", threads)
+        np.testing.assert_array_equal(frame.values[0], expected)
+
+
+def test_outputs(model_root, speech_files):
+    file = speech_files[0]
+    signal, _ = audiofile.read(file, always_2d=True)
+    hidden = audemo.Emotion(model_root, outputs="hidden_states").process_file(file)
+    assert list(hidden.columns) == [f"hidden_states-{i}" for i in range(32)]
+    np.testing.assert_array_equal(
+        hidden.values[0], raw_model_output(model_root, signal, "hidden_states")
+    )
+    both = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
+    frame = both.process_file(file)
+    assert list(frame.columns) == DIMENSIONS + list(hidden.columns)
+    np.testing.assert_array_equal(frame[hidden.columns].values, hidden.values)
+    reverse = audemo.Emotion(model_root, outputs=["hidden_states", "logits"])
+    assert list(reverse.column_names) == list(hidden.columns) + DIMENSIONS
+
+
+def test_both_outputs_one_model_run(model_root, speech_files, monkeypatch):
+    runs = []
+    original = audonnx.Model.__call__
+
+    def counting_call(self, *args, **kwargs):
+        runs.append(kwargs.get("outputs"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(audonnx.Model, "__call__", counting_call)
+    interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
+    interface.process_files(speech_files)
+    assert runs == [["logits", "hidden_states"]] * len(speech_files)
+
+
+def test_resample_48khz(model_root, human_voice):
+    signal, sampling_rate = audiofile.read(human_voice, always_2d=True)
+    assert sampling_rate == 48000
+    frame = audemo.Emotion(model_root).process_file(human_voice)
+    resampled = audresample.resample(signal, sampling_rate, 16000)
+    np.testing.assert_array_equal(
+        frame.values[0], raw_model_output(model_root, resampled, "logits")
+    )
+    with pytest.raises(RuntimeError, match="[Ss]ampling rate"):
+        audemo.Emotion(model_root, resample=False).process_file(human_voice)
+
+
+def test_stereo_8khz_mixdown(model_root, human_voice, tmp_path):
+    mono, sampling_rate = audiofile.read(human_voice, always_2d=True)
+    mono = audresample.resample(mono, sampling_rate, 8000)
+    stereo = np.concatenate([mono, 0.5 * mono])
+    path = str(tmp_path / "stereo-8k.wav")
+    audiofile.write(path, stereo, 8000)
+    stereo, _ = audiofile.read(path, always_2d=True)
+
+    first = audemo.Emotion(model_root).process_file(path)
+    np.testing.assert_array_equal(
+        first.values[0],
+        raw_model_output(model_root, audresample.resample(stereo[:1], 8000, 16000), "logits"),
+    )
+    mixed = audemo.Emotion(model_root, channels=[0, 1], mixdown=True).process_file(path)
+    expected = audresample.resample(
+        audresample.remix(stereo, [0, 1], mixdown=True), 8000, 16000
+    )
+    np.testing.assert_array_equal(
+        mixed.values[0], raw_model_output(model_root, expected, "logits")
+    )
+    assert not np.allclose(first.values, mixed.values)
+    second = audemo.Emotion(model_root, channels=1).process_file(path)
+    assert not np.allclose(first.values, second.values)
+
+
+def test_all_process_methods(model_root, speech_root, speech_files):
+    interface = audemo.Emotion(model_root)
+    signal, sampling_rate = audiofile.read(speech_files[0], always_2d=True)
+    expected = interface.process_file(speech_files[0]).values
+
+    from_signal = interface.process_signal(signal, sampling_rate)
+    np.testing.assert_array_equal(from_signal.values, expected)
+    from_index = interface.process_signal_from_index(
+        signal,
+        sampling_rate,
+        audinterface_index(from_signal.index),
+    )
+    np.testing.assert_array_equal(from_index.values, expected)
+    np.testing.assert_array_equal(
+        interface(signal, sampling_rate).reshape(-1), expected[0]
+    )
+
+    files = interface.process_files(speech_files)
+    assert len(files) == 3
+    np.testing.assert_array_equal(files.values[0], expected[0])
+    folder = interface.process_folder(speech_root)
+    assert sorted(folder.index.get_level_values("file")) == sorted(speech_files)
+
+    index = audformat.filewise_index(speech_files)
+    frame = interface.process_index(index, preserve_index=True)
+    assert frame.index.equals(index)
+    np.testing.assert_array_equal(frame.loc[speech_files[0]].values, expected[0])
+
+
+def audinterface_index(index):
+    return pd.MultiIndex.from_arrays(
+        [index.get_level_values("start"), index.get_level_values("end")],
+        names=["start", "end"],
+    )
+
+
+def test_segmented_index(model_root, speech_files):
+    interface = audemo.Emotion(model_root)
+    index = audformat.segmented_index(
+        [speech_files[0], speech_files[0]], [0.0, 1.0], [1.0, 2.5]
+    )
+    frame = interface.process_index(index)
+    assert frame.index.equals(index)
+    signal, _ = audiofile.read(speech_files[0], always_2d=True)
+    np.testing.assert_array_equal(
+        frame.values[1], raw_model_output(model_root, signal[:, 16000:40000], "logits")
+    )
+
+
+def test_threads_and_processes_agree(model_root, speech_files):
+    sequential = audemo.Emotion(model_root).process_files(speech_files)
+    threads = audemo.Emotion(model_root, num_workers=2).process_files(speech_files)
+    processes = audemo.Emotion(
+        model_root, num_workers=2, multiprocessing=True
+    ).process_files(speech_files)
+    pd.testing.assert_frame_equal(sequential, threads)
+    pd.testing.assert_frame_equal(sequential, processes)
+
+
+def test_sliding_window(model_root, speech_files):
+    interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
+    signal, _ = audiofile.read(speech_files[2], always_2d=True)
+    frame = interface.process_signal(signal, 16000)
+    duration = signal.shape[1] / 16000
+    assert len(frame) == int((duration - 1.0) / 0.5) + 1
+    starts = frame.index.get_level_values("start")
+    ends = frame.index.get_level_values("end")
+    assert list(starts[:3].total_seconds()) == [0.0, 0.5, 1.0]
+    assert all((ends - starts).total_seconds() == 1.0)
+    np.testing.assert_array_equal(
+        frame.values[1], raw_model_output(model_root, signal[:, 8000:24000], "logits")
+    )
+    assert interface.hop_dur == 0.5
+    assert audemo.Emotion(model_root, win_dur=2.0).hop_dur is None
+
+
+def test_short_and_invalid_signals(model_root, tmp_path):
+    interface = audemo.Emotion(model_root)
+    path = str(tmp_path / "short.wav")
+    audiofile.write(path, np.zeros(200, np.float32), 16000)
+    with pytest.raises(ValueError, match="short.wav.*200 samples.*at least 400"):
+        interface.process_file(path)
+    interface.process_signal(np.zeros(400, np.float32), 16000)
+    signal = np.zeros(16000, np.float32)
+    signal[100] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        interface.process_signal(signal, 16000)
+
+
+def test_invalid_arguments(model_root):
+    with pytest.raises(ValueError, match="outputs must be"):
+        audemo.Emotion(model_root, outputs="scores")
+    with pytest.raises(ValueError, match="outputs must be"):
+        audemo.Emotion(model_root, outputs=["logits", "logits"])
+    with pytest.raises(ValueError, match="16000"):
+        audemo.Emotion(model_root, sampling_rate=8000)
+    with pytest.raises(ValueError, match="mixdown=True"):
+        audemo.Emotion(model_root, channels=[0, 1])
+    with pytest.raises(ValueError, match="errors must be"):
+        audemo.Emotion(model_root, errors="ignore")
+
+
+def test_yaml_round_trip(model_root, speech_files, tmp_path):
+    project = tmp_path / "project"
+    model = audemo.testing.create_model(str(project / "models" / "emotion"))
+    interface = audemo.Emotion(
+        model, outputs=["logits", "hidden_states"], win_dur=1.5, hop_dur=0.5
+    )
+    expected = interface.process_files(speech_files)
+    path = str(project / "pipelines" / "emotion.yaml")
+    interface.to_yaml(path)
+    with open(path) as fp:
+        text = fp.read()
+    assert "model: ../models/emotion\n" in text
+    assert f"fingerprint: {interface.fingerprint}" in text
+    assert str(tmp_path) not in text
+    for hidden in ("cache_root", "device", "num_workers", "verbose"):
+        assert f"{hidden}:" not in text
+
+    # the project moves to another machine
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(project), str(moved))
+    loaded = audobject.from_yaml(str(moved / "pipelines" / "emotion.yaml"))
+    assert isinstance(loaded, audemo.Emotion)
+    assert loaded.model == str(moved / "models" / "emotion")
+    pd.testing.assert_frame_equal(loaded.process_files(speech_files), expected)
+
+    # a different model at that place is refused
+    audemo.testing.create_model(str(moved / "models" / "emotion"), seed=7)
+    with pytest.raises(RuntimeError, match="has fingerprint .* expects"):
+        audobject.from_yaml(str(moved / "pipelines" / "emotion.yaml"))
+
+
+def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
+    server.files["/emotion.zip"] = archive
+    url = server.url("/emotion.zip")
+    interface = audemo.Emotion(url, cache_root=cache_root)
+    assert interface.model == url
+    path = str(tmp_path / "emotion.yaml")
+    interface.to_yaml(path)
+    with open(path) as fp:
+        assert f"model: {url}\n" in fp.read()
+    # another machine: an empty cache downloads the model again
+    other_cache = str(tmp_path / "other-cache")
+    loaded = audobject.from_yaml(path, override_args={"cache_root": other_cache})
+    assert loaded.model == url
+    assert loaded.model_root.startswith(other_cache)
+    pd.testing.assert_frame_equal(
+        loaded.process_files(speech_files), interface.process_files(speech_files)
+    )
+    assert server.requests["/emotion.zip"] == 2
+
+
+def test_default_model_name_in_yaml(server, archive, cache_root, monkeypatch):
+    from audemo.core import model as model_module
+
+    server.files["/default.zip"] = archive
+    registered = model_module.RegisteredModel(
+        url=server.url("/default.zip"), sha256=None, license="x", description="x"
+    )
+    monkeypatch.setitem(model_module.MODELS, "w2v2-L-robust-12", registered)
+    interface = audemo.Emotion(cache_root=cache_root)
+    assert interface.model == "w2v2-L-robust-12"
+    assert "model: w2v2-L-robust-12\n" in interface.to_yaml_s()
+
+
+def test_cache_key_covers_settings(model_root, speech_files, tmp_path):
+    index = audformat.filewise_index(speech_files)
+    cache = str(tmp_path / "results")
+    other_root = audemo.testing.create_model(str(tmp_path / "other"), seed=5)
+    interfaces = [
+        audemo.Emotion(model_root),
+        audemo.Emotion(model_root, outputs="hidden_states"),
+        audemo.Emotion(model_root, win_dur=1.0),
+        audemo.Emotion(model_root, channels=0, mixdown=True),
+        audemo.Emotion(other_root),
+    ]
+    keys = [interface.cache_key() for interface in interfaces]
+    assert len(set(keys)) == len(keys)
+    results = [
+        interface.process_index(index, cache_root=cache) for interface in interfaces
+    ]
+    for interface, result in zip(interfaces, results):
+        pd.testing.assert_frame_equal(result, interface.process_index(index))
+    assert not np.allclose(results[0].values, results[4].values)
+
+
+def test_cache_reused_and_model_moved(model_root, speech_files, tmp_path):
+    audio = audeer.mkdir(tmp_path / "audio")
+    files = []
+    for file in speech_files:
+        shutil.copy(file, audio)
+        files.append(os.path.basename(file))
+    index = audformat.filewise_index(files)
+    cache = str(tmp_path / "results")
+    model = audemo.testing.create_model(str(tmp_path / "model-a"))
+    first = audemo.Emotion(model).process_index(index, root=audio, cache_root=cache)
+
+    # a moved model folder keeps its cache: the key is the fingerprint
+    moved = str(tmp_path / "model-b")
+    shutil.move(model, moved)
+    shutil.rmtree(audio)  # the cache must answer without the audio
+    second = audemo.Emotion(moved).process_index(
+        index, root=audio, cache_root=cache, preserve_index=True
+    )
+    assert second.index.equals(index)
+    np.testing.assert_array_equal(first.values, second.values)
+    # a different index is not served from the cache
+    with pytest.raises(Exception, match="audio"):
+        audemo.Emotion(moved).process_index(index[:2], root=audio, cache_root=cache)
+
+
+def test_cache_resumes_missing_parts(model_root, speech_files, tmp_path, monkeypatch):
+    from audemo.core import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "PART_SIZE", 2)
+    files = speech_files * 3
+    index = audformat.segmented_index(files, [0.0] * 9, [float(i % 3 + 1) for i in range(9)])
+    cache = str(tmp_path / "results")
+    interface = audemo.Emotion(model_root, verbose=True)
+    complete = interface.process_index(index, cache_root=cache)
+    folder = os.path.join(cache, interface.cache_key())
+    (index_folder,) = os.listdir(folder)
+    parts = sorted(os.listdir(os.path.join(folder, index_folder)))
+    assert len(parts) == 5
+    # a crash lost the last two parts; the rest is trusted
+    for part in parts[-2:]:
+        os.remove(os.path.join(folder, index_folder, part))
+    calls = []
+    original = audemo.Emotion._predict
+
+    def counting_predict(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(audemo.Emotion, "_predict", counting_predict)
+    resumed = audemo.Emotion(model_root).process_index(index, cache_root=cache)
+    pd.testing.assert_frame_equal(resumed, complete)
+    assert len(calls) == 3
+    assert interface.verbose
+
+
+def test_cache_requires_serializable_segment(model_root, speech_files, tmp_path):
+    import audinterface
+
+    interface = audemo.Emotion(model_root, segment=audinterface.Segment())
+    with pytest.raises(ValueError, match="audobject.Object"):
+        interface.process_index(
+            audformat.filewise_index(speech_files), cache_root=str(tmp_path)
+        )
+
+
+def test_audformat_database_and_audb(model_root, speech_files, tmp_path, monkeypatch):
+    build = audeer.mkdir(tmp_path / "build")
+    audeer.mkdir(build, "audio")
+    files = []
+    for file in speech_files:
+        name = f"audio/{os.path.basename(file)}"
+        shutil.copy(file, os.path.join(build, name))
+        files.append(name)
+    db = audformat.Database("emotion-test", source="espeak-ng", usage="unrestricted")
+    db.schemes["text"] = audformat.Scheme("str")
+    db["files"] = audformat.Table(audformat.filewise_index(files))
+    db["files"]["text"] = audformat.Column(scheme_id="text")
+    db["files"]["text"].set(["happy", "sad", "neutral"])
+    db.save(build)
+
+    host = audeer.mkdir(tmp_path / "repo")
+    repository = audb.Repository("local", host, "file-system")
+    audbackend.backend.FileSystem.create(repository.host, repository.name)
+    monkeypatch.setattr(audb.config, "REPOSITORIES", [repository])
+    audb.publish(build, "1.0.0", repository, num_workers=1, verbose=False)
+    loaded = audb.load(
+        "emotion-test",
+        version="1.0.0",
+        cache_root=str(tmp_path / "audb-cache"),
+        full_path=False,
+        verbose=False,
+    )
+
+    interface = audemo.Emotion(model_root)
+    frame = interface.process_index(
+        loaded.files, root=loaded.root, cache_root=str(tmp_path / "results")
+    )
+    assert sorted(frame.index.get_level_values("file")) == sorted(files)
+    expected = interface.process_files(speech_files)
+    expected.index = audformat.segmented_index(
+        ["audio/" + os.path.basename(f) for f in expected.index.get_level_values(0)],
+        expected.index.get_level_values(1),
+        expected.index.get_level_values(2),
+    )
+    pd.testing.assert_frame_equal(frame, expected.loc[frame.index])
