@@ -1,0 +1,6 @@
+import sys
+
+from audemo.core.cli import main
+
+
+sys.exit(main())
