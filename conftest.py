@@ -13,7 +13,9 @@ import audobject
 import audemo
 
 
-DOCS_STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs", "_static")
+DOCS_STATIC = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "docs", "_static"
+)
 
 
 @pytest.fixture(autouse=True)

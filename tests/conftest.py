@@ -45,16 +45,11 @@ def synthesize(text: str, path: str, *, sampling_rate: int = 16000, voice="en-us
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
             raise RuntimeError(
-                f"{tool} is missing: apt-get install espeak-ng sox "
-                f"(see .ci/run)"
+                f"{tool} is missing: apt-get install espeak-ng sox (see .ci/run)"
             )
     raw = path + ".raw.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-w", raw, text], check=True
-    )
-    subprocess.run(
-        ["sox", raw, "-r", str(sampling_rate), "-b", "16", path], check=True
-    )
+    subprocess.run(["espeak-ng", "-v", voice, "-w", raw, text], check=True)
+    subprocess.run(["sox", raw, "-r", str(sampling_rate), "-b", "16", path], check=True)
     os.remove(raw)
     return path
 

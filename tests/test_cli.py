@@ -90,7 +90,9 @@ def test_predict_database_parquet(model_root, speech_files, tmp_path):
     assert sorted(frame.index) == sorted(files)
 
 
-def test_predict_several_inputs_absolute_paths(model_root, speech_root, speech_files, capsys):
+def test_predict_several_inputs_absolute_paths(
+    model_root, speech_root, speech_files, capsys
+):
     code = main(["predict", speech_root, speech_files[0], "--model", model_root])
     assert code == 0
     frame = read_csv(capsys.readouterr().out)

@@ -93,7 +93,9 @@ def test_stereo_8khz_mixdown(model_root, human_voice, tmp_path):
     first = audemo.Emotion(model_root).process_file(path)
     np.testing.assert_array_equal(
         first.values[0],
-        raw_model_output(model_root, audresample.resample(stereo[:1], 8000, 16000), "logits"),
+        raw_model_output(
+            model_root, audresample.resample(stereo[:1], 8000, 16000), "logits"
+        ),
     )
     mixed = audemo.Emotion(model_root, channels=[0, 1], mixdown=True).process_file(path)
     expected = audresample.resample(
@@ -324,7 +326,9 @@ def test_cache_resumes_missing_parts(model_root, speech_files, tmp_path, monkeyp
 
     monkeypatch.setattr(cache_module, "PART_SIZE", 2)
     files = speech_files * 3
-    index = audformat.segmented_index(files, [0.0] * 9, [float(i % 3 + 1) for i in range(9)])
+    index = audformat.segmented_index(
+        files, [0.0] * 9, [float(i % 3 + 1) for i in range(9)]
+    )
     cache = str(tmp_path / "results")
     interface = audemo.Emotion(model_root, verbose=True)
     complete = interface.process_index(index, cache_root=cache)

@@ -4,7 +4,6 @@ import subprocess
 import sys
 import time
 
-from conftest import model_archive
 import numpy as np
 import onnxruntime
 import pytest
@@ -15,6 +14,7 @@ import audonnx.testing
 
 import audemo
 from audemo.core import model as model_module
+from conftest import model_archive
 
 
 def test_create_model_interface(tmp_path):

@@ -73,8 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         f"(default: {DEFAULT_MODEL})"
     )
     cache_help = (
-        "folder for downloaded models (default: $AUDEMO_CACHE_ROOT "
-        "or ~/.cache/audemo)"
+        "folder for downloaded models (default: $AUDEMO_CACHE_ROOT or ~/.cache/audemo)"
     )
 
     predict = commands.add_parser(
@@ -151,8 +150,7 @@ def _outputs(value: str) -> list[str]:
     names = [name.strip() for name in value.split(",") if name.strip()]
     if not names or any(name not in OUTPUTS for name in names):
         raise argparse.ArgumentTypeError(
-            f"'{value}' is not one of logits, hidden_states, "
-            f"or logits,hidden_states"
+            f"'{value}' is not one of logits, hidden_states, or logits,hidden_states"
         )
     return names
 
@@ -161,9 +159,7 @@ def _predict(args: argparse.Namespace) -> int:
     from audemo.core.emotion import Emotion
 
     if args.output and audeer.file_extension(args.output) not in ("csv", "parquet"):
-        raise ValueError(
-            f"Output file '{args.output}' must end in .csv or .parquet."
-        )
+        raise ValueError(f"Output file '{args.output}' must end in .csv or .parquet.")
     jobs = [_input_to_index(path) for path in args.inputs]
     interface = Emotion(
         args.model,
@@ -215,8 +211,7 @@ def _input_to_index(path: str) -> tuple[pd.Index, str | None]:
         )
         if not files:
             raise FileNotFoundError(
-                f"Folder '{path}' holds no audio files "
-                f"({', '.join(AUDIO_EXTENSIONS)})."
+                f"Folder '{path}' holds no audio files ({', '.join(AUDIO_EXTENSIONS)})."
             )
         return audformat.filewise_index(files), audeer.path(path)
     return audformat.filewise_index([path]), None

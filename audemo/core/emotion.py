@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 import audeer
-import audformat
 import audinterface
 import audobject
 import audonnx
@@ -341,9 +340,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             "resample": self.process.resample,
             "channels": str(self.channels),
             "mixdown": self.process.mixdown,
-            "segment": (
-                segment.to_yaml_s(include_version=False) if segment else None
-            ),
+            "segment": (segment.to_yaml_s(include_version=False) if segment else None),
             "errors": self.errors,
             "version": _CACHE_VERSION,
         }
@@ -381,9 +378,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             )
         except Exception as ex:  # onnxruntime raises its own exception types
             raise RuntimeError(f"The model failed on {where}: {ex}") from ex
-        return np.concatenate(
-            [result[name].reshape(-1) for name in self._output_names]
-        )
+        return np.concatenate([result[name].reshape(-1) for name in self._output_names])
 
 
 _CACHE_VERSION = 1

@@ -155,8 +155,7 @@ def download_model(
     if not os.path.isdir(root):
         if os.path.sep in model or os.path.exists(root):
             raise FileNotFoundError(
-                f"Model folder '{root}' does not exist "
-                f"or is not a folder."
+                f"Model folder '{root}' does not exist or is not a folder."
             )
         raise ValueError(
             f"Unknown model '{model}'. "
@@ -165,9 +164,7 @@ def download_model(
             f"or a folder holding an audonnx model."
         )
     if not os.path.exists(os.path.join(root, MODEL_FILE)):
-        raise FileNotFoundError(
-            f"Model folder '{root}' holds no '{MODEL_FILE}'."
-        )
+        raise FileNotFoundError(f"Model folder '{root}' holds no '{MODEL_FILE}'.")
     return root
 
 
@@ -229,9 +226,7 @@ def open_model(
     try:
         return audonnx.load(root, device=device, session_options=options)
     except Exception as ex:  # onnxruntime raises its own exception types
-        raise RuntimeError(
-            f"Cannot load the model in '{root}': {ex}"
-        ) from ex
+        raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
 
 
 def fingerprint(root: str, *, cache_root: str | None = None) -> str:
@@ -315,8 +310,7 @@ def check_interface(root: str, *, source: str | None = None) -> None:
         problems.append(f"input '{INPUT}' [1, samples] (has {inputs})")
     if "logits" not in outputs or outputs["logits"][-1:] != [len(DIMENSIONS)]:
         problems.append(
-            f"output 'logits' [1, {len(DIMENSIONS)}] "
-            f"(has {outputs.get('logits')})"
+            f"output 'logits' [1, {len(DIMENSIONS)}] (has {outputs.get('logits')})"
         )
     if "hidden_states" not in outputs or len(outputs["hidden_states"]) != 2:
         problems.append(

@@ -154,4 +154,3 @@ def _model_proto(hidden_size: int, seed: int) -> onnx.ModelProto:
     proto.ir_version = 8
     onnx.checker.check_model(proto)
     return proto
-
