@@ -15,7 +15,7 @@ r"""Number of index rows per cached part."""
 
 
 def process_index_resumable(
-    process: Callable[[pd.Index], pd.DataFrame],
+    process: Callable[[pd.Index], tuple[pd.DataFrame, bool]],
     index: pd.Index,
     folder: str,
     *,
@@ -32,6 +32,7 @@ def process_index_resumable(
 
     Args:
         process: function that processes a part of the index
+            and tells whether its result may be cached
         index: index conform to audformat
         folder: cache folder of the processing settings
         part_size: number of index rows per part,
@@ -57,8 +58,9 @@ def process_index_resumable(
             if os.path.exists(path):
                 frame = pd.read_pickle(path)
             else:
-                frame = process(rows)
-                _to_pickle_atomic(frame, path)
+                frame, cacheable = process(rows)
+                if cacheable:
+                    _to_pickle_atomic(frame, path)
             frames.append(frame)
             bar.update(len(rows))
     return pd.concat(frames)

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,10 +26,25 @@ from audemo.core.model import DEFAULT_MODEL
 from audemo.core.model import download_model
 from audemo.core.model import fingerprint as model_fingerprint
 from audemo.core.model import open_model
+from audemo.core.process import Failure
+from audemo.core.process import RobustProcess
+from audemo.core.process import chunk_bounds
+from audemo.core.process import combine_chunks
 from audemo.core.resolver import ModelResolver
 
 
 ERRORS = ("raise", "coerce")
+
+CHUNK_DUR = 20.0
+r"""Default chunk length in seconds.
+
+Inputs up to this length are processed whole.
+The model was trained on 3 to 11 s segments of MSP-Podcast
+and almost every utterance of an emotion corpus is shorter than 20 s,
+while self-attention makes time and memory grow
+quadratically beyond that
+(about 4 GB for 60 s with onnxruntime).
+"""
 
 
 class Emotion(audinterface.Feature, audobject.Object):
@@ -83,6 +99,16 @@ class Emotion(audinterface.Feature, audobject.Object):
         win_dur: window duration in seconds
             to get one row per window (emotion over time)
         hop_dur: hop duration in seconds, defaults to ``win_dur / 2``
+        chunk_dur: inputs longer than this (in seconds)
+            are split into the fewest chunks of equal length
+            not longer than ``chunk_dur``,
+            each chunk runs through the model,
+            and the outputs are averaged weighted by chunk duration.
+            Time then grows linearly with duration
+            and memory stays bounded.
+            Long WAV, FLAC, OGG and MP3 files are also read chunk by chunk
+            (each chunk resampled on its own).
+            ``None`` processes every input whole
         sampling_rate: sampling rate the model expects (16000)
         resample: resample signals of other sampling rates
         channels: channel selection, see :func:`audresample.remix`
@@ -153,6 +179,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         fingerprint: str | None = None,
         win_dur: float | None = None,
         hop_dur: float | None = None,
+        chunk_dur: float | None = CHUNK_DUR,
         sampling_rate: int = SAMPLING_RATE,
         resample: bool = True,
         channels: int | Sequence[int] = 0,
@@ -180,6 +207,11 @@ class Emotion(audinterface.Feature, audobject.Object):
             )
         if errors not in ERRORS:
             raise ValueError(f"errors must be one of {ERRORS}, not '{errors}'.")
+        if chunk_dur is not None and chunk_dur * sampling_rate < MIN_SAMPLES:
+            raise ValueError(
+                f"chunk_dur must be at least {MIN_SAMPLES / sampling_rate} s, "
+                f"not {chunk_dur}."
+            )
 
         model = model or DEFAULT_MODEL
         root = download_model(model, cache_root=cache_root, verbose=verbose)
@@ -202,6 +234,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Channel selection."""
         self.errors = errors
         r"""What to do with inputs that fail."""
+        self.chunk_dur = chunk_dur
+        r"""Maximum duration in seconds processed in one model run."""
         self.cache_root = cache_root
         self.device = device
 
@@ -235,6 +269,12 @@ class Emotion(audinterface.Feature, audobject.Object):
         # which audobject cannot serialize: keep the user's values
         self.win_dur = win_dur
         self.hop_dur = hop_dur
+        # Feature builds its Process itself; turning it into RobustProcess
+        # keeps every argument Feature passed on to it
+        self.process.__class__ = RobustProcess
+        self.process.errors = errors
+        self.process.chunk_dur = chunk_dur
+        self._deferred_failures = None
 
     @property
     def model_root(self) -> str:
@@ -259,7 +299,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         in a folder keyed on the index
         and on everything that determines the numbers
         (model fingerprint, outputs, windowing,
-        segmentation, resampling, channels, ``errors``).
+        segmentation, resampling, channels, chunking, ``errors``).
         A run that was interrupted resumes
         with the parts that are missing;
         a different model or option never returns a stale result.
@@ -294,19 +334,26 @@ class Emotion(audinterface.Feature, audobject.Object):
         folder = os.path.join(audeer.path(cache_root), self.cache_key())
         verbose = self.verbose
 
-        def process_part(part: pd.Index) -> pd.DataFrame:
-            return super(Emotion, self).process_index(
+        def process_part(part: pd.Index) -> tuple[pd.DataFrame, bool]:
+            frame = super(Emotion, self).process_index(
                 part, root=root, process_func_args=process_func_args
             )
+            # a part with failures is done again next time:
+            # the file may have been fixed or the disk mounted again
+            return frame, frame.attrs.get("failures", 0) == 0
 
-        # one progress bar over all parts instead of one per part
+        # one progress bar over all parts and one warning over all failures
         self.verbose = self.process.verbose = False
+        self._deferred_failures = []
         try:
             frame = process_index_resumable(
                 process_part, index, folder, verbose=verbose
             )
+            if self._deferred_failures:
+                _warn_failures(self._deferred_failures, len(frame))
         finally:
             self.verbose = self.process.verbose = verbose
+            self._deferred_failures = None
         if self.process.segment is None and preserve_index:
             frame.index = index
         return frame
@@ -342,6 +389,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             "mixdown": self.process.mixdown,
             "segment": (segment.to_yaml_s(include_version=False) if segment else None),
             "errors": self.errors,
+            "chunk_dur": self.chunk_dur,
             "version": _CACHE_VERSION,
         }
         text = json.dumps(settings, sort_keys=True)
@@ -357,6 +405,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         signal: np.ndarray,
         sampling_rate: int,
         file: str | None = None,
+        split: bool = True,
     ) -> np.ndarray:
         where = f"'{file}'" if file else "the signal"
         num_samples = signal.shape[-1]
@@ -372,6 +421,17 @@ class Emotion(audinterface.Feature, audobject.Object):
                 f"Cannot process {where}: it contains NaN or infinite samples."
             )
         signal = np.asarray(signal, dtype=np.float32).reshape(1, -1)
+        if split and self.chunk_dur is not None:
+            bounds = chunk_bounds(num_samples, sampling_rate, self.chunk_dur)
+        else:
+            bounds = [0, num_samples]
+        outputs = [
+            self._run_model(signal[:, begin:end], where)
+            for begin, end in zip(bounds[:-1], bounds[1:])
+        ]
+        return combine_chunks(outputs, np.diff(bounds).tolist())
+
+    def _run_model(self, signal: np.ndarray, where: str) -> np.ndarray:
         try:
             result = self._onnx_model()(
                 signal, SAMPLING_RATE, outputs=list(self._output_names)
@@ -379,6 +439,33 @@ class Emotion(audinterface.Feature, audobject.Object):
         except Exception as ex:  # onnxruntime raises its own exception types
             raise RuntimeError(f"The model failed on {where}: {ex}") from ex
         return np.concatenate([result[name].reshape(-1) for name in self._output_names])
+
+    def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
+        failures = [value.message for value in y if isinstance(value, Failure)]
+        if failures:
+            nan = np.full(len(self.column_names), np.nan, dtype=np.float32)
+            y = pd.Series(
+                [nan if isinstance(value, Failure) else value for value in y],
+                index=y.index,
+                dtype=object,
+            )
+            if self._deferred_failures is None:
+                _warn_failures(failures, len(y))
+            else:
+                self._deferred_failures.extend(failures)
+        frame = super()._series_to_frame(y)
+        frame.attrs["failures"] = len(failures)
+        return frame
+
+
+def _warn_failures(failures: list[str], total: int):
+    lines = "\n".join(f"  {message}" for message in failures)
+    warnings.warn(
+        f"{len(failures)} of {total} inputs failed "
+        f"and have NaN values in the result (errors='coerce'):\n{lines}",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 _CACHE_VERSION = 1

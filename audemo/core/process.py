@@ -1,0 +1,284 @@
+r"""Processing of real-world input: failures, long files, short windows."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+import audeer
+import audinterface
+import audiofile
+
+# the Process methods overridden below live in audinterface's core module;
+# audemo pins audinterface to a major version for that reason
+from audinterface.core import utils as audinterface_utils
+
+
+CHUNKED_READ_FORMATS = ("wav", "flac", "ogg", "mp3")
+r"""Formats that are read chunk by chunk when a file is long."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    r"""Placeholder result of an input that failed with ``errors="coerce"``."""
+
+    message: str
+
+
+def chunk_bounds(num_samples: int, sampling_rate: int, chunk_dur: float) -> list[int]:
+    r"""Sample positions that split a signal into chunks.
+
+    A signal up to ``chunk_dur`` seconds is one chunk.
+    A longer one is split into the smallest number of
+    chunks of (nearly) equal length
+    that are not longer than ``chunk_dur``,
+    so that no chunk is much shorter than the others.
+
+    Args:
+        num_samples: length of the signal in samples
+        sampling_rate: sampling rate in Hz
+        chunk_dur: maximum chunk duration in seconds
+
+    Returns:
+        positions of the chunk borders, starting with 0
+        and ending with ``num_samples``
+
+    Examples:
+        >>> chunk_bounds(16000, 16000, 20.0)
+        [0, 16000]
+        >>> chunk_bounds(50 * 16000, 16000, 20.0)
+        [0, 266667, 533333, 800000]
+
+    """
+    chunk_samples = max(1, int(round(chunk_dur * sampling_rate)))
+    num_chunks = max(1, math.ceil(num_samples / chunk_samples))
+    return [round(i * num_samples / num_chunks) for i in range(num_chunks + 1)]
+
+
+def combine_chunks(outputs: list[np.ndarray], weights: list[int]) -> np.ndarray:
+    r"""Duration-weighted mean of the outputs of chunks.
+
+    Args:
+        outputs: model outputs per chunk
+        weights: number of samples per chunk
+
+    Returns:
+        weighted mean as float32
+
+    Examples:
+        >>> combine_chunks([np.array([0.0, 1.0]), np.array([1.0, 1.0])], [1, 3])
+        array([0.75, 1.  ], dtype=float32)
+
+    """
+    if len(outputs) == 1:
+        return outputs[0]
+    stacked = np.stack(outputs).astype(np.float64)
+    mean = np.average(stacked, axis=0, weights=np.asarray(weights, np.float64))
+    return mean.astype(np.float32)
+
+
+class RobustProcess(audinterface.Process):
+    r"""audinterface's Process with audemo's handling of real-world input.
+
+    * failures name the file;
+      with ``errors="coerce"`` they give a :class:`Failure`
+      instead of stopping the run
+    * long files are read chunk by chunk
+    * a signal shorter than one window gives one row for the whole signal
+
+    """
+
+    errors = "raise"
+    chunk_dur = None
+
+    def _process_file(
+        self,
+        file: str,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        start: pd.Timedelta | None = None,
+        end: pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ):
+        path = os.path.join(root, file) if root and not os.path.isabs(file) else file
+        try:
+            header = _read_header(path)
+        except Exception as ex:
+            return self._failed(_read_error(ex, path), ex, file, start, end)
+        try:
+            bounds = self._long_file_bounds(path, header, start, end)
+            if bounds is None:
+                return super()._process_file(
+                    file,
+                    idx=idx,
+                    root=root,
+                    start=start,
+                    end=end,
+                    process_func_args=process_func_args,
+                )
+            return self._process_long_file(file, path, bounds, idx, root)
+        except Exception as ex:
+            # errors of the model name the file already, others do not
+            error = ex if path in str(ex) else _read_error(ex, path)
+            return self._failed(error, ex, file, start, end)
+
+    def _failed(self, error, cause, file, start, end):
+        if self.errors == "raise":
+            if error is cause:
+                raise error
+            raise error from cause
+        return (
+            [Failure(str(error))],
+            [file],
+            [_timedelta(start, pd.Timedelta(0))],
+            [_timedelta(end, pd.NaT)],
+        )
+
+    def _long_file_bounds(self, path, header, start, end):
+        # only whole files without windows: segments are read by audinterface
+        if header is None or self.chunk_dur is None or self.win_dur is not None:
+            return None
+        if not (start is None or pd.isna(start) or start == pd.Timedelta(0)):
+            return None
+        if not (end is None or pd.isna(end)):
+            return None
+        sampling_rate, num_samples = header
+        bounds = chunk_bounds(num_samples, sampling_rate, self.chunk_dur)
+        if len(bounds) <= 2:
+            return None
+        return bounds, sampling_rate
+
+    def _process_long_file(self, file, path, bounds, idx, root):
+        bounds, sampling_rate = bounds
+        outputs = []
+        for begin, stop in zip(bounds[:-1], bounds[1:]):
+            signal, _ = audiofile.read(
+                path,
+                offset=str(begin),
+                duration=str(stop - begin),
+                always_2d=True,
+            )
+            # the chunk is the unit: the model must not split it again
+            # when resampling makes it a sample longer than chunk_dur
+            outputs.append(
+                self._call(
+                    signal,
+                    sampling_rate,
+                    idx=idx,
+                    root=root,
+                    file=file,
+                    process_func_args={"split": False},
+                )
+            )
+        y = combine_chunks(outputs, np.diff(bounds).tolist())
+        end = pd.to_timedelta(bounds[-1] / sampling_rate, unit="s")
+        return [y], [file], [pd.Timedelta(0)], [end]
+
+    def _process_signal(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        file: str | None = None,
+        start: pd.Timedelta | None = None,
+        end: pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ):
+        signal = np.atleast_2d(signal)
+        start = _timedelta(start, pd.Timedelta(0))
+        end = _timedelta(
+            end, pd.to_timedelta(signal.shape[-1] / sampling_rate, unit="s")
+        )
+        try:
+            if self.win_dur is not None and self._shorter_than_window(
+                signal, sampling_rate, start, end
+            ):
+                return self._process_whole(signal, sampling_rate, file, start, end)
+            return super()._process_signal(
+                signal,
+                sampling_rate,
+                idx=idx,
+                root=root,
+                file=file,
+                start=start,
+                end=end,
+                process_func_args=process_func_args,
+            )
+        except Exception as ex:
+            if self.errors == "raise":
+                raise
+            where = f"'{file}'" if file else "signal"
+            message = str(ex) if file and file in str(ex) else f"{where}: {ex}"
+            return [Failure(message)], [file], [start], [end]
+
+    def _shorter_than_window(self, signal, sampling_rate, start, end) -> bool:
+        start_i, end_i = audinterface_utils.segment_to_indices(
+            signal, sampling_rate, start, end
+        )
+        win = audinterface_utils.to_timedelta(self.win_dur, sampling_rate)
+        return (end_i - start_i) < round(win.total_seconds() * sampling_rate)
+
+    def _process_whole(self, signal, sampling_rate, file, start, end):
+        start_i, end_i = audinterface_utils.segment_to_indices(
+            signal, sampling_rate, start, end
+        )
+        signal, sampling_rate = audinterface_utils.preprocess_signal(
+            signal[:, start_i:end_i],
+            sampling_rate,
+            self.sampling_rate,
+            self.resample,
+            self.channels,
+            self.mixdown,
+        )
+        y = self.process_func(signal, sampling_rate, file=file)
+        return [y], [file], [start], [end]
+
+
+def _timedelta(value, default) -> pd.Timedelta:
+    if value is None or pd.isna(value):
+        return default
+    return value
+
+
+def _read_header(path: str) -> tuple[int, int] | None:
+    r"""Sampling rate and length of a file that soundfile reads natively.
+
+    Raises the reading error of a missing, empty, corrupt or non-audio file
+    before any processing starts.
+    Returns ``None`` for formats that audiofile converts with ffmpeg.
+
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Audio file '{path}' does not exist.")
+    if os.path.isdir(path):
+        raise IsADirectoryError("it is a folder")
+    if audeer.file_extension(path).lower() not in CHUNKED_READ_FORMATS:
+        return None
+    return audiofile.sampling_rate(path), audiofile.samples(path)
+
+
+def _read_error(ex: Exception, path: str) -> Exception:
+    r"""Return an error whose message names the file."""
+    if isinstance(ex, FileNotFoundError) and path in str(ex):
+        return ex
+    reason = " ".join(str(ex).split()).replace(f"Error opening {path!r}: ", "")
+    message = f"Cannot read audio file '{path}': {reason}"
+    if isinstance(ex, FileNotFoundError) and "cannot be found" in reason:
+        # audiofile reads formats other than WAV, FLAC, OGG and MP3
+        # with external programs
+        message += (
+            " Reading this format needs ffmpeg and mediainfo: "
+            "install them (e.g. apt-get install ffmpeg mediainfo) "
+            "or convert the file to WAV or FLAC."
+        )
+        return FileNotFoundError(message)
+    if isinstance(ex, ValueError):
+        return ValueError(message)
+    return RuntimeError(message)
