@@ -11,11 +11,11 @@ import pandas as pd
 
 import audeer
 import audinterface
-import audiofile
 
 # the Process methods overridden below live in audinterface's core module;
 # audemo pins audinterface to a major version for that reason
 from audinterface.core import utils as audinterface_utils
+import audiofile
 
 
 CHUNKED_READ_FORMATS = ("wav", "flac", "ogg", "mp3")
