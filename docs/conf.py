@@ -1,0 +1,169 @@
+r"""Sphinx configuration of the audemo documentation.
+
+Build with::
+
+    python -m sphinx -W -b html docs docs/_build/html
+
+"""
+
+from datetime import date
+import os
+import shutil
+import sys
+import tomllib
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.pycode import ModuleAnalyzer
+
+import audeer
+
+import audemo
+
+
+with open(audeer.path(os.path.dirname(__file__), "..", "pyproject.toml"), "rb") as fp:
+    config = tomllib.load(fp)
+
+
+# Project -----------------------------------------------------------------
+author = ", ".join(author["name"] for author in config["project"]["authors"])
+first_year = 2026
+copyright = "-".join(sorted({str(first_year), str(date.today().year)})) + f" {author}"
+project = config["project"]["name"]
+version = audemo.__version__
+release = version
+title = "Documentation"
+
+
+# General -----------------------------------------------------------------
+master_doc = "index"
+source_suffix = ".rst"
+exclude_patterns = [
+    "_build",
+    "api-src",
+    "build",
+    "Thumbs.db",
+    ".DS_Store",
+]
+templates_path = ["_templates"]
+pygments_style = None
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",  # support for Google-style docstrings
+    "sphinx.ext.autosummary",
+    "sphinx.ext.viewcode",
+    "sphinx.ext.autosectionlabel",
+    "sphinx_autodoc_typehints",
+]
+# No sphinx.ext.intersphinx:
+# it needs network access
+# and fails a build with -W when offline.
+# References to other packages (audinterface, audonnx, ...)
+# are therefore rendered as plain text.
+
+# Reference with :ref:`usage:Sliding windows`
+autosectionlabel_prefix_document = True
+autosectionlabel_maxdepth = 2
+
+autosummary_generate = True
+
+# Disable auto-generation of TOC entries in the API
+# https://github.com/sphinx-doc/sphinx/issues/6316
+toc_object_entries = False
+
+# HTML --------------------------------------------------------------------
+html_theme = "sphinx_audeering_theme"
+html_theme_options = {
+    "display_version": True,
+    "logo_only": False,
+    "footer_links": False,
+}
+html_context = {
+    "display_github": True,
+    "github_user": "audemo",
+    "github_repo": "audemo",
+    "github_version": "main",
+    "conf_py_path": "/docs/",
+}
+html_title = title
+html_static_path = ["_static"]
+
+
+# Copy API (sub-)module RST files to docs/api/ folder ---------------------
+# docs/api/ is ignored by git;
+# autosummary writes the pages of single objects there as well
+_docs_root = os.path.dirname(os.path.abspath(__file__))
+_api_root = os.path.join(_docs_root, "api")
+audeer.rmdir(_api_root)
+audeer.mkdir(_api_root)
+for _src in audeer.list_file_names(os.path.join(_docs_root, "api-src"), filetype="rst"):
+    shutil.copyfile(_src, os.path.join(_api_root, os.path.basename(_src)))
+
+
+# :cite: role -------------------------------------------------------------
+# Docstrings cite the paper of the model with :cite:`wagner2023`.
+# sphinxcontrib-bibtex is not a dependency,
+# so the role links to the citation on the model page instead.
+CITATIONS = {
+    "wagner2023": ("Wagner et al. (2023)", "wagner2023"),
+}
+
+
+def cite_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    r"""Render :cite:`key` as a link to the model page's citation."""
+    keys = [key.strip() for key in text.split(",")]
+    result = []
+    for i, key in enumerate(keys):
+        if i:
+            result.append(nodes.Text(", "))
+        if key not in CITATIONS:
+            msg = inliner.reporter.error(
+                f"Unknown citation key '{key}', known: {sorted(CITATIONS)}",
+                line=lineno,
+            )
+            problem = inliner.problematic(rawtext, rawtext, msg)
+            return [problem], [msg]
+        label, target = CITATIONS[key]
+        xref = addnodes.pending_xref(
+            "",
+            nodes.inline(label, label, classes=["xref", "std", "std-ref"]),
+            refdomain="std",
+            reftype="ref",
+            reftarget=target,
+            refexplicit=True,
+            refwarn=True,
+        )
+        result.append(xref)
+    return result, []
+
+
+# Docstrings of re-exported data ------------------------------------------
+# audemo re-exports data such as MODELS from the module that defines it.
+# autodoc looks for the attribute docstring (r"""...""" after the assignment)
+# only in the module it documents (audemo)
+# and falls back to the docstring of the value's type (dict).
+# Take the attribute docstring of the defining module instead.
+def data_docstring(app, what, name, obj, options, lines):
+    r"""Replace the type's docstring of re-exported data by its own."""
+    if what != "data" or "." not in name:
+        return
+    package, attr = name.rsplit(".", 1)
+    for module_name in sorted(sys.modules):
+        if not module_name.startswith(package + ".") or module_name == name:
+            continue
+        module = sys.modules[module_name]
+        if getattr(module, attr, None) is not obj:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+        except Exception:  # module without source
+            continue
+        if ("", attr) in docs:
+            lines[:] = list(docs[("", attr)])
+            return
+
+
+def setup(app):
+    r"""Register the :cite: role and the docstring fix of data."""
+    app.add_role("cite", cite_role)
+    app.connect("autodoc-process-docstring", data_docstring)
