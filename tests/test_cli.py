@@ -187,3 +187,15 @@ def test_module_entry_point(model_root):
     )
     assert result.returncode == 0, result.stderr
     assert "fingerprint:" in result.stdout
+
+
+def test_broken_pipe(model_root):
+    result = subprocess.run(
+        f"audemo info {model_root} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("model:")
+    assert "error" not in result.stderr

@@ -403,3 +403,16 @@ def test_audformat_database_and_audb(model_root, speech_files, tmp_path, monkeyp
         expected.index.get_level_values(2),
     )
     pd.testing.assert_frame_equal(frame, expected.loc[frame.index])
+
+
+def test_model_replaced_in_folder(tmp_path, speech_files):
+    root = audemo.testing.create_model(str(tmp_path / "m"), seed=1)
+    first = audemo.Emotion(root).process_file(speech_files[0])
+    audemo.testing.create_model(root, seed=2)
+    os.utime(os.path.join(root, "model.onnx"), ns=(10**9, 10**9))
+    second = audemo.Emotion(root).process_file(speech_files[0])
+    assert not np.allclose(first.values, second.values)
+    np.testing.assert_array_equal(
+        second.values[0],
+        raw_model_output(root, audiofile.read(speech_files[0])[0], "logits"),
+    )

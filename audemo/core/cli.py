@@ -50,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("audemo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of stdout went away (e.g. `audemo info | head`)
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except Exception as ex:  # one clear line instead of a traceback
         message = " ".join(str(ex).split()) or type(ex).__name__
         print(f"audemo: error: {message}", file=sys.stderr)

@@ -3,9 +3,12 @@ r"""Emotion: the emotion model as an audinterface feature extractor."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import warnings
 
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 import audeer
+import audformat
 import audinterface
 import audobject
 import audonnx
@@ -238,6 +242,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Maximum duration in seconds processed in one model run."""
         self.cache_root = cache_root
         self.device = device
+        self.multiprocessing = multiprocessing
+        self.num_workers = num_workers
 
         self._output_names = output_names
         self._model_root = root
@@ -261,8 +267,11 @@ class Emotion(audinterface.Feature, audobject.Object):
             win_dur=win_dur,
             hop_dur=hop_dur,
             segment=segment,
-            num_workers=num_workers,
-            multiprocessing=multiprocessing,
+            num_workers=1 if multiprocessing else num_workers,
+            # audinterface would fork worker processes from a process
+            # that runs onnxruntime threads, which can deadlock:
+            # audemo starts its own workers with forkserver/spawn
+            multiprocessing=False,
             verbose=verbose,
         )
         # audinterface fills in a Timedelta default for hop_dur,
@@ -324,20 +333,99 @@ class Emotion(audinterface.Feature, audobject.Object):
         .. _audformat: https://audeering.github.io/audformat/data-format.html
 
         """
-        if cache_root is None or len(index) == 0:
-            return super().process_index(
-                index,
-                preserve_index=preserve_index,
+        if len(index) == 0:
+            return super().process_index(index, preserve_index=preserve_index)
+        with self._worker_pool() as pool:
+            if cache_root is None:
+                frame = self._process(index, root, process_func_args, pool)
+            else:
+                frame = self._process_cached(
+                    index, root, process_func_args, pool, cache_root
+                )
+        if self.process.segment is None and preserve_index:
+            frame.index = index
+        return frame
+
+    def process_files(
+        self,
+        files: Sequence[str],
+        *,
+        starts: float | Sequence[float] | None = None,
+        ends: float | Sequence[float] | None = None,
+        root: str | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        r"""Process a list of files.
+
+        Args:
+            files: file paths
+            starts: segment start positions in seconds,
+                a scalar applies to all files
+            ends: segment end positions in seconds,
+                a scalar applies to all files
+            root: root folder to expand relative file paths
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            data frame with one row per file, segment or window
+
+        """
+        if not self.multiprocessing or len(files) == 0:
+            return super().process_files(
+                files,
+                starts=starts,
+                ends=ends,
                 root=root,
                 process_func_args=process_func_args,
             )
+        if starts is None and ends is None:
+            index = audformat.filewise_index(files)
+        else:
+            index = audformat.segmented_index(
+                files,
+                _broadcast(starts, len(files), 0.0),
+                _broadcast(ends, len(files), pd.NaT),
+            )
+        return self.process_index(index, root=root, process_func_args=process_func_args)
+
+    def _process(self, index, root, process_func_args, pool) -> pd.DataFrame:
+        if pool is None:
+            return super().process_index(
+                index, root=root, process_func_args=process_func_args
+            )
+        positions = np.array_split(
+            np.arange(len(index)), min(len(index), pool._max_workers * 4)
+        )
+        futures = [
+            pool.submit(_process_shard, self, index[rows], root, process_func_args)
+            for rows in positions
+        ]
+        frames, failures = [], []
+        with audeer.progress_bar(
+            total=len(index),
+            desc=f"Process {len(index)} entries",
+            disable=not self.verbose,
+        ) as bar:
+            for future, rows in zip(futures, positions):
+                frame, shard_failures = future.result()
+                frames.append(frame)
+                failures.extend(shard_failures)
+                bar.update(len(rows))
+        frame = pd.concat(frames)
+        frame.attrs["failures"] = len(failures)
+        if failures:
+            if self._deferred_failures is None:
+                _warn_failures(failures, len(frame))
+            else:
+                self._deferred_failures.extend(failures)
+        return frame
+
+    def _process_cached(self, index, root, process_func_args, pool, cache_root):
         folder = os.path.join(audeer.path(cache_root), self.cache_key())
         verbose = self.verbose
 
         def process_part(part: pd.Index) -> tuple[pd.DataFrame, bool]:
-            frame = super(Emotion, self).process_index(
-                part, root=root, process_func_args=process_func_args
-            )
+            frame = self._process(part, root, process_func_args, pool)
             # a part with failures is done again next time:
             # the file may have been fixed or the disk mounted again
             return frame, frame.attrs.get("failures", 0) == 0
@@ -354,9 +442,22 @@ class Emotion(audinterface.Feature, audobject.Object):
         finally:
             self.verbose = self.process.verbose = verbose
             self._deferred_failures = None
-        if self.process.segment is None and preserve_index:
-            frame.index = index
         return frame
+
+    @contextlib.contextmanager
+    def _worker_pool(self):
+        if not self.multiprocessing:
+            yield None
+            return
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context(
+            "forkserver" if "forkserver" in methods else "spawn"
+        )
+        workers = self.num_workers or os.cpu_count() or 1
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context
+        ) as pool:
+            yield pool
 
     def cache_key(self) -> str:
         r"""Hash of everything that determines the numbers.
@@ -397,7 +498,11 @@ class Emotion(audinterface.Feature, audobject.Object):
 
     def _onnx_model(self) -> audonnx.Model:
         return _shared_model(
-            self._model_root, self.device, self.num_threads, os.getpid()
+            self._model_root,
+            self.fingerprint,
+            self.device,
+            self.num_threads,
+            os.getpid(),
         )
 
     def _predict(
@@ -458,6 +563,29 @@ class Emotion(audinterface.Feature, audobject.Object):
         return frame
 
 
+def _process_shard(
+    interface: Emotion,
+    index: pd.Index,
+    root: str | None,
+    process_func_args: dict | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    # runs in a worker process: failures go back to the parent,
+    # since warnings of worker processes are lost
+    interface._deferred_failures = []
+    frame = audinterface.Feature.process_index(
+        interface, index, root=root, process_func_args=process_func_args
+    )
+    return frame, interface._deferred_failures
+
+
+def _broadcast(values, length: int, default) -> list:
+    if values is None:
+        return [default] * length
+    if isinstance(values, (str, int, float, pd.Timedelta)):
+        return [values] * length
+    return list(values)
+
+
 def _warn_failures(failures: list[str], total: int):
     lines = "\n".join(f"  {message}" for message in failures)
     warnings.warn(
@@ -474,13 +602,15 @@ _CACHE_VERSION = 1
 @functools.lru_cache(maxsize=8)
 def _shared_model(
     root: str,
+    fingerprint: str,
     device: str,
     threads: int,
     pid: int,
 ) -> audonnx.Model:
     # Emotion objects hold no session, so they pickle for worker processes,
-    # which load the model once; keyed on the process id
-    # so that a session inherited through fork is not used
+    # which load the model once. Keyed on the fingerprint, so a model
+    # replaced in its folder is loaded anew, and on the process id,
+    # so a session inherited through fork is not used
     return open_model(root, device=device, num_workers=threads)
 
 
