@@ -5,6 +5,8 @@ from audemo.core.emotion import Emotion
 from audemo.core.model import MODELS
 from audemo.core.model import download_model
 from audemo.core.model import load_model
+from audemo.core.pipeline import load_pipeline
+from audemo.core.segment import VoiceActivity
 
 
 __all__ = []

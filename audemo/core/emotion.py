@@ -35,6 +35,7 @@ from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
 from audemo.core.process import combine_chunks
 from audemo.core.resolver import ModelResolver
+from audemo.core.segment import VoiceActivity
 
 
 ERRORS = ("raise", "coerce")
@@ -217,6 +218,8 @@ class Emotion(audinterface.Feature, audobject.Object):
                 f"not {chunk_dur}."
             )
 
+        if isinstance(segment, VoiceActivity):
+            segment.errors = errors
         model = model or DEFAULT_MODEL
         root = download_model(model, cache_root=cache_root, verbose=verbose)
         actual = model_fingerprint(root, cache_root=cache_root)
@@ -344,6 +347,7 @@ class Emotion(audinterface.Feature, audobject.Object):
                 )
         if self.process.segment is None and preserve_index:
             frame.index = index
+        self._check_segmented(index.get_level_values("file"), frame)
         return frame
 
     def process_files(
@@ -371,13 +375,15 @@ class Emotion(audinterface.Feature, audobject.Object):
 
         """
         if not self.multiprocessing or len(files) == 0:
-            return super().process_files(
+            frame = super().process_files(
                 files,
                 starts=starts,
                 ends=ends,
                 root=root,
                 process_func_args=process_func_args,
             )
+            self._check_segmented(files, frame)
+            return frame
         if starts is None and ends is None:
             index = audformat.filewise_index(files)
         else:
@@ -387,6 +393,20 @@ class Emotion(audinterface.Feature, audobject.Object):
                 _broadcast(ends, len(files), pd.NaT),
             )
         return self.process_index(index, root=root, process_func_args=process_func_args)
+
+    def _check_segmented(self, files: Sequence[str], frame: pd.DataFrame):
+        if self.process.segment is None or len(files) == 0:
+            return
+        found = set(frame.index.get_level_values("file")) if len(frame) else set()
+        silent = [file for file in dict.fromkeys(files) if file not in found]
+        if silent:
+            lines = "\n".join(f"  {file}" for file in silent)
+            warnings.warn(
+                f"{len(silent)} of {len(set(files))} files have no segments "
+                f"(no speech found) and therefore no rows:\n{lines}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _process(self, index, root, process_func_args, pool) -> pd.DataFrame:
         if pool is None:

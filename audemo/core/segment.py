@@ -1,0 +1,267 @@
+r"""VoiceActivity: speech segments with the silero voice activity detector."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import functools
+import os
+
+import numpy as np
+import onnxruntime
+import pandas as pd
+
+import audinterface
+import audobject
+
+from audemo.core.define import SAMPLING_RATE
+from audemo.core.process import RobustProcess
+
+
+VAD_MODEL = os.path.join(os.path.dirname(__file__), "data", "silero_vad_16k.onnx")
+r"""silero VAD v5 (MIT licence), vendored from the silero-vad wheel."""
+
+WINDOW = 512
+r"""Samples per speech probability (32 ms at 16 kHz)."""
+
+CONTEXT = 64
+r"""Samples of the previous window the model sees as context."""
+
+
+class VoiceActivity(audinterface.Segment, audobject.Object):
+    r"""Speech segments found by the silero voice activity detector.
+
+    Runs the silero VAD v5 ONNX model
+    (MIT licence, shipped with audemo)
+    with onnxruntime
+    and turns its speech probability,
+    computed every 32 ms,
+    into segments:
+
+    1. speech starts where the probability reaches ``threshold``
+    2. it ends where the probability stays below ``threshold - 0.15``
+       for at least ``min_silence_dur`` seconds
+    3. segments shorter than ``min_speech_dur`` are dropped
+    4. every segment is widened by ``speech_pad`` on both sides
+       (within the signal) and overlapping segments are merged
+
+    Use it as ``segment`` of :class:`audemo.Emotion`
+    to get one row per speech segment;
+    it round-trips through YAML with the interface.
+    Signals are resampled to 16 kHz;
+    by default the first channel is used.
+
+    Args:
+        threshold: speech probability that starts a segment (0..1)
+        min_speech_dur: shortest segment in seconds
+        min_silence_dur: shortest pause in seconds that ends a segment
+        speech_pad: seconds added before and after each segment
+        channels: channel selection, see :func:`audresample.remix`
+        mixdown: mix the selected channels down to mono
+        errors: ``"raise"`` to stop at a file that cannot be read,
+            ``"coerce"`` to return one segment covering the whole file
+            so that :class:`audemo.Emotion` reports it as a failure.
+            :class:`audemo.Emotion` sets this to its own ``errors``
+        num_workers: number of files processed in parallel (threads)
+        verbose: show a progress bar
+
+    Raises:
+        ValueError: if an argument is out of range
+
+    Examples:
+        >>> vad = VoiceActivity()
+        >>> index = vad.process_file("speech.wav")
+        >>> for _, start, end in index:
+        ...     print(f"{start.total_seconds():.3f} s to {end.total_seconds():.3f} s")
+        0.034 s to 1.790 s
+        1.890 s to 3.838 s
+
+    """
+
+    @audobject.init_decorator(hide=["errors", "num_workers", "verbose"])
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.5,
+        min_speech_dur: float = 0.25,
+        min_silence_dur: float = 0.1,
+        speech_pad: float = 0.03,
+        channels: int | Sequence[int] = 0,
+        mixdown: bool = False,
+        errors: str = "raise",
+        num_workers: int | None = 1,
+        verbose: bool = False,
+    ):
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold must be between 0 and 1, not {threshold}.")
+        for name, value in [
+            ("min_speech_dur", min_speech_dur),
+            ("min_silence_dur", min_silence_dur),
+            ("speech_pad", speech_pad),
+        ]:
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, not {value}.")
+        self.threshold = threshold
+        r"""Speech probability that starts a segment."""
+        self.min_speech_dur = min_speech_dur
+        r"""Shortest segment in seconds."""
+        self.min_silence_dur = min_silence_dur
+        r"""Shortest pause in seconds that ends a segment."""
+        self.speech_pad = speech_pad
+        r"""Seconds added before and after each segment."""
+        self.channels = channels
+        r"""Channel selection."""
+        self.mixdown = mixdown
+        r"""Mono mixdown."""
+        super().__init__(
+            process_func=self._segments,
+            sampling_rate=SAMPLING_RATE,
+            resample=True,
+            channels=channels,
+            mixdown=mixdown,
+            num_workers=num_workers,
+            verbose=verbose,
+        )
+        self.process.__class__ = _SegmentProcess
+        self.errors = errors
+
+    @property
+    def errors(self) -> str:
+        r"""What to do with files that cannot be read."""
+        return self.process.errors
+
+    @errors.setter
+    def errors(self, value: str):
+        if value not in ("raise", "coerce"):
+            raise ValueError(f"errors must be 'raise' or 'coerce', not '{value}'.")
+        self.process.errors = value
+
+    def _segments(self, signal: np.ndarray, sampling_rate: int) -> pd.MultiIndex:
+        signal = np.asarray(signal, dtype=np.float32).reshape(-1)
+        probabilities = speech_probabilities(signal)
+        segments = speech_segments(
+            probabilities,
+            len(signal),
+            threshold=self.threshold,
+            min_speech_dur=self.min_speech_dur,
+            min_silence_dur=self.min_silence_dur,
+            speech_pad=self.speech_pad,
+        )
+        return audinterface.utils.signal_index(
+            [start / SAMPLING_RATE for start, _ in segments],
+            [end / SAMPLING_RATE for _, end in segments],
+        )
+
+
+class _SegmentProcess(RobustProcess):
+    def _failed(self, error, cause, file, start, end):
+        if self.errors == "raise":
+            return super()._failed(error, cause, file, start, end)
+        # one segment over the whole file: Emotion reads it again,
+        # fails, and reports the file with a row of NaN
+        index = audinterface.utils.signal_index([0.0], [pd.NaT])
+        return [index], [file], [pd.Timedelta(0)], [pd.NaT]
+
+
+def speech_probabilities(signal: np.ndarray) -> np.ndarray:
+    r"""Speech probability for every 32 ms of a 16 kHz signal.
+
+    Args:
+        signal: mono signal at 16 kHz
+
+    Returns:
+        one probability per 512 samples
+        (the last window is padded with zeros)
+
+    Examples:
+        >>> speech_probabilities(np.zeros(16000, np.float32)).shape
+        (32,)
+
+    """
+    session = _vad_session(os.getpid())
+    num_windows = -(-len(signal) // WINDOW)
+    padded = np.zeros(CONTEXT + num_windows * WINDOW, np.float32)
+    padded[CONTEXT : CONTEXT + len(signal)] = signal
+    state = np.zeros((2, 1, 128), np.float32)
+    rate = np.array(SAMPLING_RATE, np.int64)
+    probabilities = np.empty(num_windows, np.float32)
+    for i in range(num_windows):
+        window = padded[i * WINDOW : i * WINDOW + CONTEXT + WINDOW][np.newaxis]
+        output, state = session.run(None, {"input": window, "state": state, "sr": rate})
+        probabilities[i] = output[0, 0]
+    return probabilities
+
+
+def speech_segments(
+    probabilities: np.ndarray,
+    num_samples: int,
+    *,
+    threshold: float = 0.5,
+    min_speech_dur: float = 0.25,
+    min_silence_dur: float = 0.1,
+    speech_pad: float = 0.03,
+) -> list[tuple[int, int]]:
+    r"""Turn speech probabilities into segments.
+
+    See :class:`audemo.VoiceActivity` for the rules.
+
+    Args:
+        probabilities: one speech probability per 512 samples
+        num_samples: length of the signal in samples
+        threshold: speech probability that starts a segment
+        min_speech_dur: shortest segment in seconds
+        min_silence_dur: shortest pause in seconds that ends a segment
+        speech_pad: seconds added before and after each segment
+
+    Returns:
+        (start, end) of each segment in samples at 16 kHz
+
+    Examples:
+        >>> probabilities = np.array([0.0] * 10 + [0.9] * 20 + [0.0] * 10)
+        >>> speech_segments(probabilities, 40 * 512)
+        [(4640, 15840)]
+
+    """
+    release = max(threshold - 0.15, 0.01)
+    min_silence = min_silence_dur * SAMPLING_RATE
+    segments = []
+    start = None
+    silence_start = None
+    for i, probability in enumerate(probabilities):
+        position = i * WINDOW
+        if probability >= threshold:
+            silence_start = None
+            if start is None:
+                start = position
+        elif start is not None and probability < release:
+            if silence_start is None:
+                silence_start = position
+            if position + WINDOW - silence_start >= min_silence:
+                segments.append((start, silence_start))
+                start = silence_start = None
+    if start is not None:
+        segments.append((start, num_samples))
+
+    pad = round(speech_pad * SAMPLING_RATE)
+    min_speech = min_speech_dur * SAMPLING_RATE
+    merged = []
+    for begin, end in segments:
+        if end - begin < min_speech:
+            continue
+        begin, end = max(0, begin - pad), min(num_samples, end + pad)
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+@functools.lru_cache(maxsize=2)
+def _vad_session(pid: int) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    # 576 samples per run: threads would cost more than they give
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(
+        VAD_MODEL, sess_options=options, providers=["CPUExecutionProvider"]
+    )

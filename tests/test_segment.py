@@ -1,0 +1,172 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import audformat
+import audiofile
+import audobject
+
+import audemo
+from audemo.core.segment import WINDOW
+from audemo.core.segment import speech_segments
+from conftest import synthesize
+
+
+SENTENCES = [
+    "The meeting has been moved to Thursday afternoon.",
+    "Please bring the report and the new budget figures.",
+    "See you there.",
+]
+
+
+@pytest.fixture(scope="module")
+def speech_with_pauses(tmp_path_factory):
+    r"""Three sentences separated by 1.5 s of silence, and where speech is."""
+    root = tmp_path_factory.mktemp("pauses")
+    pieces = [np.zeros(16000, np.float32)]
+    truth = []
+    position = 16000
+    for i, text in enumerate(SENTENCES):
+        path = synthesize(text, str(root / f"sentence-{i}.wav"))
+        signal, _ = audiofile.read(path)
+        voiced = np.flatnonzero(np.abs(signal) > 1e-3)
+        truth.append(
+            ((position + voiced[0]) / 16000, (position + voiced[-1] + 1) / 16000)
+        )
+        pieces += [signal, np.zeros(24000, np.float32)]
+        position += len(signal) + 24000
+    signal = np.concatenate(pieces)
+    path = str(root / "meeting.wav")
+    audiofile.write(path, signal, 16000)
+    return path, truth
+
+
+def test_segments_land_on_speech(speech_with_pauses):
+    path, truth = speech_with_pauses
+    vad = audemo.VoiceActivity()
+    index = vad.process_file(path)
+    starts = index.get_level_values("start").total_seconds()
+    ends = index.get_level_values("end").total_seconds()
+    assert len(index) >= len(truth)
+    assert (index.get_level_values("file") == path).all()
+    for start, end in zip(starts, ends):
+        # every segment overlaps a sentence and leaves the long pauses alone
+        overlaps = [min(end, t_end) - max(start, t_start) for t_start, t_end in truth]
+        assert max(overlaps) > 0
+        inside = [
+            t_start - 0.2 <= start and end <= t_end + 0.2 for t_start, t_end in truth
+        ]
+        assert any(inside), (start, end)
+    for t_start, t_end in truth:
+        covered = sum(
+            max(0.0, min(end, t_end) - max(start, t_start))
+            for start, end in zip(starts, ends)
+        )
+        assert covered >= 0.8 * (t_end - t_start)
+
+
+def test_silence_has_no_segments():
+    vad = audemo.VoiceActivity()
+    index = vad.process_signal(np.zeros(3 * 16000, np.float32), 16000)
+    assert len(index) == 0
+
+
+def test_resampled_input(speech_with_pauses, tmp_path):
+    path, truth = speech_with_pauses
+    import audresample
+
+    signal, _ = audiofile.read(path, always_2d=True)
+    stereo = np.concatenate([signal, signal])
+    path48 = str(tmp_path / "meeting-48k.wav")
+    audiofile.write(path48, audresample.resample(stereo, 16000, 48000), 48000)
+    index = audemo.VoiceActivity().process_file(path48)
+    reference = audemo.VoiceActivity().process_file(path)
+    assert len(index) == len(reference)
+    np.testing.assert_allclose(
+        index.get_level_values("start").total_seconds(),
+        reference.get_level_values("start").total_seconds(),
+        atol=0.07,
+    )
+
+
+def test_speech_segments_rules():
+    probability = np.zeros(100)
+    probability[10:30] = 0.9  # 20 windows of speech
+    probability[31:33] = 0.9  # a gap of one window does not end it
+    probability[50:52] = 0.9  # too short: 2 windows = 64 ms
+    segments = speech_segments(probability, 100 * WINDOW, speech_pad=0.0)
+    assert segments == [(10 * WINDOW, 33 * WINDOW)]
+    # a long minimum silence merges, padding merges neighbours
+    probability[40:50] = 0.9
+    assert len(speech_segments(probability, 100 * WINDOW, speech_pad=0.0)) == 2
+    assert len(speech_segments(probability, 100 * WINDOW, speech_pad=0.2)) == 1
+    # speech until the end of the signal
+    probability[90:] = 0.9
+    assert speech_segments(probability, 100 * WINDOW - 7, speech_pad=0.0)[-1] == (
+        90 * WINDOW,
+        100 * WINDOW - 7,
+    )
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError, match="threshold"):
+        audemo.VoiceActivity(threshold=1.5)
+    with pytest.raises(ValueError, match="min_silence_dur"):
+        audemo.VoiceActivity(min_silence_dur=-1)
+    with pytest.raises(ValueError, match="errors"):
+        audemo.VoiceActivity(errors="ignore")
+
+
+def test_emotion_per_segment(model_root, speech_with_pauses, tmp_path):
+    path, _ = speech_with_pauses
+    vad = audemo.VoiceActivity()
+    interface = audemo.Emotion(model_root, segment=vad)
+    frame = interface.process_file(path)
+    segments = vad.process_file(path)
+    assert frame.index.equals(segments)
+    plain = audemo.Emotion(model_root)
+    expected = plain.process_index(segments)
+    pd.testing.assert_frame_equal(frame, expected)
+
+    # the segmentation is part of the pipeline YAML and of the cache key
+    yaml_path = str(tmp_path / "emotion.yaml")
+    interface.to_yaml(yaml_path)
+    loaded = audobject.from_yaml(yaml_path)
+    assert isinstance(loaded.process.segment, audemo.VoiceActivity)
+    pd.testing.assert_frame_equal(loaded.process_file(path), frame)
+    other = audemo.Emotion(model_root, segment=audemo.VoiceActivity(threshold=0.8))
+    assert other.cache_key() != interface.cache_key()
+    index = audformat.filewise_index([path])
+    cached = interface.process_index(index, cache_root=str(tmp_path / "cache"))
+    pd.testing.assert_frame_equal(cached, frame)
+
+
+def test_emotion_per_segment_broken_files(model_root, speech_with_pauses, tmp_path):
+    path, _ = speech_with_pauses
+    broken = str(tmp_path / "broken.wav")
+    with open(broken, "w") as fp:
+        fp.write("no audio")
+    index = audformat.filewise_index([path, broken])
+    with pytest.raises(RuntimeError, match="broken.wav"):
+        audemo.Emotion(model_root, segment=audemo.VoiceActivity()).process_index(index)
+    interface = audemo.Emotion(
+        model_root, segment=audemo.VoiceActivity(), errors="coerce"
+    )
+    with pytest.warns(RuntimeWarning, match="broken.wav"):
+        frame = interface.process_index(index)
+    assert frame.loc[broken].isna().all(axis=None)
+    assert np.isfinite(frame.loc[path].values).all()
+    assert os.path.exists(path)
+
+
+def test_file_without_speech_is_reported(model_root, speech_with_pauses, tmp_path):
+    path, _ = speech_with_pauses
+    silent = str(tmp_path / "silent.wav")
+    audiofile.write(silent, np.zeros(32000, np.float32), 16000)
+    interface = audemo.Emotion(model_root, segment=audemo.VoiceActivity())
+    with pytest.warns(RuntimeWarning, match="1 of 2 files have no segments") as record:
+        frame = interface.process_files([path, silent])
+    assert silent in str(record[0].message)
+    assert set(frame.index.get_level_values("file")) == {path}
