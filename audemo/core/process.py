@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import soundfile
 
 import audeer
 import audinterface
@@ -261,7 +262,9 @@ def _read_header(path: str) -> tuple[int, int] | None:
         raise IsADirectoryError("it is a folder")
     if audeer.file_extension(path).lower() not in CHUNKED_READ_FORMATS:
         return None
-    return audiofile.sampling_rate(path), audiofile.samples(path)
+    # one look at the header instead of audiofile.sampling_rate + samples
+    info = soundfile.info(path)
+    return info.samplerate, info.frames
 
 
 def _read_error(ex: Exception, path: str) -> Exception:
