@@ -28,7 +28,8 @@ def run_cli(*args, cwd=None):
 
 def read_csv(text):
     frame = pd.read_csv(io.StringIO(text))
-    return frame.set_index("file")
+    assert list(frame.columns[:3]) == ["file", "start", "end"]
+    return frame.drop(columns=["start", "end"]).set_index("file")
 
 
 def test_predict_files_to_stdout(model_root, speech_files, cache_root):
@@ -41,8 +42,13 @@ def test_predict_files_to_stdout(model_root, speech_files, cache_root):
     assert list(frame.index) == speech_files
     expected = audemo.Emotion(model_root).process_files(speech_files)
     np.testing.assert_allclose(frame.values, expected.values, rtol=1e-6)
-    # the progress bar goes to stderr, not into the CSV
+    # the progress bar and a summary go to stderr, not into the CSV
     assert "arousal" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("audemo: 3 files, 0.00 h of audio, 3 rows, 0 failed,")
+    )
 
 
 def test_predict_folder_relative_paths(model_root, speech_root, tmp_path):
@@ -65,7 +71,7 @@ def test_predict_folder_relative_paths(model_root, speech_root, tmp_path):
         ]
     )
     assert code == 0
-    frame = pd.read_csv(output).set_index("file")
+    frame = read_csv(open(output).read())
     assert sorted(frame.index) == sorted(
         f"speaker1/{name}" for name in os.listdir(speech_root)
     )
@@ -87,7 +93,7 @@ def test_predict_database_parquet(model_root, speech_files, tmp_path):
     )
     assert code == 0
     frame = pd.read_parquet(output)
-    assert sorted(frame.index) == sorted(files)
+    assert sorted(frame.index.get_level_values("file")) == sorted(files)
 
 
 def test_predict_several_inputs_absolute_paths(
@@ -199,3 +205,40 @@ def test_broken_pipe(model_root):
     )
     assert result.stdout.startswith("model:")
     assert "error" not in result.stderr
+
+
+def test_predict_windows_vad_errors(model_root, speech_files, tmp_path, capsys):
+    assert (
+        main(["predict", speech_files[0], "--model", model_root, "--win-dur", "1"]) == 0
+    )
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(frame) >= 3
+    starts = pd.to_timedelta(frame["start"]).dt.total_seconds()
+    assert list(starts[:3]) == [0.0, 0.5, 1.0]
+
+    assert main(["predict", speech_files[0], "--model", model_root, "--vad"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert len(frame) >= 1
+    assert pd.to_timedelta(frame["start"][0]).total_seconds() > 0
+
+    missing = str(tmp_path / "missing.wav")
+    with pytest.warns(RuntimeWarning, match="missing.wav"):
+        code = main(
+            [
+                "predict",
+                speech_files[0],
+                missing,
+                "--model",
+                model_root,
+                "--errors",
+                "coerce",
+            ]
+        )
+    assert code == 0
+    captured = capsys.readouterr()
+    frame = read_csv(captured.out)
+    assert frame.loc[missing].isna().all()
+    assert "2 files" in captured.err and "1 failed" in captured.err
+
+    assert main(["predict", speech_files[0], "--hop-dur", "1"]) == 1
+    assert "--hop-dur needs --win-dur" in capsys.readouterr().err

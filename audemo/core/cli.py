@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 import os
 import sys
+import time
 
 import pandas as pd
 
@@ -125,6 +126,34 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="number of files processed in parallel (default: 1)",
     )
+    predict.add_argument(
+        "--win-dur",
+        type=float,
+        default=None,
+        metavar="S",
+        help="emotion over time: one row per window of S seconds",
+    )
+    predict.add_argument(
+        "--hop-dur",
+        type=float,
+        default=None,
+        metavar="S",
+        help="shift between windows in seconds (default: half of --win-dur)",
+    )
+    predict.add_argument(
+        "--vad",
+        action="store_true",
+        help="one row per speech segment found by voice activity detection",
+    )
+    predict.add_argument(
+        "--errors",
+        choices=["raise", "coerce"],
+        default="raise",
+        help=(
+            "raise: stop at the first file that fails (default); "
+            "coerce: give it a row of NaN, warn, and go on"
+        ),
+    )
     predict.set_defaults(command=_predict)
 
     download = commands.add_parser(
@@ -161,15 +190,23 @@ def _outputs(value: str) -> list[str]:
 
 def _predict(args: argparse.Namespace) -> int:
     from audemo.core.emotion import Emotion
+    from audemo.core.segment import VoiceActivity
 
+    if args.hop_dur is not None and args.win_dur is None:
+        raise ValueError("--hop-dur needs --win-dur.")
+    started = time.perf_counter()
     if args.output and audeer.file_extension(args.output) not in ("csv", "parquet"):
         raise ValueError(f"Output file '{args.output}' must end in .csv or .parquet.")
-    jobs = [_input_to_index(path) for path in args.inputs]
+    jobs = [_input_to_index(path, args.errors) for path in args.inputs]
     interface = Emotion(
         args.model,
         outputs=args.outputs,
         cache_root=args.cache_root,
         num_workers=args.num_workers,
+        win_dur=args.win_dur,
+        hop_dur=args.hop_dur,
+        segment=VoiceActivity() if args.vad else None,
+        errors=args.errors,
         verbose=True,
     )
     results_root = (
@@ -188,7 +225,6 @@ def _predict(args: argparse.Namespace) -> int:
                 index,
                 root=root,
                 cache_root=results_root,
-                preserve_index=True,
             )
         )
     frame = pd.concat(frames)
@@ -198,11 +234,28 @@ def _predict(args: argparse.Namespace) -> int:
         frame.to_csv(args.output)
     else:
         frame.to_parquet(args.output)
+    print(_summary(frame, time.perf_counter() - started), file=sys.stderr)
     return 0
 
 
-def _input_to_index(path: str) -> tuple[pd.Index, str | None]:
+def _summary(frame: pd.DataFrame, seconds: float) -> str:
+    r"""One line: files, audio duration, failures, time."""
+    files = frame.index.get_level_values("file")
+    ends = frame.index.get_level_values("end").to_series(index=files)
+    audio = ends.groupby(level=0).max().dropna().dt.total_seconds().sum()
+    failed = frame.isna().all(axis=1)
+    failed_files = len(set(files[failed.to_numpy()]))
+    return (
+        f"audemo: {len(set(files))} files, {audio / 3600:.2f} h of audio, "
+        f"{len(frame)} rows, {failed_files} failed, {seconds:.1f} s"
+    )
+
+
+def _input_to_index(path: str, errors: str) -> tuple[pd.Index, str | None]:
     if not os.path.exists(path):
+        if errors == "coerce":
+            # reported with a row of NaN like any other failing file
+            return audformat.filewise_index([path]), None
         raise FileNotFoundError(f"Input '{path}' does not exist.")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, "db.yaml")):

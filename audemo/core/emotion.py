@@ -320,8 +320,8 @@ class Emotion(audinterface.Feature, audobject.Object):
 
         Args:
             index: index conform to audformat_
-            preserve_index: if ``True`` and no ``segment`` is set,
-                return the original index
+            preserve_index: if ``True`` and neither ``segment``
+                nor ``win_dur`` is set, return the original index
             root: root folder to expand relative file paths
             cache_root: cache folder (see above)
             process_func_args: arguments passed on to the processing function
@@ -345,7 +345,7 @@ class Emotion(audinterface.Feature, audobject.Object):
                 frame = self._process_cached(
                     index, root, process_func_args, pool, cache_root
                 )
-        if self.process.segment is None and preserve_index:
+        if preserve_index and self.process.segment is None and self.win_dur is None:
             frame.index = index
         self._check_segmented(index.get_level_values("file"), frame)
         return frame
