@@ -103,7 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "-o",
         "--output",
-        help="write results to this CSV (.csv) or parquet (.parquet) file",
+        help=(
+            "write results to this CSV (.csv) or parquet (.parquet) file, "
+            "or into the audformat database in this folder as a table"
+        ),
+    )
+    predict.add_argument(
+        "--table",
+        default="emotion",
+        help="table ID when -o is a database folder (default: emotion)",
+    )
+    predict.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing table of that ID in the database",
     )
     predict.add_argument(
         "--outputs",
@@ -176,6 +189,29 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("model", nargs="?", default=None, help=model_help)
     info.add_argument("--cache-root", default=None, help=cache_help)
     info.set_defaults(command=_info)
+
+    plot = commands.add_parser(
+        "plot",
+        help="draw results as a picture",
+        description=(
+            "Draw results of `audemo predict` (CSV or parquet): "
+            "the valence-arousal plane with one point per row (circumplex), "
+            "or the scores of one file over time (timeline; needs results "
+            "of --win-dur or --vad)."
+        ),
+    )
+    plot.add_argument("results", help="results file (.csv or .parquet)")
+    plot.add_argument(
+        "-o", "--output", required=True, help="picture file, e.g. fig.png"
+    )
+    plot.add_argument(
+        "--kind",
+        choices=["circumplex", "timeline"],
+        default="circumplex",
+        help="kind of picture (default: circumplex)",
+    )
+    plot.add_argument("--file", default=None, help="the file to show in a timeline")
+    plot.set_defaults(command=_plot)
     return parser
 
 
@@ -195,8 +231,18 @@ def _predict(args: argparse.Namespace) -> int:
     if args.hop_dur is not None and args.win_dur is None:
         raise ValueError("--hop-dur needs --win-dur.")
     started = time.perf_counter()
-    if args.output and audeer.file_extension(args.output) not in ("csv", "parquet"):
-        raise ValueError(f"Output file '{args.output}' must end in .csv or .parquet.")
+    database = args.output and os.path.isdir(args.output)
+    if database and not os.path.exists(os.path.join(args.output, "db.yaml")):
+        raise ValueError(f"Output folder '{args.output}' holds no audformat database.")
+    if (
+        args.output
+        and not database
+        and audeer.file_extension(args.output) not in ("csv", "parquet")
+    ):
+        raise ValueError(
+            f"Output '{args.output}' must end in .csv or .parquet "
+            f"or be an audformat database folder."
+        )
     jobs = [_input_to_index(path, args.errors) for path in args.inputs]
     interface = Emotion(
         args.model,
@@ -230,12 +276,73 @@ def _predict(args: argparse.Namespace) -> int:
     frame = pd.concat(frames)
     if args.output is None:
         frame.to_csv(sys.stdout)
+    elif database:
+        _write_database(args.output, frame, interface, args.table, args.overwrite)
     elif audeer.file_extension(args.output) == "csv":
         frame.to_csv(args.output)
     else:
         frame.to_parquet(args.output)
     print(_summary(frame, time.perf_counter() - started), file=sys.stderr)
     return 0
+
+
+def _write_database(root, frame, interface, table_id, overwrite):
+    from audemo.core.database import to_database
+
+    db = audformat.Database.load(root)
+    whole_files = interface.win_dur is None and interface.process.segment is None
+    if whole_files:
+        frame = frame.reset_index(["start", "end"], drop=True)
+    to_database(db, frame, table_id, interface=interface, overwrite=overwrite)
+    db.save(root)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    import audemo.plot
+
+    frame = read_results(args.results)
+    if args.kind == "circumplex":
+        ax = audemo.plot.circumplex(frame)
+    else:
+        ax = audemo.plot.timeline(frame, file=args.file)
+    ax.figure.savefig(args.output, dpi=120, bbox_inches="tight")
+    print(args.output)
+    return 0
+
+
+def read_results(path: str) -> pd.DataFrame:
+    r"""Read results written by ``audemo predict``.
+
+    Args:
+        path: CSV or parquet file
+
+    Returns:
+        results with their audformat index
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist
+        ValueError: if the file has no ``file`` column
+
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Results file '{path}' does not exist.")
+    if audeer.file_extension(path) == "parquet":
+        return pd.read_parquet(path)
+    frame = pd.read_csv(path)
+    if "file" not in frame.columns:
+        raise ValueError(f"Results file '{path}' has no 'file' column.")
+    if "start" in frame.columns and "end" in frame.columns:
+        index = audformat.segmented_index(
+            frame["file"],
+            pd.to_timedelta(frame["start"]),
+            pd.to_timedelta(frame["end"]),
+        )
+        frame = frame.drop(columns=["file", "start", "end"])
+    else:
+        index = audformat.filewise_index(frame["file"])
+        frame = frame.drop(columns=["file"])
+    frame.index = index
+    return frame
 
 
 def _summary(frame: pd.DataFrame, seconds: float) -> str:

@@ -483,7 +483,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Hash of everything that determines the numbers.
 
         Covers the model fingerprint, outputs, windowing,
-        segmentation, resampling, channel selection and ``errors``.
+        segmentation, resampling, channel selection, chunking
+        and ``errors``.
 
         Returns:
             16 hexadecimal characters

@@ -125,7 +125,7 @@ class RobustProcess(audinterface.Process):
             return self._process_long_file(file, path, bounds, idx, root)
         except Exception as ex:
             # errors of the model name the file already, others do not
-            error = ex if path in str(ex) else _read_error(ex, path)
+            error = ex if path in str(ex) else _read_error(ex, path, "process")
             return self._failed(error, ex, file, start, end)
 
     def _failed(self, error, cause, file, start, end):
@@ -267,12 +267,12 @@ def _read_header(path: str) -> tuple[int, int] | None:
     return info.samplerate, info.frames
 
 
-def _read_error(ex: Exception, path: str) -> Exception:
+def _read_error(ex: Exception, path: str, action: str = "read") -> Exception:
     r"""Return an error whose message names the file."""
     if isinstance(ex, FileNotFoundError) and path in str(ex):
         return ex
     reason = " ".join(str(ex).split()).replace(f"Error opening {path!r}: ", "")
-    message = f"Cannot read audio file '{path}': {reason}"
+    message = f"Cannot {action} audio file '{path}': {reason}"
     if isinstance(ex, FileNotFoundError) and "cannot be found" in reason:
         # audiofile reads formats other than WAV, FLAC, OGG and MP3
         # with external programs

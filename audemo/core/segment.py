@@ -18,7 +18,7 @@ from audemo.core.process import RobustProcess
 
 
 VAD_MODEL = os.path.join(os.path.dirname(__file__), "data", "silero_vad_16k.onnx")
-r"""silero VAD v5 (MIT licence), vendored from the silero-vad wheel."""
+r"""silero VAD (MIT licence), vendored from the silero-vad 6.2.3 wheel."""
 
 WINDOW = 512
 r"""Samples per speech probability (32 ms at 16 kHz)."""
@@ -30,8 +30,8 @@ r"""Samples of the previous window the model sees as context."""
 class VoiceActivity(audinterface.Segment, audobject.Object):
     r"""Speech segments found by the silero voice activity detector.
 
-    Runs the silero VAD v5 ONNX model
-    (MIT licence, shipped with audemo)
+    Runs the silero VAD ONNX model
+    (from silero-vad 6.2.3, MIT licence, shipped with audemo)
     with onnxruntime
     and turns its speech probability,
     computed every 32 ms,

@@ -1,0 +1,194 @@
+r"""Pictures of predictions: emotion over time and the circumplex."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from audemo.core.define import DIMENSIONS
+
+
+COLORS = {"arousal": "#d62728", "dominance": "#2ca02c", "valence": "#1f77b4"}
+
+
+def timeline(
+    frame: pd.DataFrame,
+    *,
+    file: str | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+    ax=None,
+):
+    r"""Arousal, dominance and valence over time for one file.
+
+    Each row of ``frame`` (a window or a speech segment)
+    is drawn as a horizontal bar from its start to its end
+    at its score;
+    a thin line connects the centres.
+
+    Args:
+        frame: results with a segmented index (``file``, ``start``, ``end``)
+            or a signal index (``start``, ``end``),
+            e.g. from ``Emotion(win_dur=...)``
+            or ``Emotion(segment=audemo.VoiceActivity())``
+        file: which file to show, needed if ``frame`` holds several
+        dimensions: columns to draw
+        ax: :class:`matplotlib.axes.Axes` to draw into,
+            a new figure if ``None``
+
+    Returns:
+        the axes
+
+    Raises:
+        ImportError: if matplotlib is not installed
+        ValueError: if ``frame`` has no start and end times,
+            holds several files and ``file`` is not given,
+            or lacks a requested dimension
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {"arousal": [0.4, 0.6], "dominance": [0.5, 0.5], "valence": [0.3, 0.7]},
+        ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 1], [2, 3]),
+        ... )
+        >>> ax = timeline(frame)
+        >>> ax.get_xlabel()
+        'Time / s'
+
+    """
+    plt = _pyplot()
+    frame = _select_file(frame, file)
+    missing = [name for name in dimensions if name not in frame.columns]
+    if missing:
+        raise ValueError(f"The results have no column {missing}.")
+    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
+    ends = frame.index.get_level_values("end").total_seconds().to_numpy()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4))
+    order = np.argsort(starts)
+    for name in dimensions:
+        values = frame[name].to_numpy(dtype=float)
+        color = COLORS.get(name)
+        ax.hlines(values, starts, ends, colors=color, linewidth=3, label=name)
+        centres = (starts + ends) / 2
+        ax.plot(centres[order], values[order], color=color, linewidth=0.8, alpha=0.6)
+    ax.set_xlabel("Time / s")
+    ax.set_ylabel("Score (about 0..1)")
+    ax.set_ylim(min(0.0, np.nanmin(frame[list(dimensions)].to_numpy()) - 0.05), 1.05)
+    ax.set_xlim(0, max(ends.max(), 1e-3))
+    if file or "file" in frame.attrs:
+        ax.set_title(file or frame.attrs["file"])
+    ax.legend(loc="upper right")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def circumplex(
+    frame: pd.DataFrame,
+    *,
+    ax=None,
+):
+    r"""Files or segments in the valence-arousal plane.
+
+    One point per row,
+    coloured by dominance if ``frame`` has it.
+    Dashed lines at 0.5 split the plane into the quadrants
+    of Russell's circumplex model.
+
+    Args:
+        frame: results with ``valence`` and ``arousal`` columns
+        ax: :class:`matplotlib.axes.Axes` to draw into,
+            a new figure if ``None``
+
+    Returns:
+        the axes
+
+    Raises:
+        ImportError: if matplotlib is not installed
+        ValueError: if ``frame`` lacks valence or arousal
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {"arousal": [0.4, 0.6], "dominance": [0.5, 0.5], "valence": [0.3, 0.7]},
+        ...     index=audformat.filewise_index(["a.wav", "b.wav"]),
+        ... )
+        >>> ax = circumplex(frame)
+        >>> ax.get_xlabel(), ax.get_ylabel()
+        ('Valence', 'Arousal')
+
+    """
+    plt = _pyplot()
+    for name in ("valence", "arousal"):
+        if name not in frame.columns:
+            raise ValueError(f"The results have no column '{name}'.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6))
+    colors = frame["dominance"] if "dominance" in frame.columns else None
+    points = ax.scatter(
+        frame["valence"],
+        frame["arousal"],
+        c=colors,
+        cmap="viridis",
+        vmin=0,
+        vmax=1,
+        edgecolors="black",
+        linewidths=0.5,
+    )
+    if colors is not None:
+        ax.figure.colorbar(points, ax=ax, label="Dominance")
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
+    ax.axvline(0.5, color="grey", linestyle="--", linewidth=0.8)
+    for x, y, text in [
+        (0.02, 0.98, "tense"),
+        (0.98, 0.98, "excited"),
+        (0.02, 0.02, "sad"),
+        (0.98, 0.02, "calm"),
+    ]:
+        ax.text(
+            x,
+            y,
+            text,
+            transform=ax.transAxes,
+            ha="left" if x < 0.5 else "right",
+            va="top" if y > 0.5 else "bottom",
+            color="grey",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("Valence")
+    ax.set_ylabel("Arousal")
+    ax.set_aspect("equal")
+    ax.set_title(f"{len(frame)} {'row' if len(frame) == 1 else 'rows'}")
+    return ax
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as ex:  # pragma: no cover - depends on the environment
+        raise ImportError("Plots need matplotlib: pip install 'audemo[plot]'") from ex
+    return plt
+
+
+def _select_file(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    names = list(frame.index.names)
+    if "start" not in names or "end" not in names:
+        raise ValueError(
+            "A timeline needs start and end times: process with win_dur=... "
+            "or segment=audemo.VoiceActivity() (or preserve_index=False)."
+        )
+    if "file" not in names:
+        return frame
+    files = list(dict.fromkeys(frame.index.get_level_values("file")))
+    if file is None:
+        if len(files) > 1:
+            raise ValueError(
+                f"The results hold {len(files)} files: choose one with file=..., "
+                f"e.g. file={files[0]!r}."
+            )
+        file = files[0]
+    if file not in files:
+        raise ValueError(f"The results hold no file {file!r}.")
+    selected = frame[frame.index.get_level_values("file") == file]
+    selected.attrs = {"file": file}
+    return selected
