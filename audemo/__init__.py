@@ -2,6 +2,7 @@ r"""Dimensional speech emotion recognition for audEERING's audio toolkit."""
 
 from audemo import plot
 from audemo import testing
+from audemo.core.compare import compare_precision
 from audemo.core.database import to_database
 from audemo.core.emotion import Emotion
 from audemo.core.model import MODELS

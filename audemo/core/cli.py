@@ -190,6 +190,22 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--cache-root", default=None, help=cache_help)
     info.set_defaults(command=_info)
 
+    compare = commands.add_parser(
+        "compare",
+        help="compare the int8 model with the float32 model on your files",
+        description=(
+            "Run the float32 and the int8 model on your files and print "
+            "their agreement: CCC, Pearson correlation and absolute "
+            "differences per dimension, cosine similarity of the embeddings."
+        ),
+    )
+    compare.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="audio files, folders or databases"
+    )
+    compare.add_argument("--model", default=None, help=model_help)
+    compare.add_argument("--cache-root", default=None, help=cache_help)
+    compare.set_defaults(command=_compare)
+
     plot = commands.add_parser(
         "plot",
         help="draw results as a picture",
@@ -295,6 +311,20 @@ def _write_database(root, frame, interface, table_id, overwrite):
         frame = frame.reset_index(["start", "end"], drop=True)
     to_database(db, frame, table_id, interface=interface, overwrite=overwrite)
     db.save(root)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from audemo.core.compare import compare_precision
+
+    files = []
+    for path in args.inputs:
+        index, root = _input_to_index(path, "raise")
+        files += list(audformat.utils.expand_file_path(index, root) if root else index)
+    table = compare_precision(
+        files, model=args.model, cache_root=args.cache_root, verbose=True
+    )
+    print(table.to_string(float_format=lambda value: f"{value:.4f}"))
+    return 0
 
 
 def _plot(args: argparse.Namespace) -> int:

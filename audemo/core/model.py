@@ -174,6 +174,7 @@ def load_model(
     cache_root: str | None = None,
     device: str = "cpu",
     num_workers: int | None = 1,
+    precision: str = "fp32",
 ) -> audonnx.Model:
     r"""Load the emotion model.
 
@@ -187,6 +188,9 @@ def load_model(
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
         num_workers: number of onnxruntime threads;
             ``None`` lets onnxruntime decide
+        precision: ``"fp32"`` (as published) or ``"int8"``
+            (quantized matrix multiplications, made once and cached,
+            see :func:`audemo.core.precision.precision_root`)
 
     Returns:
         model
@@ -206,7 +210,10 @@ def load_model(
         (1, 3)
 
     """
+    from audemo.core.precision import precision_root
+
     root = download_model(model, cache_root=cache_root)
+    root = precision_root(root, precision, cache_root=cache_root)
     return open_model(root, device=device, num_workers=num_workers)
 
 

@@ -1,0 +1,116 @@
+r"""Precision variants of a model: int8 weights for faster inference."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+
+import filelock
+
+import audeer
+
+from audemo.core.model import MODEL_FILE
+from audemo.core.model import YAML_FILE
+from audemo.core.model import check_interface
+from audemo.core.model import fingerprint
+from audemo.core.model import resolve_cache_root
+
+
+PRECISIONS = ("fp32", "int8")
+r"""Supported precisions."""
+
+
+def precision_root(
+    root: str,
+    precision: str = "fp32",
+    *,
+    cache_root: str | None = None,
+) -> str:
+    r"""Folder of a model in the given precision, creating it if needed.
+
+    ``"fp32"`` is the model as published.
+    ``"int8"`` quantizes the weights of its matrix multiplications
+    to 8-bit integers
+    with onnxruntime's dynamic quantization
+    (activations are quantized on the fly);
+    the convolutional front end stays in float32,
+    since quantized convolutions run slower on CPUs.
+    The int8 model is made once from the float32 model
+    and stored in ``<cache_root>/int8/<fingerprint>/``
+    (written to a temporary folder and renamed when complete,
+    under a file lock).
+
+    Quantization changes the numbers slightly:
+    check the agreement on your own data
+    with :func:`audemo.compare_precision`.
+
+    Args:
+        root: folder of the float32 model
+        precision: ``"fp32"`` or ``"int8"``
+        cache_root: cache folder
+
+    Returns:
+        model folder
+
+    Raises:
+        ValueError: if ``precision`` is not supported
+
+    Examples:
+        >>> root = audemo.testing.create_model("model")
+        >>> int8 = precision_root(root, "int8")
+        >>> os.path.basename(os.path.dirname(int8))
+        'int8'
+
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not '{precision}'.")
+    if precision == "fp32":
+        return root
+    source = fingerprint(root, cache_root=cache_root)
+    folder = os.path.join(resolve_cache_root(cache_root), "int8", source[:32])
+    if os.path.isfile(os.path.join(folder, MODEL_FILE)):
+        return folder
+    audeer.mkdir(os.path.dirname(folder))
+    with filelock.FileLock(folder + ".lock"):
+        if os.path.isfile(os.path.join(folder, MODEL_FILE)):
+            return folder
+        tmp = f"{folder}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            audeer.mkdir(tmp)
+            _quantize(root, tmp)
+            check_interface(tmp, source=f"int8 variant of {root}")
+            os.replace(tmp, folder)
+        finally:
+            if os.path.exists(tmp):
+                shutil.rmtree(tmp)
+    return folder
+
+
+def _quantize(source: str, destination: str):
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.quantization import quantize_dynamic
+
+    # onnxruntime advises pre-processing on the root logger for every model;
+    # dynamic quantization of MatMul weights does not need it
+    quiet = _DropQuantizationAdvice()
+    logging.getLogger().addFilter(quiet)
+    try:
+        quantize_dynamic(
+            os.path.join(source, MODEL_FILE),
+            os.path.join(destination, MODEL_FILE),
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+        )
+    finally:
+        logging.getLogger().removeFilter(quiet)
+    yaml_file = os.path.join(source, YAML_FILE)
+    if os.path.exists(yaml_file):
+        # the YAML names model.onnx relative to itself: it fits the copy
+        shutil.copy(yaml_file, os.path.join(destination, YAML_FILE))
+
+
+class _DropQuantizationAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
