@@ -13,6 +13,7 @@ import sys
 import tomllib
 
 from docutils import nodes
+import numpy as np
 from sphinx import addnodes
 from sphinx.pycode import ModuleAnalyzer
 
@@ -98,6 +99,77 @@ audeer.rmdir(_api_root)
 audeer.mkdir(_api_root)
 for _src in audeer.list_file_names(os.path.join(_docs_root, "api-src"), filetype="rst"):
     shutil.copyfile(_src, os.path.join(_api_root, os.path.basename(_src)))
+
+
+# Pictures of results -----------------------------------------------------
+# The pages show a timeline and a circumplex made by audemo.plot.
+# They are drawn at every build, offline,
+# with the test model of audemo.testing
+# (the real model would need a download of 650 MB):
+# their numbers are NOT emotion predictions,
+# which the captions say.
+# They are written to docs/_generated/, which is ignored by git.
+_generated_root = os.path.join(_docs_root, "_generated")
+
+
+def make_figures(root: str):
+    r"""Draw docs/_generated/timeline.png and circumplex.png."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import audformat
+    import audiofile
+    import audresample
+
+    audeer.mkdir(root)
+    static = os.path.join(_docs_root, "_static")
+    signal, sampling_rate = audiofile.read(os.path.join(static, "speech.wav"))
+    with tempfile.TemporaryDirectory() as tmp:
+        # models, fingerprints and results stay in the temporary folder
+        model_root = audemo.testing.create_model(os.path.join(tmp, "model"))
+
+        # speech.wav in windows of 1 s, moved by 0.5 s
+        interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5, cache_root=tmp)
+        frame = interface.process_index(
+            audformat.filewise_index(["speech.wav"]), root=static
+        )
+        ax = audemo.plot.timeline(frame, file="speech.wav")
+        ax.figure.savefig(
+            os.path.join(root, "timeline.png"), dpi=100, bbox_inches="tight"
+        )
+        plt.close(ax.figure)
+
+        # eight versions of speech.wav: two pitches (by resampling
+        # and playing back at 16 kHz) times four gains
+        files = []
+        for factor in (0.85, 1.15):
+            shifted = audresample.resample(
+                signal, sampling_rate, int(sampling_rate * factor)
+            )[0]
+            for gain in (0.1, 0.3, 0.6, 1.2):
+                file = f"speech-{factor}-{gain}.wav"
+                audiofile.write(
+                    os.path.join(tmp, file),
+                    np.clip(gain * shifted, -1.0, 1.0),
+                    sampling_rate,
+                )
+                files.append(file)
+        interface = audemo.Emotion(model_root, cache_root=tmp)
+        frame = interface.process_index(
+            audformat.filewise_index(files), root=tmp, preserve_index=True
+        )
+        ax = audemo.plot.circumplex(frame)
+        ax.figure.savefig(
+            os.path.join(root, "circumplex.png"), dpi=100, bbox_inches="tight"
+        )
+        plt.close(ax.figure)
+
+
+make_figures(_generated_root)
 
 
 # :cite: role -------------------------------------------------------------
