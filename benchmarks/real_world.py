@@ -166,6 +166,10 @@ def measure_vad(root: str, runs: int) -> dict:
 
 
 def main():
+    if sys.argv[1:2] == ["_process-file"]:
+        # a measurement in its own process, started by measure_long
+        process_file(*sys.argv[2:4])
+        return
     parser = argparse.ArgumentParser(
         description=(
             "Measure audemo's handling of long recordings, its resumable cache "
@@ -177,10 +181,7 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="one run each, for a smoke test"
     )
-    args, rest = parser.parse_known_args()
-    if rest[:1] == ["_process-file"]:
-        process_file(*rest[1:3])
-        return
+    args = parser.parse_args()
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as root:
         model = audemo.testing.create_model(os.path.join(root, "model"))
