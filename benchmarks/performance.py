@@ -12,6 +12,8 @@ Compares, on the same machine and in the same run:
 * ``audemo``: ``audemo.Emotion`` with its defaults
   (one model run for both outputs, threads = cores,
   chunks of 20 s), and ``audemo-int8`` with ``precision="int8"``.
+  ``audemo-2x1`` runs 2 files at once with one onnxruntime thread each,
+  ``audemo-2proc`` the same in 2 worker processes.
 * ``onnxruntime``: a bare ``InferenceSession`` on signals in memory
   (no file reading, no resampling, default session options).
 
@@ -101,10 +103,14 @@ def build(method: str, root: str, outputs: list[str], threads: int):
     elif method.startswith("audemo"):
         import audemo
 
+        # audemo-2x1: 2 workers (threads) x 1 onnxruntime thread,
+        # audemo-2proc: 2 worker processes x 1 onnxruntime thread
         interface = audemo.Emotion(
             root,
             outputs=outputs,
             precision="int8" if method == "audemo-int8" else "fp32",
+            num_workers=2 if method in ("audemo-2x1", "audemo-2proc") else 1,
+            multiprocessing=method == "audemo-2proc",
         )
 
         def run(files):
@@ -208,6 +214,11 @@ def main():
     parser.add_argument(
         "--timeout", type=float, default=1800, help="seconds per measurement"
     )
+    parser.add_argument(
+        "--cases",
+        default="single,corpus,long",
+        help="comma-separated: single (1/4/10/30 s), corpus, long",
+    )
     parser.add_argument("--output", help="write the results as JSON to this file")
     args = parser.parse_args()
 
@@ -227,17 +238,19 @@ def main():
             return path
 
         cases = []
-        for seconds in DURATIONS:
-            cases.append(
-                (f"{seconds} s", [write(f"{seconds}s.wav", speech_like(seconds))])
-            )
-        rng = np.random.default_rng(1)
-        corpus = [
-            write(f"corpus-{i:03d}.wav", speech_like(rng.uniform(2, 12), seed=i))
-            for i in range(args.files)
-        ]
-        cases.append((f"{args.files} files 2-12 s", corpus))
-        if args.long_minutes > 0:
+        kinds = args.cases.split(",")
+        if "single" in kinds:
+            for seconds in DURATIONS:
+                signal = speech_like(seconds)
+                cases.append((f"{seconds} s", [write(f"{seconds}s.wav", signal)]))
+        if "corpus" in kinds:
+            rng = np.random.default_rng(1)
+            corpus = [
+                write(f"corpus-{i:03d}.wav", speech_like(rng.uniform(2, 12), seed=i))
+                for i in range(args.files)
+            ]
+            cases.append((f"{args.files} files 2-12 s", corpus))
+        if "long" in kinds and args.long_minutes > 0:
             long = write("long.wav", speech_like(args.long_minutes * 60, seed=99))
             cases.append((f"{args.long_minutes:g} min", [long]))
 

@@ -124,7 +124,7 @@ def test_plots(model_root, speech_files, tmp_path):
     check_png(path)
     plt.close("all")
 
-    with pytest.raises(ValueError, match="choose one with file="):
+    with pytest.raises(ValueError, match="choose one"):
         audemo.plot.timeline(frame)
     with pytest.raises(ValueError, match="no file"):
         audemo.plot.timeline(frame, file="other.wav")
@@ -211,3 +211,14 @@ def test_read_results_formats(model_root, speech_files, tmp_path):
     broken.write_text("x,y\n1,2\n")
     with pytest.raises(ValueError, match="no 'file' column"):
         read_results(str(broken))
+
+
+def test_database_output_from_other_folder(model_root, database, speech_root, capsys):
+    code = main(["predict", speech_root, "--model", model_root, "-o", database])
+    assert code == 1
+    assert "not inside the database" in capsys.readouterr().err
+    inside = os.path.join(database, "audio", "happy.wav")
+    assert main(["predict", inside, "--model", model_root, "-o", database]) == 0
+    assert list(audformat.Database.load(database)["emotion"].files) == [
+        "audio/happy.wav"
+    ]

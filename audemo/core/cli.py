@@ -12,6 +12,7 @@ import pandas as pd
 
 import audeer
 import audformat
+import audiofile
 
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.define import OUTPUTS
@@ -276,20 +277,26 @@ def _predict(args: argparse.Namespace) -> int:
         if args.cache_root
         else None
     )
-    frames = []
-    for index, root in jobs:
-        if len(jobs) > 1 and root is not None:
-            # several inputs: make every path absolute so they stay apart
-            index = audformat.utils.expand_file_path(index, root)
-            root = None
-        frames.append(
-            interface.process_index(
-                index,
-                root=root,
-                cache_root=results_root,
-            )
+    if len(jobs) == 1:
+        index, root = jobs[0]
+    else:
+        # several inputs: absolute paths keep them apart, and one run
+        # gives one progress bar and one warning over all of them
+        index = audformat.utils.union(
+            [
+                audformat.utils.expand_file_path(index, root) if root else index
+                for index, root in jobs
+            ]
         )
-    frame = pd.concat(frames)
+        root = None
+    if database and (root is None or audeer.path(root) != audeer.path(args.output)):
+        # paths relative to another folder mean nothing in the database:
+        # absolute ones are made relative to it, or refused if outside
+        index = audformat.filewise_index(
+            [audeer.path(root or "", file) for file in index]
+        )
+        root = None
+    frame = interface.process_index(index, root=root, cache_root=results_root)
     if args.output is None:
         frame.to_csv(sys.stdout)
     elif database:
@@ -298,7 +305,7 @@ def _predict(args: argparse.Namespace) -> int:
         frame.to_csv(args.output)
     else:
         frame.to_parquet(args.output)
-    print(_summary(frame, time.perf_counter() - started), file=sys.stderr)
+    print(_summary(frame, root, time.perf_counter() - started), file=sys.stderr)
     return 0
 
 
@@ -375,16 +382,23 @@ def read_results(path: str) -> pd.DataFrame:
     return frame
 
 
-def _summary(frame: pd.DataFrame, seconds: float) -> str:
+def _summary(frame: pd.DataFrame, root: str | None, seconds: float) -> str:
     r"""One line: files, audio duration, failures, time."""
-    files = frame.index.get_level_values("file")
-    ends = frame.index.get_level_values("end").to_series(index=files)
-    audio = ends.groupby(level=0).max().dropna().dt.total_seconds().sum()
-    failed = frame.isna().all(axis=1)
-    failed_files = len(set(files[failed.to_numpy()]))
+    files = list(dict.fromkeys(frame.index.get_level_values("file")))
+    failed = frame.isna().all(axis=1).to_numpy()
+    failed_files = set(frame.index.get_level_values("file")[failed])
+    audio = 0.0
+    for file in files:
+        if file in failed_files:
+            continue
+        path = os.path.join(root, file) if root and not os.path.isabs(file) else file
+        try:
+            audio += audiofile.duration(path)
+        except Exception:  # counted among the failures already
+            pass
     return (
-        f"audemo: {len(set(files))} files, {audio / 3600:.2f} h of audio, "
-        f"{len(frame)} rows, {failed_files} failed, {seconds:.1f} s"
+        f"audemo: {len(files)} files, {audio / 3600:.2f} h of audio, "
+        f"{len(frame)} rows, {len(failed_files)} failed, {seconds:.1f} s"
     )
 
 

@@ -30,7 +30,8 @@ def to_database(
     filewise (``process_index(..., preserve_index=True)``)
     or segmented (windows, speech segments).
     File paths are made relative to ``db.root``
-    when they are absolute paths below it.
+    when they are absolute paths below it;
+    absolute paths elsewhere are refused.
     Arousal, dominance and valence use the float scheme
     ``audemo-dimension``
     (approximately 0..1, **not** clipped:
@@ -58,7 +59,8 @@ def to_database(
 
     Raises:
         ValueError: if the table exists and ``overwrite`` is ``False``,
-            or ``frame`` has no audformat index
+            ``frame`` has no audformat index,
+            or it names files outside the database root
 
     Examples:
         >>> db = audformat.Database("mydb")
@@ -88,6 +90,15 @@ def to_database(
             f"The results cannot become a table: their index is not "
             f"an audformat filewise or segmented index ({ex})."
         ) from ex
+    outside = sorted(
+        {file for file in index.get_level_values("file") if os.path.isabs(file)}
+    )
+    if outside:
+        raise ValueError(
+            f"{len(outside)} files are not inside the database "
+            f"(root {db.root}), e.g. '{outside[0]}': a table can only "
+            f"reference files below the database root."
+        )
     dimensions = [column for column in frame.columns if column in DIMENSIONS]
     embedding = [column for column in frame.columns if column not in DIMENSIONS]
     if dimensions and DIMENSION_SCHEME not in db.schemes:

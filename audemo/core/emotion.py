@@ -7,6 +7,7 @@ import concurrent.futures
 import contextlib
 import functools
 import hashlib
+import inspect
 import json
 import multiprocessing
 import os
@@ -426,7 +427,7 @@ class Emotion(audinterface.Feature, audobject.Object):
                 f"{len(silent)} of {len(set(files))} files have no segments "
                 f"(no speech found) and therefore no rows:\n{lines}",
                 RuntimeWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
 
     def _process(self, index, root, process_func_args, pool) -> pd.DataFrame:
@@ -636,8 +637,26 @@ def _warn_failures(failures: list[str], total: int):
         f"{len(failures)} of {total} inputs failed "
         f"and have NaN values in the result (errors='coerce'):\n{lines}",
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=_caller_stacklevel(),
     )
+
+
+def _caller_stacklevel() -> int:
+    r"""Stack level of the first frame outside audemo and audinterface.
+
+    The warning then points at the user's call,
+    not at the library code that found the failures.
+
+    """
+    frame = inspect.currentframe()
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if level > 1 and not module.startswith(("audemo.", "audinterface.", "audeer.")):
+            return level - 1
+        frame = frame.f_back
+        level += 1
+    return 1
 
 
 _CACHE_VERSION = 1

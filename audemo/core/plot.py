@@ -183,8 +183,9 @@ def _select_file(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
     if file is None:
         if len(files) > 1:
             raise ValueError(
-                f"The results hold {len(files)} files: choose one with file=..., "
-                f"e.g. file={files[0]!r}."
+                f"The results hold {len(files)} files: choose one "
+                f"(file=... in Python, --file on the command line), "
+                f"e.g. {files[0]!r}."
             )
         file = files[0]
     if file not in files:
