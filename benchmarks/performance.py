@@ -45,34 +45,14 @@ import sys
 import tempfile
 import time
 
+from common import peak_rss_mb
+from common import speech_like
 import numpy as np
 
 import audiofile
 
 
 DURATIONS = (1, 4, 10, 30)
-
-
-def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    num_samples = int(seconds * 16000)
-    signal = 0.1 * rng.standard_normal(num_samples).astype(np.float32)
-    envelope = np.zeros(num_samples, np.float32)
-    position = 0
-    while position < num_samples:
-        burst = int(rng.uniform(0.5, 3.0) * 16000)
-        envelope[position : position + burst] = 1.0
-        position += burst + int(rng.uniform(0.2, 1.0) * 16000)
-    syllables = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * np.arange(num_samples) / 16000)
-    return signal * envelope * syllables.astype(np.float32)
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status") as fp:
-        for line in fp:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # ----- one measurement, in its own process ---------------------------------

@@ -21,35 +21,20 @@ Usage::
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy as np
+from common import peak_rss_mb
+from common import speech_like
 
 import audformat
 import audinterface
 import audiofile
 
 import audemo
-
-
-def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
-    r"""Bursts of modulated noise with pauses, like speech."""
-    rng = np.random.default_rng(seed)
-    num_samples = int(seconds * 16000)
-    signal = 0.1 * rng.standard_normal(num_samples).astype(np.float32)
-    envelope = np.zeros(num_samples, np.float32)
-    position = 0
-    while position < num_samples:
-        burst = int(rng.uniform(0.5, 3.0) * 16000)
-        envelope[position : position + burst] = 1.0
-        position += burst + int(rng.uniform(0.2, 1.0) * 16000)
-    syllables = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * np.arange(num_samples) / 16000)
-    return signal * envelope * syllables.astype(np.float32)
 
 
 def median_time(function, runs: int) -> float:
@@ -91,20 +76,6 @@ def process_file(model: str, path: str):
     interface.process_file(path)
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_rss_mb()}))
-
-
-def peak_rss_mb() -> float:
-    r"""Peak resident memory of this process.
-
-    Read from VmHWM: ru_maxrss survives exec on Linux
-    and would report the parent's peak.
-
-    """
-    with open("/proc/self/status") as fp:
-        for line in fp:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_cache(model: str, root: str, runs: int) -> dict:

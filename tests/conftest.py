@@ -167,6 +167,34 @@ def archive(tmp_path_factory):
 
 
 @pytest.fixture
+def publish_and_load(tmp_path, monkeypatch):
+    r"""Publish a database folder to a file-system audb repository, load it."""
+    import audb
+    import audbackend
+    import audformat
+
+    host = str(tmp_path / "audb-repository")
+    os.makedirs(host, exist_ok=True)
+    repository = audb.Repository("local", host, "file-system")
+    audbackend.backend.FileSystem.create(repository.host, repository.name)
+    # before publishing: audb would try its default repositories otherwise
+    monkeypatch.setattr(audb.config, "REPOSITORIES", [repository])
+
+    def publish_and_load(build_root: str) -> "audformat.Database":
+        name = audformat.Database.load(build_root, load_data=False).name
+        audb.publish(build_root, "1.0.0", repository, num_workers=1, verbose=False)
+        return audb.load(
+            name,
+            version="1.0.0",
+            cache_root=str(tmp_path / "audb-cache"),
+            full_path=False,
+            verbose=False,
+        )
+
+    return publish_and_load
+
+
+@pytest.fixture
 def run_in_tmpdir(tmp_path):
     cwd = os.getcwd()
     os.chdir(tmp_path)

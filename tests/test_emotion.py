@@ -5,8 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import audb
-import audbackend
 import audeer
 import audformat
 import audiofile
@@ -365,7 +363,9 @@ def test_cache_requires_serializable_segment(model_root, speech_files, tmp_path)
         )
 
 
-def test_audformat_database_and_audb(model_root, speech_files, tmp_path, monkeypatch):
+def test_audformat_database_and_audb(
+    model_root, speech_files, tmp_path, publish_and_load
+):
     build = audeer.mkdir(tmp_path / "build")
     audeer.mkdir(build, "audio")
     files = []
@@ -380,18 +380,7 @@ def test_audformat_database_and_audb(model_root, speech_files, tmp_path, monkeyp
     db["files"]["text"].set(["happy", "sad", "neutral"])
     db.save(build)
 
-    host = audeer.mkdir(tmp_path / "repo")
-    repository = audb.Repository("local", host, "file-system")
-    audbackend.backend.FileSystem.create(repository.host, repository.name)
-    monkeypatch.setattr(audb.config, "REPOSITORIES", [repository])
-    audb.publish(build, "1.0.0", repository, num_workers=1, verbose=False)
-    loaded = audb.load(
-        "emotion-test",
-        version="1.0.0",
-        cache_root=str(tmp_path / "audb-cache"),
-        full_path=False,
-        verbose=False,
-    )
+    loaded = publish_and_load(build)
 
     interface = audemo.Emotion(model_root)
     frame = interface.process_index(

@@ -7,8 +7,6 @@ import pandas as pd
 import pytest
 import yaml
 
-import audb
-import audbackend
 import audeer
 import audformat
 
@@ -31,7 +29,7 @@ def database(speech_files, tmp_path):
     return root
 
 
-def test_to_database_and_audb(model_root, database, tmp_path, monkeypatch):
+def test_to_database_and_audb(model_root, database, publish_and_load):
     db = audformat.Database.load(database)
     interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
     frame = interface.process_index(db.files, root=db.root, preserve_index=True)
@@ -47,18 +45,7 @@ def test_to_database_and_audb(model_root, database, tmp_path, monkeypatch):
         audemo.to_database(db, frame, "emotion", interface=interface)
     db.save(database)
 
-    host = audeer.mkdir(tmp_path / "repo")
-    repository = audb.Repository("local", host, "file-system")
-    audbackend.backend.FileSystem.create(repository.host, repository.name)
-    monkeypatch.setattr(audb.config, "REPOSITORIES", [repository])
-    audb.publish(database, "1.0.0", repository, num_workers=1, verbose=False)
-    loaded = audb.load(
-        "outputs-test",
-        version="1.0.0",
-        cache_root=str(tmp_path / "audb-cache"),
-        full_path=False,
-        verbose=False,
-    )
+    loaded = publish_and_load(database)
     result = loaded["emotion"].get()
     assert list(result.columns) == list(frame.columns)
     np.testing.assert_allclose(

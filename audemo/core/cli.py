@@ -137,8 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--num-workers",
         type=int,
-        default=1,
-        help="number of files processed in parallel (default: 1)",
+        default=None,
+        help=(
+            "number of files processed in parallel, each with "
+            "cores / N onnxruntime threads (default: one per core, "
+            "the fastest split for lists of files)"
+        ),
     )
     predict.add_argument(
         "--win-dur",
@@ -265,7 +269,7 @@ def _predict(args: argparse.Namespace) -> int:
         args.model,
         outputs=args.outputs,
         cache_root=args.cache_root,
-        num_workers=args.num_workers,
+        num_workers=args.num_workers or os.cpu_count() or 1,
         win_dur=args.win_dur,
         hop_dur=args.hop_dur,
         segment=VoiceActivity() if args.vad else None,
