@@ -1,0 +1,244 @@
+r"""Processing of an index on a Dask cluster."""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import threading
+
+import pandas as pd
+
+import audeer
+import audformat
+import audobject
+
+from audemo.core.cache import PART_SIZE
+from audemo.core.cache import _to_pickle_atomic
+from audemo.core.emotion import Emotion
+from audemo.core.emotion import _process_shard
+from audemo.core.emotion import _warn_failures
+from audemo.core.pipeline import load_pipeline
+
+
+def process_index(
+    interface: Emotion,
+    index: pd.Index,
+    *,
+    client: object,
+    root: str | None = None,
+    cache_root: str | None = None,
+    partition_size: int = PART_SIZE,
+    verbose: bool = True,
+) -> pd.DataFrame:
+    r"""Process an audformat index on a Dask cluster.
+
+    The index is split into partitions of ``partition_size`` rows,
+    and every partition is a task of the cluster.
+    The interface travels to the workers as its YAML
+    (:meth:`audobject.Object.to_yaml_s`),
+    which each worker loads once
+    with the checks of :func:`audemo.load_pipeline`:
+    only allowed classes, no package installation,
+    and the model found in the worker's cache
+    (``$AUDEMO_CACHE_ROOT`` or ``~/.cache/audemo``,
+    downloaded there if missing)
+    must have the fingerprint recorded in the YAML.
+    Workers run the model on ``device``
+    with ``num_threads`` onnxruntime threads
+    of ``interface``.
+
+    The result is the same as
+    ``interface.process_index(index, root=root)``:
+    the rows of all partitions in the order of ``index``.
+    With ``errors="coerce"``
+    failing inputs of all workers
+    give rows of NaN and **one** warning that lists them.
+    A task whose worker dies is run again (up to 3 times).
+
+    With ``cache_root``,
+    the result of every partition is stored
+    as soon as it arrives at the client,
+    in the layout of the cache of :meth:`audemo.Emotion.process_index`,
+    and a later run submits only the partitions that are missing.
+    With the default ``partition_size``
+    (:data:`audemo.core.cache.PART_SIZE`)
+    both share their caches:
+    a run on the cluster resumes a local run and vice versa.
+    Partitions with failures are not cached.
+
+    Args:
+        interface: emotion interface
+        index: index conform to audformat_ (filewise or segmented)
+        client: :class:`dask.distributed.Client` of the cluster
+        root: root folder to expand relative file paths
+            (as the workers see it)
+        cache_root: cache folder of results (see above)
+        partition_size: number of index rows per task
+        verbose: show a progress bar over the partitions
+
+    Returns:
+        data frame with one row per file, segment or window
+
+    Raises:
+        ValueError: if ``client`` is ``None``,
+            ``interface`` is not an :class:`audemo.Emotion`,
+            its segmentation cannot be serialized,
+            ``index`` is not conform to audformat_,
+            or ``partition_size`` is smaller than 1
+
+    .. _audformat: https://audeering.github.io/audformat/data-format.html
+
+    """
+    if client is None:
+        raise ValueError(
+            "client must be a dask.distributed.Client, not None: "
+            "start one with dask.distributed.Client(cluster) "
+            "or the address of a scheduler."
+        )
+    if not isinstance(interface, Emotion):
+        raise ValueError(
+            f"interface must be an audemo.Emotion, not {type(interface).__name__}."
+        )
+    if isinstance(partition_size, bool) or not (
+        isinstance(partition_size, int) and partition_size >= 1
+    ):
+        raise ValueError(
+            f"partition_size must be a positive integer, not {partition_size!r}."
+        )
+    audformat.assert_index(index)
+    # raises a ValueError if the segmentation cannot be serialized
+    key = interface.cache_key()
+    if len(index) == 0:
+        return interface.process_index(index, root=root)
+
+    yaml = interface.to_yaml_s()
+    overrides = (
+        ("device", interface.device),
+        ("num_threads", interface.num_threads),
+    )
+    num_parts = (len(index) + partition_size - 1) // partition_size
+    parts = [
+        index[part * partition_size : (part + 1) * partition_size]
+        for part in range(num_parts)
+    ]
+    paths = [None] * num_parts
+    if cache_root is not None:
+        folder = audeer.mkdir(
+            audeer.path(cache_root),
+            key,
+            audformat.utils.hash(index, strict=True),
+        )
+        paths = [
+            os.path.join(folder, f"part-{part:06d}-of-{num_parts:06d}.pkl")
+            for part in range(num_parts)
+        ]
+
+    frames = [None] * num_parts
+    failures = [[] for _ in range(num_parts)]
+    futures = {}
+    for part in range(num_parts):
+        if paths[part] is not None and os.path.exists(paths[part]):
+            frames[part] = pd.read_pickle(paths[part])
+        else:
+            future = client.submit(
+                _run_partition,
+                yaml,
+                overrides,
+                parts[part],
+                root,
+                pure=False,
+                retries=3,
+            )
+            futures[future.key] = (part, future)
+
+    done = num_parts - len(futures)
+    with audeer.progress_bar(
+        total=num_parts,
+        desc=_description(done, num_parts),
+        disable=not verbose,
+    ) as bar:
+        bar.update(done)
+        try:
+            for future in _as_completed([future for _, future in futures.values()]):
+                part, _ = futures[future.key]
+                frame, part_failures = future.result()
+                if frame is None:
+                    raise part_failures
+                frames[part] = frame
+                failures[part] = part_failures
+                if paths[part] is not None and not part_failures:
+                    _to_pickle_atomic(frame, paths[part])
+                done += 1
+                bar.set_description(_description(done, num_parts))
+                bar.update(1)
+        finally:
+            # an error stops the run: drop the tasks that are left
+            client.cancel([future for _, future in futures.values()])
+
+    # a partition without segments (no speech) has no rows
+    # and would turn the columns into objects
+    frame = pd.concat([frame for frame in frames if len(frame)] or frames[:1])
+    failures = [message for messages in failures for message in messages]
+    frame.attrs["failures"] = len(failures)
+    if failures:
+        _warn_failures(failures, len(frame))
+    interface._check_segmented(index.get_level_values("file"), frame)
+    return frame
+
+
+def _as_completed(futures: list):
+    # dask is an optional dependency: imported only when a client is used
+    from dask.distributed import as_completed
+
+    return as_completed(futures)
+
+
+def _description(done: int, total: int) -> str:
+    return f"Partitions {done}/{total}"
+
+
+def _run_partition(
+    yaml: str,
+    overrides: tuple[tuple[str, object], ...],
+    index: pd.Index,
+    root: str | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    r"""Process one partition on a worker.
+
+    Returns the result and the messages of failed inputs,
+    since warnings of workers do not reach the client,
+    or ``None`` and the error.
+
+    """
+    # one interface per worker thread: it collects the failures of its task;
+    # the onnxruntime session is shared by all threads of the process
+    interface = _interface(yaml, overrides, threading.get_ident())
+    try:
+        return _process_shard(interface, index, root, None)
+    except Exception as ex:
+        # returned, not raised: dask retries raised errors,
+        # but a failing input fails again
+        return None, ex
+
+
+@functools.lru_cache(maxsize=64)
+def _interface(
+    yaml: str,
+    overrides: tuple[tuple[str, object], ...],
+    thread: int,
+) -> audobject.Object:
+    r"""Interface rebuilt from its YAML, once per worker thread."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "emotion.yaml")
+        with open(path, "w") as fp:
+            fp.write(yaml)
+        return load_pipeline(
+            path,
+            override_args={
+                **dict(overrides),
+                "num_workers": 1,
+                "multiprocessing": False,
+                "verbose": False,
+            },
+        )

@@ -1,0 +1,3 @@
+r"""Processing on a Dask cluster (needs the ``dask`` extra)."""
+
+from audemo.core.distributed import process_index
