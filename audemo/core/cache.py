@@ -63,7 +63,10 @@ def process_index_resumable(
                     _to_pickle_atomic(frame, path)
             frames.append(frame)
             bar.update(len(rows))
-    return pd.concat(frames)
+    # a part without rows (e.g. no speech found) has object columns
+    # that would turn every column into object
+    filled = [frame for frame in frames if len(frame)]
+    return pd.concat(filled or frames[:1])
 
 
 def _to_pickle_atomic(frame: pd.DataFrame, path: str):
