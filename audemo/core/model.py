@@ -230,6 +230,10 @@ def open_model(
         options.inter_op_num_threads = 1
     # audemo reports failures itself, with the file name
     options.log_severity_level = 3
+    # inputs vary in length, so a memory pattern planned for one shape
+    # is rarely reused; without it the int8 model peaks at 617 instead of
+    # 812 MB for inputs up to 10 s, at the same speed (docs/performance.rst)
+    options.enable_mem_pattern = False
     try:
         return audonnx.load(root, device=device, session_options=options)
     except Exception as ex:  # onnxruntime raises its own exception types
