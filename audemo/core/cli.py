@@ -246,6 +246,7 @@ def _outputs(value: str) -> list[str]:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from audemo.core.database import check_inside
     from audemo.core.emotion import Emotion
     from audemo.core.segment import VoiceActivity
 
@@ -300,6 +301,8 @@ def _predict(args: argparse.Namespace) -> int:
             [audeer.path(root or "", file) for file in index]
         )
         root = None
+        # checked before the files are processed, not after
+        check_inside(index, args.output)
     frame = interface.process_index(index, root=root, cache_root=results_root)
     if args.output is None:
         frame.to_csv(sys.stdout)

@@ -90,15 +90,7 @@ def to_database(
             f"The results cannot become a table: their index is not "
             f"an audformat filewise or segmented index ({ex})."
         ) from ex
-    outside = sorted(
-        {file for file in index.get_level_values("file") if os.path.isabs(file)}
-    )
-    if outside:
-        raise ValueError(
-            f"{len(outside)} files are not inside the database "
-            f"(root {db.root}), e.g. '{outside[0]}': a table can only "
-            f"reference files below the database root."
-        )
+    check_inside(index, db.root)
     dimensions = [column for column in frame.columns if column in DIMENSIONS]
     embedding = [column for column in frame.columns if column not in DIMENSIONS]
     if dimensions and DIMENSION_SCHEME not in db.schemes:
@@ -138,6 +130,34 @@ def to_database(
         )
         db[table_id][column].set(frame[column].to_numpy(dtype="float64"))
     return db[table_id]
+
+
+def check_inside(index: pd.Index, root: str | None):
+    r"""Refuse absolute file paths outside a database root.
+
+    Args:
+        index: filewise or segmented index,
+            with paths relative to ``root`` or absolute
+        root: database root
+
+    Raises:
+        ValueError: if a file is not below ``root``
+
+    """
+    root = audeer.path(root) + os.sep if root else None
+    outside = sorted(
+        {
+            file
+            for file in index.get_level_values("file")
+            if os.path.isabs(file) and not (root and file.startswith(root))
+        }
+    )
+    if outside:
+        raise ValueError(
+            f"{len(outside)} files are not inside the database "
+            f"(root {root or 'not set'}), e.g. '{outside[0]}': a table can only "
+            f"reference files below the database root."
+        )
 
 
 def _relative_index(index: pd.Index, root: str | None) -> pd.Index:
