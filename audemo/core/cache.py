@@ -43,33 +43,57 @@ def process_index_resumable(
         concatenated results of all parts
 
     """
-    part_size = part_size or PART_SIZE
-    folder = audeer.mkdir(folder, audformat.utils.hash(index, strict=True))
-    num_parts = (len(index) + part_size - 1) // part_size
+    parts = split_index(index, part_size or PART_SIZE)
+    paths = part_paths(folder, index, len(parts))
     frames = []
     with audeer.progress_bar(
         total=len(index),
         desc=f"Process {len(index)} entries",
         disable=not verbose,
     ) as bar:
-        for part in range(num_parts):
-            rows = index[part * part_size : (part + 1) * part_size]
-            path = os.path.join(folder, f"part-{part:06d}-of-{num_parts:06d}.pkl")
+        for rows, path in zip(parts, paths):
             if os.path.exists(path):
                 frame = pd.read_pickle(path)
             else:
                 frame, cacheable = process(rows)
                 if cacheable:
-                    _to_pickle_atomic(frame, path)
+                    to_pickle_atomic(frame, path)
             frames.append(frame)
             bar.update(len(rows))
+    return concat_parts(frames)
+
+
+def split_index(index: pd.Index, part_size: int) -> list[pd.Index]:
+    r"""Split an index into consecutive parts of ``part_size`` rows."""
+    return [
+        index[start : start + part_size] for start in range(0, len(index), part_size)
+    ]
+
+
+def part_paths(folder: str, index: pd.Index, num_parts: int) -> list[str]:
+    r"""Cache files of the parts of an index.
+
+    The layout is shared by local and cluster processing,
+    so that each reuses the parts of the other.
+
+    """
+    folder = audeer.mkdir(folder, audformat.utils.hash(index, strict=True))
+    return [
+        os.path.join(folder, f"part-{part:06d}-of-{num_parts:06d}.pkl")
+        for part in range(num_parts)
+    ]
+
+
+def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    r"""Concatenate results of parts in their order."""
     # a part without rows (e.g. no speech found) has object columns
     # that would turn every column into object
     filled = [frame for frame in frames if len(frame)]
     return pd.concat(filled or frames[:1])
 
 
-def _to_pickle_atomic(frame: pd.DataFrame, path: str):
+def to_pickle_atomic(frame: pd.DataFrame, path: str):
+    r"""Write a frame so that the file appears only when complete."""
     tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
         frame.to_pickle(tmp, protocol=4)

@@ -82,6 +82,10 @@ def _parser() -> argparse.ArgumentParser:
         "folder for downloaded models (default: $AUDEMO_CACHE_ROOT or ~/.cache/audemo)"
     )
 
+    def add_model_arguments(command: argparse.ArgumentParser):
+        command.add_argument("model", nargs="?", default=None, help=model_help)
+        command.add_argument("--cache-root", default=None, help=cache_help)
+
     predict = commands.add_parser(
         "predict",
         help="predict emotion of audio files",
@@ -179,8 +183,7 @@ def _parser() -> argparse.ArgumentParser:
         help="download a model into the cache",
         description="Download a model into the cache and print its folder.",
     )
-    download.add_argument("model", nargs="?", default=None, help=model_help)
-    download.add_argument("--cache-root", default=None, help=cache_help)
+    add_model_arguments(download)
     download.set_defaults(command=_download)
 
     info = commands.add_parser(
@@ -191,8 +194,7 @@ def _parser() -> argparse.ArgumentParser:
             "inputs and outputs. Downloads the model if needed."
         ),
     )
-    info.add_argument("model", nargs="?", default=None, help=model_help)
-    info.add_argument("--cache-root", default=None, help=cache_help)
+    add_model_arguments(info)
     info.set_defaults(command=_info)
 
     compare = commands.add_parser(
@@ -304,15 +306,19 @@ def _predict(args: argparse.Namespace) -> int:
         # checked before the files are processed, not after
         check_inside(index, args.output)
     frame = interface.process_index(index, root=root, cache_root=results_root)
+    # one row per file: no windows, no segments
+    whole_files = interface.win_dur is None and interface.process.segment is None
     if args.output is None:
         frame.to_csv(sys.stdout)
     elif database:
-        _write_database(args.output, frame, interface, args.table, args.overwrite)
+        table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
+        _write_database(args.output, table, interface, args.table, args.overwrite)
     elif audeer.file_extension(args.output) == "csv":
         frame.to_csv(args.output)
     else:
         frame.to_parquet(args.output)
-    print(_summary(frame, root, time.perf_counter() - started), file=sys.stderr)
+    summary = _summary(frame, root, whole_files, time.perf_counter() - started)
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -320,9 +326,6 @@ def _write_database(root, frame, interface, table_id, overwrite):
     from audemo.core.database import to_database
 
     db = audformat.Database.load(root)
-    whole_files = interface.win_dur is None and interface.process.segment is None
-    if whole_files:
-        frame = frame.reset_index(["start", "end"], drop=True)
     to_database(db, frame, table_id, interface=interface, overwrite=overwrite)
     db.save(root)
 
@@ -389,22 +392,28 @@ def read_results(path: str) -> pd.DataFrame:
     return frame
 
 
-def _summary(frame: pd.DataFrame, root: str | None, seconds: float) -> str:
+def _summary(
+    frame: pd.DataFrame, root: str | None, whole_files: bool, seconds: float
+) -> str:
     r"""One line: files, audio duration, failures, time."""
-    files = list(dict.fromkeys(frame.index.get_level_values("file")))
+    files = frame.index.get_level_values("file")
     failed = frame.isna().all(axis=1).to_numpy()
-    failed_files = set(frame.index.get_level_values("file")[failed])
-    audio = 0.0
-    for file in files:
-        if file in failed_files:
-            continue
-        path = os.path.join(root, file) if root and not os.path.isabs(file) else file
-        try:
+    failed_files = set(files[failed])
+    if whole_files:
+        # each row ends where its file ends: no need to read the files again
+        ends = frame.index.get_level_values("end")[~failed]
+        audio = ends.total_seconds().to_numpy().sum()
+    else:
+        audio = 0.0
+        for file in dict.fromkeys(files):
+            if file in failed_files:
+                continue
+            path = (
+                os.path.join(root, file) if root and not os.path.isabs(file) else file
+            )
             audio += audiofile.duration(path)
-        except Exception:  # counted among the failures already
-            pass
     return (
-        f"audemo: {len(files)} files, {audio / 3600:.2f} h of audio, "
+        f"audemo: {len(set(files))} files, {audio / 3600:.2f} h of audio, "
         f"{len(frame)} rows, {len(failed_files)} failed, {seconds:.1f} s"
     )
 

@@ -14,7 +14,10 @@ import audformat
 import audobject
 
 from audemo.core.cache import PART_SIZE
-from audemo.core.cache import _to_pickle_atomic
+from audemo.core.cache import concat_parts
+from audemo.core.cache import part_paths
+from audemo.core.cache import split_index
+from audemo.core.cache import to_pickle_atomic
 from audemo.core.emotion import Emotion
 from audemo.core.emotion import _process_shard
 from audemo.core.emotion import _warn_failures
@@ -117,22 +120,11 @@ def process_index(
         ("device", interface.device),
         ("num_threads", interface.num_threads),
     )
-    num_parts = (len(index) + partition_size - 1) // partition_size
-    parts = [
-        index[part * partition_size : (part + 1) * partition_size]
-        for part in range(num_parts)
-    ]
+    parts = split_index(index, partition_size)
+    num_parts = len(parts)
     paths = [None] * num_parts
     if cache_root is not None:
-        folder = audeer.mkdir(
-            audeer.path(cache_root),
-            key,
-            audformat.utils.hash(index, strict=True),
-        )
-        paths = [
-            os.path.join(folder, f"part-{part:06d}-of-{num_parts:06d}.pkl")
-            for part in range(num_parts)
-        ]
+        paths = part_paths(os.path.join(audeer.path(cache_root), key), index, num_parts)
 
     frames = [None] * num_parts
     failures = [[] for _ in range(num_parts)]
@@ -168,7 +160,7 @@ def process_index(
                 frames[part] = frame
                 failures[part] = part_failures
                 if paths[part] is not None and not part_failures:
-                    _to_pickle_atomic(frame, paths[part])
+                    to_pickle_atomic(frame, paths[part])
                 done += 1
                 bar.set_description(_description(done, num_parts))
                 bar.update(1)
@@ -176,9 +168,7 @@ def process_index(
             # an error stops the run: drop the tasks that are left
             client.cancel([future for _, future in futures.values()])
 
-    # a partition without segments (no speech) has no rows
-    # and would turn the columns into objects
-    frame = pd.concat([frame for frame in frames if len(frame)] or frames[:1])
+    frame = concat_parts(frames)
     failures = [message for messages in failures for message in messages]
     frame.attrs["failures"] = len(failures)
     if failures:

@@ -22,6 +22,7 @@ import audinterface
 import audobject
 import audonnx
 
+from audemo.core.cache import concat_parts
 from audemo.core.cache import process_index_resumable
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import MIN_SAMPLES
@@ -422,12 +423,10 @@ class Emotion(audinterface.Feature, audobject.Object):
         found = set(frame.index.get_level_values("file")) if len(frame) else set()
         silent = [file for file in dict.fromkeys(files) if file not in found]
         if silent:
-            lines = "\n".join(f"  {file}" for file in silent)
-            warnings.warn(
+            _warn(
                 f"{len(silent)} of {len(set(files))} files have no segments "
-                f"(no speech found) and therefore no rows:\n{lines}",
-                RuntimeWarning,
-                stacklevel=_caller_stacklevel(),
+                f"(no speech found) and therefore no rows",
+                silent,
             )
 
     def _process(self, index, root, process_func_args, pool) -> pd.DataFrame:
@@ -453,7 +452,7 @@ class Emotion(audinterface.Feature, audobject.Object):
                 frames.append(frame)
                 failures.extend(shard_failures)
                 bar.update(len(rows))
-        frame = pd.concat(frames)
+        frame = concat_parts(frames)
         frame.attrs["failures"] = len(failures)
         if failures:
             if self._deferred_failures is None:
@@ -632,10 +631,18 @@ def _broadcast(values, length: int, default) -> list:
 
 
 def _warn_failures(failures: list[str], total: int):
-    lines = "\n".join(f"  {message}" for message in failures)
-    warnings.warn(
+    _warn(
         f"{len(failures)} of {total} inputs failed "
-        f"and have NaN values in the result (errors='coerce'):\n{lines}",
+        f"and have NaN values in the result (errors='coerce')",
+        failures,
+    )
+
+
+def _warn(summary: str, items: list[str]):
+    r"""One warning: a summary line, then one line per item."""
+    lines = "\n".join(f"  {item}" for item in items)
+    warnings.warn(
+        f"{summary}:\n{lines}",
         RuntimeWarning,
         stacklevel=_caller_stacklevel(),
     )
