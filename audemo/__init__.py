@@ -5,6 +5,9 @@ from audemo import testing
 from audemo.core.compare import compare_precision
 from audemo.core.database import to_database
 from audemo.core.emotion import Emotion
+from audemo.core.evaluation import METRICS
+from audemo.core.evaluation import Evaluation
+from audemo.core.evaluation import evaluate
 from audemo.core.model import MODELS
 from audemo.core.model import download_model
 from audemo.core.model import load_model

@@ -1,0 +1,314 @@
+import os
+import subprocess
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import audformat
+import audmetric
+
+import audemo
+
+
+SPEAKERS = {  # espeak-ng voice: sex of the stand-in speaker
+    "en-us": "male",
+    "en-us+f3": "female",
+    "en-gb": "male",
+    "en-gb+f2": "female",
+}
+SENTENCES = [
+    "Could you please pass me the salt.",
+    "We will meet again next summer.",
+    "That was the best concert of my life.",
+    "I have told you this three times already.",
+]
+# espeak-ng speed (words per minute) stands in for arousal,
+# pitch for valence, amplitude for dominance; gold scale 1..7
+SPEEDS = [120, 160, 200, 240]
+PITCHES = [20, 40, 60, 80]
+
+
+def hand_ccc(truth, prediction):
+    truth, prediction = np.asarray(truth, float), np.asarray(prediction, float)
+    covariance = np.mean((truth - truth.mean()) * (prediction - prediction.mean()))
+    return 2 * covariance / (
+        truth.var() + prediction.var() + (truth.mean() - prediction.mean()) ** 2
+    )
+
+
+@pytest.fixture(scope="session")
+def labelled_database(tmp_path_factory):
+    r"""Audformat database of 16 espeak files with stand-in gold labels."""
+    root = str(tmp_path_factory.mktemp("labelled-db"))
+    os.makedirs(os.path.join(root, "audio"))
+    files, rows = [], []
+    for speaker_number, (voice, sex) in enumerate(SPEAKERS.items()):
+        for number, text in enumerate(SENTENCES):
+            file = f"audio/{speaker_number}-{number}.wav"
+            speed = SPEEDS[(number + speaker_number) % 4]
+            pitch = PITCHES[(3 * number + speaker_number) % 4]
+            raw = os.path.join(root, file + ".raw.wav")
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch)]
+                + ["-a", str(60 + 30 * number), "-w", raw, text],
+                check=True,
+            )
+            subprocess.run(
+                ["sox", raw, "-r", "16000", "-b", "16", os.path.join(root, file)],
+                check=True,
+            )
+            os.remove(raw)
+            files.append(file)
+            rows.append(
+                {
+                    "arousal": 1 + 6 * SPEEDS.index(speed) / 3,
+                    "dominance": 1 + 2 * number,
+                    "valence": 1 + 6 * PITCHES.index(pitch) / 3,
+                    "speaker": voice,
+                    "sex": sex,
+                }
+            )
+    frame = pd.DataFrame(rows, index=audformat.filewise_index(files))
+    db = audformat.Database("labelled", source="espeak-ng", usage="unrestricted")
+    db.schemes["rating"] = audformat.Scheme("float", minimum=1, maximum=7)
+    db.schemes["speaker"] = audformat.Scheme("str")
+    db.schemes["sex"] = audformat.Scheme("str", labels=["female", "male"])
+    db["files"] = audformat.Table(frame.index)
+    db["files"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["files"]["speaker"].set(frame["speaker"])
+    db["files"]["sex"] = audformat.Column(scheme_id="sex")
+    db["files"]["sex"].set(frame["sex"])
+    db["gold"] = audformat.Table(frame.index)
+    for dimension in audemo.core.define.DIMENSIONS:
+        db["gold"][dimension] = audformat.Column(scheme_id="rating")
+        db["gold"][dimension].set(frame[dimension])
+    db.save(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def predictions(labelled_database, model_root):
+    db = audformat.Database.load(labelled_database)
+    interface = audemo.Emotion(model_root)
+    return interface.process_index(db.files, root=labelled_database)
+
+
+def test_metrics_by_hand(labelled_database, predictions):
+    db = audformat.Database.load(labelled_database)
+    truth = db["gold"].get()
+    result = audemo.evaluate(predictions, truth, truth_range=(1, 7), num_bootstrap=0)
+    assert list(result.overall.index) == ["arousal", "dominance", "valence"]
+    for dimension in result.overall.index:
+        gold = (truth[dimension].to_numpy() - 1) / 6
+        predicted = predictions[dimension].to_numpy()
+        row = result.overall.loc[dimension]
+        assert row["ccc"] == pytest.approx(hand_ccc(gold, predicted), abs=1e-12)
+        assert row["pearson"] == pytest.approx(np.corrcoef(gold, predicted)[0, 1])
+        assert row["mae"] == pytest.approx(np.abs(gold - predicted).mean())
+        assert row["n"] == 16
+        assert np.isnan(row["ccc_low"])
+    # rescaling changes CCC and MAE, never Pearson
+    raw = audemo.evaluate(predictions, truth, num_bootstrap=0)
+    assert raw.overall["pearson"].to_numpy() == pytest.approx(
+        result.overall["pearson"].to_numpy()
+    )
+    assert (raw.overall["mae"] > result.overall["mae"]).all()
+    per_dimension = audemo.evaluate(
+        predictions,
+        truth,
+        truth_range={"arousal": (1, 7)},
+        num_bootstrap=0,
+    )
+    assert per_dimension.overall.loc["arousal", "ccc"] == result.overall.loc[
+        "arousal", "ccc"
+    ]
+    assert per_dimension.overall.loc["valence", "ccc"] == raw.overall.loc[
+        "valence", "ccc"
+    ]
+
+
+def test_bootstrap_interval_by_hand():
+    rng = np.random.default_rng(1)
+    truth = rng.uniform(size=50)
+    prediction = truth + rng.normal(scale=0.2, size=50)
+    index = audformat.filewise_index([f"{n}.wav" for n in range(50)])
+    result = audemo.evaluate(
+        pd.DataFrame({"valence": prediction}, index=index),
+        pd.Series(truth, index=index, name="valence"),
+        num_bootstrap=200,
+        confidence=0.9,
+        seed=7,
+    )
+    # the same resamples, computed one at a time with audmetric
+    indices = np.random.default_rng(7).integers(0, 50, size=(200, 50))
+    cccs = [audmetric.concordance_cc(truth[row], prediction[row]) for row in indices]
+    maes = [np.abs(truth[row] - prediction[row]).mean() for row in indices]
+    pearsons = [np.corrcoef(truth[row], prediction[row])[0, 1] for row in indices]
+    row = result.overall.loc["valence"]
+    assert [row["ccc_low"], row["ccc_high"]] == pytest.approx(
+        np.percentile(cccs, [5, 95])
+    )
+    assert [row["mae_low"], row["mae_high"]] == pytest.approx(
+        np.percentile(maes, [5, 95])
+    )
+    assert [row["pearson_low"], row["pearson_high"]] == pytest.approx(
+        np.percentile(pearsons, [5, 95])
+    )
+    assert row["ccc_low"] < row["ccc"] < row["ccc_high"]
+    again = audemo.evaluate(
+        pd.DataFrame({"valence": prediction}, index=index),
+        pd.Series(truth, index=index, name="valence"),
+        num_bootstrap=200,
+        confidence=0.9,
+        seed=8,
+    )
+    assert again.overall.loc["valence", "ccc"] == row["ccc"]
+    assert again.overall.loc["valence", "ccc_low"] != row["ccc_low"]
+
+
+def test_groups_and_speakers(labelled_database, predictions):
+    db = audformat.Database.load(labelled_database)
+    truth = db["gold"].get()
+    files = db["files"].get()
+    result = audemo.evaluate(
+        predictions,
+        truth,
+        truth_range=(1, 7),
+        groups=files["sex"],
+        speakers=files["speaker"],
+        min_samples=4,
+        num_bootstrap=100,
+    )
+    groups = result.groups
+    assert sorted(set(groups.index.get_level_values("group"))) == ["female", "male"]
+    for sex in ("female", "male"):
+        selected = files.index[files["sex"] == sex]
+        alone = audemo.evaluate(
+            predictions.droplevel(["start", "end"]).loc[selected],
+            truth.loc[selected],
+            truth_range=(1, 7),
+            num_bootstrap=0,
+        )
+        for dimension in ("arousal", "dominance", "valence"):
+            row = groups.loc[("sex", sex, dimension)]
+            assert row["ccc"] == pytest.approx(alone.overall.loc[dimension, "ccc"])
+            assert row["n"] == 8
+            assert row["ccc_difference"] == pytest.approx(
+                row["ccc"] - result.overall.loc[dimension, "ccc"]
+            )
+    speaker_ccc = result.speaker_ccc
+    assert sorted(speaker_ccc.index) == sorted(SPEAKERS)
+    for voice in SPEAKERS:
+        selected = files.index[files["speaker"] == voice]
+        gold = (truth.loc[selected, "valence"].to_numpy() - 1) / 6
+        predicted = predictions.droplevel(["start", "end"]).loc[selected, "valence"]
+        assert speaker_ccc.loc[voice, "valence"] == pytest.approx(
+            hand_ccc(gold, predicted.to_numpy())
+        )
+    summary = result.speakers.loc["valence"]
+    assert summary["speakers"] == 4
+    assert summary["min"] == speaker_ccc["valence"].min()
+    assert summary["median"] == speaker_ccc["valence"].median()
+    assert summary["max"] == speaker_ccc["valence"].max()
+    assert "Evaluation(n=16)" in repr(result)
+
+    # several groupings at once; too few samples per group: a warning
+    both = audemo.evaluate(
+        predictions,
+        truth,
+        groups=files[["sex", "speaker"]],
+        num_bootstrap=0,
+        min_samples=4,
+    )
+    assert set(both.groups.index.get_level_values("grouping")) == {"sex", "speaker"}
+    with pytest.warns(UserWarning, match="No group has 9 samples"):
+        none = audemo.evaluate(
+            predictions, truth, groups=files["sex"], min_samples=9, num_bootstrap=0
+        )
+    assert none.groups is None
+
+
+def test_alignment(labelled_database, predictions, model_root):
+    db = audformat.Database.load(labelled_database)
+    truth = db["gold"].get()
+
+    # windows: several rows per file cannot meet one gold label per file
+    windows = audemo.Emotion(model_root, win_dur=1.0).process_index(
+        db.files[:2], root=labelled_database
+    )
+    with pytest.raises(ValueError, match="groupby"):
+        audemo.evaluate(windows, truth)
+    averaged = windows.groupby(level="file").mean()
+    with pytest.warns(UserWarning, match="14 of 16 gold samples"):
+        result = audemo.evaluate(averaged, truth, num_bootstrap=0)
+    assert result.overall["n"].tolist() == [2, 2, 2]
+
+    # a failed file (NaN) and a file without prediction: left out, counted
+    broken = predictions.copy()
+    broken.iloc[0] = np.nan
+    broken = broken.iloc[:-1]
+    with pytest.warns(UserWarning, match="2 of 16 gold samples have no prediction"):
+        result = audemo.evaluate(broken, truth, num_bootstrap=0)
+    assert result.overall["n"].tolist() == [14, 14, 14]
+
+    # a missing gold label counts only in its dimension
+    gaps = truth.copy()
+    gaps.loc[gaps.index[:3], "valence"] = np.nan
+    result = audemo.evaluate(predictions, gaps, num_bootstrap=0)
+    assert result.overall["n"].to_dict() == {
+        "arousal": 16,
+        "dominance": 16,
+        "valence": 13,
+    }
+
+    # gold labels on segments meet predictions with one row per file
+    segmented = truth.set_axis(
+        audformat.segmented_index(truth.index, [0] * 16, [1] * 16)
+    )
+    filewise = predictions.droplevel(["start", "end"])
+    result = audemo.evaluate(filewise, segmented, num_bootstrap=0)
+    assert result.overall["n"].tolist() == [16, 16, 16]
+
+
+def test_errors(predictions, labelled_database):
+    truth = audformat.Database.load(labelled_database)["gold"].get()
+    with pytest.raises(ValueError, match="share no column"):
+        audemo.evaluate(predictions, truth.rename(columns=str.upper))
+    with pytest.raises(ValueError, match="share no column"):
+        audemo.evaluate(predictions, truth, dimensions=["joy"])
+    with pytest.raises(ValueError, match="paths of prediction"):
+        elsewhere = truth.set_axis(
+            audformat.filewise_index(["/elsewhere/" + file for file in truth.index])
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audemo.evaluate(predictions, elsewhere)
+    with pytest.raises(ValueError, match="from low to high"):
+        audemo.evaluate(predictions, truth, truth_range=(7, 1))
+    with pytest.raises(ValueError, match="confidence"):
+        audemo.evaluate(predictions, truth, confidence=95)
+    with pytest.raises(ValueError, match="num_bootstrap"):
+        audemo.evaluate(predictions, truth, num_bootstrap=-1)
+    with pytest.raises(ValueError, match="min_samples"):
+        audemo.evaluate(predictions, truth, min_samples=1)
+    with pytest.raises(ValueError, match="twice"):
+        filewise = predictions.droplevel(["start", "end"])
+        audemo.evaluate(pd.concat([filewise, filewise]), truth)
+    with pytest.raises(ValueError, match="fewer than 2 samples"):
+        audemo.evaluate(predictions, truth.iloc[:1])
+    with pytest.raises(ValueError, match="does not match the truth"):
+        audemo.evaluate(
+            predictions,
+            truth,
+            speakers=pd.Series(["x"], index=audformat.filewise_index(["other.wav"])),
+        )
+    with pytest.raises(ValueError, match="filewise index"):
+        audemo.evaluate(
+            predictions,
+            truth,
+            groups=pd.Series(
+                ["x"], index=audformat.segmented_index(["a.wav"], [0], [1])
+            ),
+        )
