@@ -33,8 +33,10 @@ PITCHES = [20, 40, 60, 80]
 def hand_ccc(truth, prediction):
     truth, prediction = np.asarray(truth, float), np.asarray(prediction, float)
     covariance = np.mean((truth - truth.mean()) * (prediction - prediction.mean()))
-    return 2 * covariance / (
-        truth.var() + prediction.var() + (truth.mean() - prediction.mean()) ** 2
+    return (
+        2
+        * covariance
+        / (truth.var() + prediction.var() + (truth.mean() - prediction.mean()) ** 2)
     )
 
 
@@ -121,12 +123,13 @@ def test_metrics_by_hand(labelled_database, predictions):
         truth_range={"arousal": (1, 7)},
         num_bootstrap=0,
     )
-    assert per_dimension.overall.loc["arousal", "ccc"] == result.overall.loc[
-        "arousal", "ccc"
-    ]
-    assert per_dimension.overall.loc["valence", "ccc"] == raw.overall.loc[
-        "valence", "ccc"
-    ]
+    assert (
+        per_dimension.overall.loc["arousal", "ccc"]
+        == result.overall.loc["arousal", "ccc"]
+    )
+    assert (
+        per_dimension.overall.loc["valence", "ccc"] == raw.overall.loc["valence", "ccc"]
+    )
 
 
 def test_bootstrap_interval_by_hand():

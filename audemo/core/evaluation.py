@@ -392,8 +392,7 @@ def _range(
     low, high = truth_range
     if not high > low:
         raise ValueError(
-            f"truth_range of {dimension} must go from low to high, "
-            f"not {low} to {high}."
+            f"truth_range of {dimension} must go from low to high, not {low} to {high}."
         )
     return float(low), float(high)
 
