@@ -12,6 +12,7 @@ from audemo.core.model import MODELS
 from audemo.core.model import download_model
 from audemo.core.model import load_model
 from audemo.core.pipeline import load_pipeline
+from audemo.core.report import write_report
 from audemo.core.segment import VoiceActivity
 
 

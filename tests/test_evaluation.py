@@ -10,6 +10,8 @@ import audformat
 import audmetric
 
 import audemo
+from audemo.core.cli import main
+from audemo.core.cli import read_results
 
 
 SPEAKERS = {  # espeak-ng voice: sex of the stand-in speaker
@@ -54,7 +56,7 @@ def labelled_database(tmp_path_factory):
             raw = os.path.join(root, file + ".raw.wav")
             subprocess.run(
                 ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch)]
-                + ["-a", str(60 + 30 * number), "-w", raw, text],
+                + ["-a", str(40 + 20 * number), "-w", raw, text],
                 check=True,
             )
             subprocess.run(
@@ -315,3 +317,67 @@ def test_errors(predictions, labelled_database):
                 ["x"], index=audformat.segmented_index(["a.wav"], [0], [1])
             ),
         )
+
+
+def test_report_cli(labelled_database, model_root, tmp_path, capsys):
+    results = str(tmp_path / "results.csv")
+    assert (
+        main(["predict", labelled_database, "--model", model_root, "-o", results]) == 0
+    )
+    capsys.readouterr()
+    report = str(tmp_path / "report.html")
+    argv = ["report", results, "--truth", f"{labelled_database}:gold"]
+    argv += ["--group", "sex", "--speaker", "speaker", "--min-samples", "4"]
+    assert main(argv + ["-o", report, "--bootstrap", "50"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == report
+    # the scheme's range 1..7 rescales the gold labels, as in Python
+    db = audformat.Database.load(labelled_database)
+    expected = audemo.evaluate(
+        read_results(results),
+        db["gold"].get(),
+        truth_range=(1, 7),
+        num_bootstrap=50,
+        groups=db["files"]["sex"].get(),
+        speakers=db["files"]["speaker"].get(),
+        min_samples=4,
+    )
+    ccc = expected.overall.loc["valence", "ccc"]
+    assert f"valence: CCC {ccc:.3f}" in err
+    text = open(report).read()
+    assert text.count("<table") == 3  # overall, per sex, speakers
+    assert text.count("data:image/png;base64,") == 3
+    assert f"{ccc:.3f} [" in text
+    assert "rescaled from arousal 1..7" in text
+    assert "female" in text and "en-gb+f2" not in text  # speakers are summarised
+
+    markdown = str(tmp_path / "report.md")
+    argv = ["report", results, "--truth", f"{labelled_database}:gold", "-o", markdown]
+    assert main(argv + ["--truth-range", "1", "7"]) == 0
+    text = open(markdown).read()
+    assert text.startswith("# Emotion recognition report")
+    assert "| dimension | CCC | Pearson | MAE | n |" in text
+    assert "rescaled from 1..7 to 0..1" in text
+    figure = tmp_path / "report-figures" / "figure-1.png"
+    assert "![Prediction against truth](report-figures/figure-1.png)" in text
+    assert figure.stat().st_size > 10_000
+
+
+def test_report_cli_errors(labelled_database, model_root, tmp_path, capsys):
+    results = str(tmp_path / "results.csv")
+    main(["predict", labelled_database, "--model", model_root, "-o", results])
+    capsys.readouterr()
+    cases = [
+        (["--truth", labelled_database], "DB_FOLDER:TABLE"),
+        (["--truth", f"{tmp_path}:gold"], "holds no audformat database"),
+        (["--truth", f"{labelled_database}:nope"], "has no table 'nope'"),
+        (["--truth", f"{labelled_database}:files"], "has no column"),
+        (
+            ["--truth", f"{labelled_database}:gold", "--group", "age"],
+            "has a column 'age'",
+        ),
+        (["--truth", f"{labelled_database}:gold", "-o", "r.pdf"], "must end in .md"),
+    ]
+    for argv, message in cases:
+        assert main(["report", results] + argv) == 1
+        assert message in capsys.readouterr().err

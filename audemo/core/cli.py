@@ -15,6 +15,7 @@ import audformat
 import audiofile
 
 from audemo.core.define import DEFAULT_MODEL
+from audemo.core.define import DIMENSIONS
 from audemo.core.define import OUTPUTS
 from audemo.core.model import MODELS
 from audemo.core.model import download_model
@@ -235,6 +236,84 @@ def _parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--file", default=None, help="the file to show in a timeline")
     plot.set_defaults(command=_plot)
+
+    report = commands.add_parser(
+        "report",
+        help="evaluate results against gold labels and write a report",
+        description=(
+            "Compare results of `audemo predict` with the gold labels of an "
+            "audformat database as the paper does: CCC, Pearson correlation "
+            "and MAE per dimension with bootstrap confidence intervals, per "
+            "group (fairness) and per speaker, optionally robustness to "
+            "perturbations. Writes a Markdown (.md) or HTML (.html) report."
+        ),
+    )
+    report.add_argument("results", help="results file (.csv or .parquet)")
+    report.add_argument(
+        "--truth",
+        required=True,
+        metavar="DB:TABLE",
+        help=(
+            "gold labels: audformat database folder and table ID, e.g. "
+            "data/mydb:emotion.test; columns named arousal, dominance, valence"
+        ),
+    )
+    report.add_argument(
+        "-o", "--output", default="report.html", help="report file (.md or .html)"
+    )
+    report.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help=(
+            "fairness: metrics per value of this column (e.g. sex), taken from "
+            "the truth table or another table of the database; repeatable"
+        ),
+    )
+    report.add_argument(
+        "--speaker",
+        default=None,
+        metavar="COLUMN",
+        help="per-speaker spread: the column holding the speaker",
+    )
+    report.add_argument(
+        "--truth-range",
+        nargs=2,
+        type=float,
+        default=None,
+        metavar=("LOW", "HIGH"),
+        help=(
+            "gold scale mapped to 0..1, e.g. 1 7 "
+            "(default: minimum and maximum of the columns' schemes, if set)"
+        ),
+    )
+    report.add_argument(
+        "--min-samples",
+        type=int,
+        default=10,
+        help="fewest samples a group or speaker needs (default: 10)",
+    )
+    report.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for confidence intervals (default: 1000)",
+    )
+    report.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    report.add_argument(
+        "--robustness",
+        action="store_true",
+        help=(
+            "also run the model on perturbed versions of the database's "
+            "files (noise, gain, telephone band, ...) and report the change"
+        ),
+    )
+    report.add_argument(
+        "--model", default=None, help=model_help + "; used by --robustness"
+    )
+    report.add_argument("--cache-root", default=None, help=cache_help)
+    report.set_defaults(command=_report)
     return parser
 
 
@@ -355,6 +434,127 @@ def _plot(args: argparse.Namespace) -> int:
     ax.figure.savefig(args.output, dpi=120, bbox_inches="tight")
     print(args.output)
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from audemo.core.evaluation import evaluate
+    from audemo.core.report import write_report
+
+    if audeer.file_extension(args.output).lower() not in ("md", "html"):
+        raise ValueError(f"Report '{args.output}' must end in .md or .html.")
+    prediction = read_results(args.results)
+    db, table_id = _load_truth(args.truth)
+    truth = db[table_id].get()
+    dimensions = [name for name in DIMENSIONS if name in truth.columns]
+    if not dimensions:
+        raise ValueError(
+            f"Table '{table_id}' has no column {list(DIMENSIONS)}: "
+            f"it has {list(truth.columns)}."
+        )
+    truth = truth[dimensions]
+    if args.truth_range is not None:
+        truth_range = tuple(args.truth_range)
+    else:
+        truth_range = _scheme_ranges(db, table_id, dimensions)
+    prediction = _relative_to(prediction, db.root)
+    groups = None
+    if args.group:
+        groups = pd.concat(
+            [_database_column(db, table_id, name) for name in args.group], axis=1
+        )
+    speakers = _database_column(db, table_id, args.speaker) if args.speaker else None
+    evaluation = evaluate(
+        prediction,
+        truth,
+        truth_range=truth_range,
+        groups=groups,
+        speakers=speakers,
+        min_samples=args.min_samples,
+        num_bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+    robustness = None
+    if args.robustness:
+        robustness = _run_robustness(args, db, truth, truth_range)
+    details = {
+        "Results": os.path.basename(args.results),
+        "Truth": f"database {db.name}, table {table_id}",
+    }
+    path = write_report(args.output, evaluation, robustness=robustness, details=details)
+    for dimension, row in evaluation.overall.iterrows():
+        print(
+            f"{dimension}: CCC {row['ccc']:.3f} [{row['ccc_low']:.3f}, "
+            f"{row['ccc_high']:.3f}], n={row['n']}",
+            file=sys.stderr,
+        )
+    print(path)
+    return 0
+
+
+def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
+    raise NotImplementedError
+
+
+def _load_truth(spec: str) -> tuple[audformat.Database, str]:
+    root, separator, table_id = spec.rpartition(":")
+    if not separator or not root or not table_id:
+        raise ValueError(f"--truth must be DB_FOLDER:TABLE, not '{spec}'.")
+    if not os.path.exists(os.path.join(root, "db.yaml")):
+        raise ValueError(f"Folder '{root}' holds no audformat database (db.yaml).")
+    db = audformat.Database.load(root)
+    if table_id not in db.tables:
+        raise ValueError(
+            f"Database '{root}' has no table '{table_id}': it has {sorted(db.tables)}."
+        )
+    return db, table_id
+
+
+def _scheme_ranges(
+    db: audformat.Database, table_id: str, dimensions: list[str]
+) -> dict[str, tuple[float, float]] | None:
+    ranges = {}
+    for dimension in dimensions:
+        scheme_id = db[table_id].columns[dimension].scheme_id
+        scheme = db.schemes.get(scheme_id) if scheme_id else None
+        if (
+            scheme is not None
+            and scheme.minimum is not None
+            and scheme.maximum is not None
+            and (scheme.minimum, scheme.maximum) != (0, 1)
+        ):
+            ranges[dimension] = (float(scheme.minimum), float(scheme.maximum))
+    return ranges or None
+
+
+def _database_column(db: audformat.Database, table_id: str, name: str) -> pd.Series:
+    # the truth table first, then any other table: speaker or sex
+    # often live in a table of their own (e.g. files)
+    for candidate in [table_id] + sorted(db.tables):
+        if name in db[candidate].columns:
+            return db[candidate][name].get().rename(name)
+    columns = sorted(
+        {column for table in db.tables.values() for column in table.columns}
+    )
+    raise ValueError(
+        f"No table of database '{db.name}' has a column '{name}': {columns}."
+    )
+
+
+def _relative_to(frame: pd.DataFrame, root: str) -> pd.DataFrame:
+    files = frame.index.get_level_values("file")
+    if not all(os.path.isabs(file) for file in files):
+        return frame
+    root = audeer.path(root)
+    relative = [os.path.relpath(file, root) for file in files]
+    if any(file.startswith("..") for file in relative):
+        return frame
+    if isinstance(frame.index, pd.MultiIndex):
+        index = frame.index.set_levels(
+            [os.path.relpath(file, root) for file in frame.index.levels[0]], level=0
+        )
+    else:
+        index = audformat.filewise_index(relative)
+    return frame.set_axis(index, axis=0)
 
 
 def read_results(path: str) -> pd.DataFrame:
