@@ -13,6 +13,10 @@ from audemo.core.model import download_model
 from audemo.core.model import load_model
 from audemo.core.pipeline import load_pipeline
 from audemo.core.report import write_report
+from audemo.core.robustness import PERTURBATIONS
+from audemo.core.robustness import RobustnessResult
+from audemo.core.robustness import perturb
+from audemo.core.robustness import robustness
 from audemo.core.segment import VoiceActivity
 
 

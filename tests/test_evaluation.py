@@ -381,3 +381,21 @@ def test_report_cli_errors(labelled_database, model_root, tmp_path, capsys):
     for argv, message in cases:
         assert main(["report", results] + argv) == 1
         assert message in capsys.readouterr().err
+
+
+def test_report_with_robustness(labelled_database, model_root, tmp_path, capsys):
+    results = str(tmp_path / "results.csv")
+    main(["predict", labelled_database, "--model", model_root, "-o", results])
+    report = str(tmp_path / "report.md")
+    argv = ["report", results, "--truth", f"{labelled_database}:gold", "-o", report]
+    argv += ["--robustness", "--model", model_root, "--bootstrap", "0"]
+    assert main(argv) == 0
+    text = open(report).read()
+    assert "## Robustness" in text
+    header = next(line for line in text.splitlines() if "shift arousal" in line)
+    assert "ccc_change valence" in header
+    clean = next(line for line in text.splitlines() if line.startswith("| clean |"))
+    assert "| 0.000 | 0.000 | 0.000 |" in clean
+    names = [line.split(" | ")[0][2:] for line in text.splitlines()[1:]]
+    assert set(audemo.PERTURBATIONS) <= set(names)
+    assert (tmp_path / "report-figures" / "figure-2.png").stat().st_size > 10_000

@@ -492,7 +492,26 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
-    raise NotImplementedError
+    from audemo.core.emotion import Emotion
+    from audemo.core.evaluation import _range
+    from audemo.core.robustness import robustness
+
+    interface = Emotion(
+        args.model,
+        cache_root=args.cache_root,
+        num_workers=os.cpu_count() or 1,
+    )
+    if audformat.index_type(truth.index) == audformat.define.IndexType.FILEWISE:
+        rescaled = truth.copy()
+        for dimension in truth.columns:
+            low, high = _range(truth_range, dimension)
+            rescaled[dimension] = (truth[dimension] - low) / (high - low)
+        index, truth = truth.index, rescaled
+    else:
+        # robustness compares file means with filewise gold labels only
+        index, truth = truth.index, None
+    result = robustness(interface, index, truth=truth, root=db.root, verbose=True)
+    return result.summary
 
 
 def _load_truth(spec: str) -> tuple[audformat.Database, str]:

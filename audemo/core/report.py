@@ -47,6 +47,7 @@ def write_report(
         path: report file, ending in ``.md`` or ``.html``
         evaluation: result of :func:`audemo.evaluate`
         robustness: summary of :func:`audemo.robustness`
+            (:attr:`audemo.RobustnessResult.summary`)
         title: heading of the report
         details: lines shown under the title,
             e.g. model, fingerprint, data
@@ -127,8 +128,8 @@ def write_report(
             "input. See the robustness page of the documentation for how "
             "each perturbation is made."
         )
-        document.table(robustness.map(_number))
-        document.figure(_robustness_bars(robustness), "Change per perturbation")
+        document.table(_robustness_table(robustness))
+        document.figure(_robustness_figure(robustness), "Change per perturbation")
 
     return document.save()
 
@@ -348,25 +349,60 @@ def _speaker_spread(evaluation: Evaluation):
     return figure
 
 
-def _robustness_bars(robustness: pd.DataFrame):
+def _robustness_table(summary: pd.DataFrame) -> pd.DataFrame:
+    shown = summary.copy()
+    shown.columns = [f"{metric} {dimension}" for metric, dimension in summary.columns]
+    return shown.map(_number)
+
+
+def _robustness_figure(summary: pd.DataFrame):
+    r"""Noise curves over the SNR and the shift of every perturbation."""
     plt = _pyplot()
-    columns = [column for column in robustness.columns if "shift" in column]
-    figure, ax = plt.subplots(figsize=(max(6, 0.6 * len(robustness)), 3.5))
-    width = 0.8 / max(1, len(columns))
-    positions = np.arange(len(robustness))
-    for number, column in enumerate(columns):
-        dimension = next((name for name in COLORS if name in column), None)
-        ax.bar(
+    metric = "ccc" if "ccc" in summary.columns.get_level_values("metric") else "shift"
+    dimensions = list(summary[metric].columns)
+    figure, (curves, bars) = plt.subplots(
+        1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 2]}
+    )
+    noises = {}
+    for name in summary.index:
+        family, _, level = name.rpartition("-")
+        if level.endswith("db") and family in ("white-noise", "babble"):
+            noises.setdefault(family, []).append((float(level[:-2]), name))
+    for family, levels in noises.items():
+        levels = sorted(levels, reverse=True)
+        for dimension in dimensions:
+            curves.plot(
+                [snr for snr, _ in levels],
+                [summary.loc[name, (metric, dimension)] for _, name in levels],
+                marker="o",
+                linestyle="-" if family == "white-noise" else "--",
+                color=COLORS.get(dimension),
+                label=f"{dimension}, {family}",
+            )
+    if noises:
+        curves.invert_xaxis()
+        curves.set_xlabel("SNR / dB")
+        curves.legend(fontsize="small")
+    curves.set_ylabel("CCC" if metric == "ccc" else "Mean absolute change")
+    curves.set_title("Noise")
+    curves.grid(alpha=0.3)
+
+    shifts = summary["shift"].drop(index="clean", errors="ignore")
+    width = 0.8 / len(shifts.columns)
+    positions = np.arange(len(shifts))
+    for number, dimension in enumerate(shifts.columns):
+        bars.bar(
             positions + number * width,
-            robustness[column],
+            shifts[dimension],
             width,
-            label=column,
+            label=dimension,
             color=COLORS.get(dimension),
         )
-    ax.set_xticks(positions + width * (len(columns) - 1) / 2)
-    ax.set_xticklabels(robustness.index, rotation=45, ha="right")
-    ax.set_ylabel("Mean absolute change")
-    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
-    ax.grid(alpha=0.3, axis="y")
+    bars.set_xticks(positions + width * (len(shifts.columns) - 1) / 2)
+    bars.set_xticklabels(shifts.index, rotation=45, ha="right")
+    bars.set_ylabel("Mean absolute change")
+    bars.set_title("All perturbations")
+    bars.legend(loc="upper left", bbox_to_anchor=(1, 1))
+    bars.grid(alpha=0.3, axis="y")
     figure.tight_layout()
     return figure
