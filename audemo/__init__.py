@@ -2,6 +2,11 @@ r"""Dimensional speech emotion recognition for audEERING's audio toolkit."""
 
 from audemo import plot
 from audemo import testing
+from audemo.core.categorical import Categories
+from audemo.core.categorical import CategoryEvaluation
+from audemo.core.categorical import evaluate_categories
+from audemo.core.categorical import save_categories
+from audemo.core.categorical import train_categories
 from audemo.core.compare import compare_precision
 from audemo.core.database import to_database
 from audemo.core.emotion import Emotion

@@ -14,6 +14,7 @@ from audemo.core.define import DIMENSIONS
 
 DIMENSION_SCHEME = "audemo-dimension"
 EMBEDDING_SCHEME = "audemo-embedding"
+CATEGORY_SCHEME = "audemo-category"
 
 
 def to_database(
@@ -36,7 +37,9 @@ def to_database(
     ``audemo-dimension``
     (approximately 0..1, **not** clipped:
     values slightly outside can occur),
-    embedding columns the float scheme ``audemo-embedding``.
+    embedding columns the float scheme ``audemo-embedding``,
+    class columns of :class:`audemo.Categories`
+    the float scheme ``audemo-category``.
     If ``interface`` is given
     (the :class:`audemo.Emotion` that made ``frame``),
     the table's description names the model,
@@ -92,7 +95,14 @@ def to_database(
         ) from ex
     check_inside(index, db.root)
     dimensions = [column for column in frame.columns if column in DIMENSIONS]
-    embedding = [column for column in frame.columns if column not in DIMENSIONS]
+    embedding = [
+        column for column in frame.columns if str(column).startswith("hidden_states-")
+    ]
+    categories = [
+        column
+        for column in frame.columns
+        if column not in dimensions and column not in embedding
+    ]
     if dimensions and DIMENSION_SCHEME not in db.schemes:
         db.schemes[DIMENSION_SCHEME] = audformat.Scheme(
             "float",
@@ -105,6 +115,14 @@ def to_database(
         db.schemes[EMBEDDING_SCHEME] = audformat.Scheme(
             "float",
             description="Model embedding (mean-pooled hidden states) from audemo.",
+        )
+    if categories and CATEGORY_SCHEME not in db.schemes:
+        db.schemes[CATEGORY_SCHEME] = audformat.Scheme(
+            "float",
+            description=(
+                "Class probability (logistic head) or score (svc head) "
+                "of an audemo categorical head."
+            ),
         )
 
     meta = {"audemo_version": __version__}
@@ -123,7 +141,13 @@ def to_database(
     for column in frame.columns:
         is_dimension = column in dimensions
         db[table_id][column] = audformat.Column(
-            scheme_id=DIMENSION_SCHEME if is_dimension else EMBEDDING_SCHEME,
+            scheme_id=(
+                DIMENSION_SCHEME
+                if is_dimension
+                else EMBEDDING_SCHEME
+                if column in embedding
+                else CATEGORY_SCHEME
+            ),
             description=(
                 f"{column.capitalize()} (approximately 0..1)" if is_dimension else None
             ),

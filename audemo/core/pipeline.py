@@ -12,6 +12,7 @@ import audobject
 
 
 ALLOWED_CLASSES = (
+    "audemo.core.categorical.Categories",
     "audemo.core.emotion.Emotion",
     "audemo.core.segment.VoiceActivity",
     "audonnx.core.model.Model",
@@ -40,8 +41,9 @@ def load_pipeline(
     and ``allow``,
     never installs packages,
     and requires that an :class:`audemo.Emotion`
-    records the fingerprint of its model,
-    which is then checked against the model that is found.
+    records the fingerprint of its model
+    (and :class:`audemo.Categories` also that of its head),
+    which is then checked against the files that are found.
 
     Args:
         path: pipeline YAML file
@@ -57,7 +59,7 @@ def load_pipeline(
         FileNotFoundError: if ``path`` does not exist
         ValueError: if the file is not a pipeline,
             names a class that is not allowed,
-            or an emotion pipeline has no model fingerprint
+            or a pipeline lacks a model or head fingerprint
         RuntimeError: if the model's fingerprint differs
 
     Examples:
@@ -92,16 +94,26 @@ def load_pipeline(
                 f"Allowed are {sorted(allowed)}; if you trust the file, "
                 f"add the class with allow=[...]."
             )
-        if name == "audemo.core.emotion.Emotion" and not (
-            isinstance(arguments, dict) and arguments.get("fingerprint")
-        ):
-            raise ValueError(
-                f"Pipeline '{path}' has no model fingerprint: "
-                f"it cannot be checked that it runs the intended model."
-            )
+        for argument, what in _REQUIRED_FINGERPRINTS.get(name, ()):
+            if not (isinstance(arguments, dict) and arguments.get(argument)):
+                raise ValueError(
+                    f"Pipeline '{path}' has no {what} fingerprint "
+                    f"({argument}): it cannot be checked "
+                    f"that it runs the intended {what}."
+                )
     return audobject.from_yaml(
         path, auto_install=False, override_args=override_args or {}
     )
+
+
+# fingerprints a pipeline must record, so that loading can check the files
+_REQUIRED_FINGERPRINTS = {
+    "audemo.core.emotion.Emotion": [("fingerprint", "model")],
+    "audemo.core.categorical.Categories": [
+        ("fingerprint", "model"),
+        ("head_fingerprint", "head"),
+    ],
+}
 
 
 def _objects(data: object) -> Iterator[tuple[str, object]]:

@@ -1,4 +1,4 @@
-r"""Pictures of predictions: emotion over time and the circumplex."""
+r"""Pictures of predictions: emotion over time, the circumplex, confusions."""
 
 from __future__ import annotations
 
@@ -159,6 +159,91 @@ def circumplex(
     ax.set_ylabel("Arousal")
     ax.set_aspect("equal")
     ax.set_title(f"{len(frame)} {'row' if len(frame) == 1 else 'rows'}")
+    return ax
+
+
+def confusion(
+    matrix: pd.DataFrame,
+    *,
+    normalize: bool = True,
+    ax=None,
+):
+    r"""Confusion matrix of a categories classifier.
+
+    One cell per pair of true class (row)
+    and predicted class (column),
+    coloured by the share of the true class's rows
+    that went to the predicted class,
+    so that the diagonal shows the recall of each class
+    whatever the sizes of the classes.
+    The title gives the unweighted average recall (UAR),
+    the mean of the diagonal.
+
+    Args:
+        matrix: counts with true classes as rows
+            and predicted classes as columns,
+            e.g. the ``confusion`` of :func:`audemo.evaluate_categories`
+        normalize: write the share of the true class into each cell,
+            else the count
+        ax: :class:`matplotlib.axes.Axes` to draw into,
+            a new figure if ``None``
+
+    Returns:
+        the axes
+
+    Raises:
+        ImportError: if matplotlib is not installed
+        ValueError: if ``matrix`` is not square with the same classes
+            as rows and columns
+
+    Examples:
+        >>> matrix = pd.DataFrame(
+        ...     [[8, 2], [1, 9]],
+        ...     index=pd.Index(["happy", "sad"], name="truth"),
+        ...     columns=pd.Index(["happy", "sad"], name="prediction"),
+        ... )
+        >>> ax = confusion(matrix)
+        >>> ax.get_title()
+        'UAR 0.850'
+        >>> ax.get_xlabel(), ax.get_ylabel()
+        ('Predicted', 'True')
+
+    """
+    plt = _pyplot()
+    if list(matrix.index) != list(matrix.columns):
+        raise ValueError(
+            "A confusion matrix needs the same classes as rows (true) "
+            "and columns (predicted), in the same order."
+        )
+    counts = matrix.to_numpy(dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    # a class without rows has no recall: leave its row blank, not 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(totals > 0, counts / totals, np.nan)
+    size = len(matrix)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 * size + 2.5, 1.2 * size + 1.5))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ax.figure.colorbar(image, ax=ax, label="Share of the true class")
+    for row in range(size):
+        for column in range(size):
+            value = shares[row, column] if normalize else counts[row, column]
+            if np.isnan(value):
+                continue
+            ax.text(
+                column,
+                row,
+                f"{value:.2f}" if normalize else f"{value:.0f}",
+                ha="center",
+                va="center",
+                color="white" if shares[row, column] > 0.5 else "black",
+            )
+    labels = [str(name) for name in matrix.index]
+    ax.set_xticks(range(size), labels, rotation=45, ha="right")
+    ax.set_yticks(range(size), labels)
+    ax.set_xlabel("Predicted")
+    ax.set_ylabel("True")
+    ax.set_title(f"UAR {np.nanmean(np.diag(shares)):.3f}")
     return ax
 
 
