@@ -496,3 +496,47 @@ def test_pipeline_needs_head_fingerprint(model_root, embeddings, labels, tmp_pat
             file.write(stripped)
         with pytest.raises(ValueError, match=f"no {what} fingerprint"):
             audemo.load_pipeline(edited)
+
+
+def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys):
+    from audemo.core.cli import main
+    from audemo.core.cli import read_results
+
+    head = str(tmp_path / "head")
+    picture = str(tmp_path / "confusion.png")
+    argv = ["categories", f"{corpus}:files:category", "--speaker", "speaker"]
+    argv += ["-o", head, "--model", model_root, "--confusion", picture]
+    assert main(argv + ["--cache-root", str(tmp_path / "cache")]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == head
+    expected = evaluate_categories(embeddings, labels, speakers)
+    assert f"over 4 speakers: UAR {expected.uar:.3f}" in err
+    assert expected.confusion.to_string() in err
+    assert os.path.getsize(picture) > 10_000
+    # the head on disk is the classifier trained on all speakers
+    classifier = train_categories(embeddings, labels)
+    results = str(tmp_path / "categories.csv")
+    argv = ["predict", corpus, "--model", model_root, "--head", head, "-o", results]
+    assert main(argv) == 0
+    frame = read_results(results)
+    assert list(frame.columns) == ["high", "low", "mid"]
+    np.testing.assert_allclose(
+        frame.to_numpy(), classifier.predict_proba(embeddings), atol=1e-5
+    )
+
+    for argv, message in [
+        (
+            ["categories", f"{corpus}:files", "--speaker", "speaker", "-o", head],
+            "DB_FOLDER:TABLE:COLUMN",
+        ),
+        (
+            ["categories", f"{corpus}:files:mood", "--speaker", "speaker", "-o", head],
+            "no column 'mood'",
+        ),
+        (
+            ["predict", corpus, "--head", head, "--outputs", "hidden_states"],
+            "leave out --outputs",
+        ),
+    ]:
+        assert main(argv) == 1
+        assert message in capsys.readouterr().err

@@ -135,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--model", default=None, help=model_help)
     predict.add_argument(
+        "--head",
+        default=None,
+        metavar="FOLDER",
+        help=(
+            "predict emotion categories with a classifier written by "
+            "`audemo categories` (one column per category)"
+        ),
+    )
+    predict.add_argument(
         "--cache-root",
         default=None,
         help=cache_help + "; results are cached there as well",
@@ -314,6 +323,64 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--cache-root", default=None, help=cache_help)
     report.set_defaults(command=_report)
+
+    categories = commands.add_parser(
+        "categories",
+        help="train a classifier of emotion categories on the embedding",
+        description=(
+            "Train a classifier of categories (e.g. angry, happy, neutral, "
+            "sad) on the model's embedding, with the labels of an audformat "
+            "database. Prints its leave-one-speaker-out unweighted average "
+            "recall (UAR) and confusion matrix, trains it on all speakers, "
+            "and saves it as an ONNX folder for `audemo predict --head`."
+        ),
+    )
+    categories.add_argument(
+        "labels",
+        metavar="DB:TABLE:COLUMN",
+        help="database folder, table ID and column of the category labels",
+    )
+    categories.add_argument(
+        "--speaker",
+        required=True,
+        metavar="COLUMN",
+        help=(
+            "column holding the speaker (in the labels' table or another "
+            "table of the database), for leave-one-speaker-out evaluation"
+        ),
+    )
+    categories.add_argument(
+        "-o", "--output", required=True, metavar="FOLDER", help="folder of the head"
+    )
+    categories.add_argument(
+        "--classifier",
+        choices=["logistic", "svc"],
+        default="logistic",
+        help=(
+            "logistic: logistic regression, gives probabilities (default); "
+            "svc: linear support vector machine, gives scores"
+        ),
+    )
+    categories.add_argument(
+        "--C",
+        type=float,
+        default=1.0,
+        dest="c",
+        help="inverse regularization strength (default: 1.0)",
+    )
+    categories.add_argument(
+        "--confusion",
+        default=None,
+        metavar="PICTURE",
+        help="draw the confusion matrix into this picture, e.g. confusion.png",
+    )
+    categories.add_argument("--model", default=None, help=model_help)
+    categories.add_argument(
+        "--cache-root",
+        default=None,
+        help=cache_help + "; embeddings are cached there as well",
+    )
+    categories.set_defaults(command=_categories)
     return parser
 
 
@@ -346,18 +413,24 @@ def _predict(args: argparse.Namespace) -> int:
             f"Output '{args.output}' must end in .csv or .parquet "
             f"or be an audformat database folder."
         )
+    if args.head and args.outputs != ["logits"]:
+        raise ValueError("--head predicts categories: leave out --outputs.")
     jobs = [_input_to_index(path, args.errors) for path in args.inputs]
-    interface = Emotion(
-        args.model,
-        outputs=args.outputs,
-        cache_root=args.cache_root,
-        num_workers=args.num_workers or os.cpu_count() or 1,
-        win_dur=args.win_dur,
-        hop_dur=args.hop_dur,
-        segment=VoiceActivity() if args.vad else None,
-        errors=args.errors,
-        verbose=True,
-    )
+    options = {
+        "cache_root": args.cache_root,
+        "num_workers": args.num_workers or os.cpu_count() or 1,
+        "win_dur": args.win_dur,
+        "hop_dur": args.hop_dur,
+        "segment": VoiceActivity() if args.vad else None,
+        "errors": args.errors,
+        "verbose": True,
+    }
+    if args.head:
+        from audemo.core.categorical import Categories
+
+        interface = Categories(args.head, model=args.model, **options)
+    else:
+        interface = Emotion(args.model, outputs=args.outputs, **options)
     results_root = (
         os.path.join(resolve_cache_root(args.cache_root), "results")
         if args.cache_root
@@ -489,6 +562,66 @@ def _report(args: argparse.Namespace) -> int:
         )
     print(path)
     return 0
+
+
+def _categories(args: argparse.Namespace) -> int:
+    from audemo.core.categorical import Categories
+    from audemo.core.categorical import evaluate_categories
+    from audemo.core.categorical import save_categories
+    from audemo.core.categorical import train_categories
+    from audemo.core.emotion import Emotion
+
+    root, table_id, column = _split_labels(args.labels)
+    db, table_id = _load_truth(f"{root}:{table_id}")
+    if column not in db[table_id].columns:
+        raise ValueError(
+            f"Table '{table_id}' has no column '{column}': "
+            f"it has {list(db[table_id].columns)}."
+        )
+    labels = db[table_id][column].get()
+    speakers = _database_column(db, table_id, args.speaker)
+    interface = Emotion(
+        args.model,
+        outputs="hidden_states",
+        cache_root=args.cache_root,
+        num_workers=os.cpu_count() or 1,
+        verbose=True,
+    )
+    results_root = (
+        os.path.join(resolve_cache_root(args.cache_root), "results")
+        if args.cache_root
+        else None
+    )
+    embeddings = interface.process_index(
+        labels.dropna().index, root=db.root, cache_root=results_root
+    )
+    options = {"classifier": args.classifier, "C": args.c}
+    evaluation = evaluate_categories(embeddings, labels, speakers, **options)
+    speakers_count = evaluation.predictions["speaker"].nunique()
+    print(
+        f"leave-one-speaker-out over {speakers_count} speakers: "
+        f"UAR {evaluation.uar:.3f}, accuracy {evaluation.accuracy:.3f} "
+        f"(guessing: UAR {1 / len(evaluation.confusion):.3f})",
+        file=sys.stderr,
+    )
+    print(evaluation.confusion.to_string(), file=sys.stderr)
+    if args.confusion:
+        import audemo.plot
+
+        ax = audemo.plot.confusion(evaluation.confusion)
+        ax.figure.savefig(args.confusion, dpi=120, bbox_inches="tight")
+    head = save_categories(train_categories(embeddings, labels, **options), args.output)
+    # checks that the head runs with the model that made the embeddings
+    Categories(head, model=args.model, cache_root=args.cache_root)
+    print(head)
+    return 0
+
+
+def _split_labels(spec: str) -> tuple[str, str, str]:
+    parts = spec.rsplit(":", 2)
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"Labels must be DB_FOLDER:TABLE:COLUMN, not '{spec}'.")
+    return parts[0], parts[1], parts[2]
 
 
 def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
