@@ -27,6 +27,7 @@ from audemo.core.emotion import CHUNK_DUR
 from audemo.core.emotion import Emotion
 from audemo.core.model import MODEL_FILE
 from audemo.core.model import YAML_FILE
+from audemo.core.model import small_session
 from audemo.core.process import Failure
 from audemo.core.resolver import ModelResolver
 
@@ -656,24 +657,13 @@ def _head_session(
             f"The categories head '{path}' changed after the pipeline was "
             f"created: fingerprint {actual} instead of {fingerprint}."
         )
-    return _session(data)
-
-
-def _session(model: str | bytes) -> onnxruntime.InferenceSession:
-    options = onnxruntime.SessionOptions()
-    # a matrix product of a few thousand values: threads cost more than they save
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(
-        model, sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return small_session(data)
 
 
 def _head_info(data: bytes, path: str) -> tuple[list[str], str, int]:
     r"""Class names, classifier and input size of a head."""
     try:
-        session = _session(data)
+        session = small_session(data)
     except Exception as ex:  # onnxruntime raises its own exception types
         raise ValueError(f"Cannot open the categories head '{path}': {ex}") from ex
     metadata = session.get_modelmeta().custom_metadata_map

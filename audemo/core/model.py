@@ -217,6 +217,23 @@ def load_model(
     return open_model(root, device=device, num_workers=num_workers)
 
 
+def small_session(model: str | bytes) -> onnxruntime.InferenceSession:
+    r"""Session for a small model run on short inputs, with one thread.
+
+    For models as small as the voice activity detector
+    or a categories head,
+    threads cost more than they save.
+
+    """
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(
+        model, sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
 def open_model(
     root: str,
     *,

@@ -14,6 +14,7 @@ import audinterface
 import audobject
 
 from audemo.core.define import SAMPLING_RATE
+from audemo.core.model import small_session
 from audemo.core.process import RobustProcess
 
 
@@ -257,11 +258,4 @@ def speech_segments(
 
 @functools.lru_cache(maxsize=2)
 def _vad_session(pid: int) -> onnxruntime.InferenceSession:
-    options = onnxruntime.SessionOptions()
-    # 576 samples per run: threads would cost more than they give
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(
-        VAD_MODEL, sess_options=options, providers=["CPUExecutionProvider"]
-    )
+    return small_session(VAD_MODEL)
