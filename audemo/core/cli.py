@@ -529,7 +529,9 @@ def _report(args: argparse.Namespace) -> int:
         truth_range = tuple(args.truth_range)
     else:
         truth_range = _scheme_ranges(db, table_id, dimensions)
-    prediction = _relative_to(prediction, db.root)
+    from audemo.core.database import _relative_index
+
+    prediction = prediction.set_axis(_relative_index(prediction.index, db.root))
     groups = None
     if args.group:
         groups = pd.concat(
@@ -626,7 +628,7 @@ def _split_labels(spec: str) -> tuple[str, str, str]:
 
 def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
     from audemo.core.emotion import Emotion
-    from audemo.core.evaluation import _range
+    from audemo.core.evaluation import rescale
     from audemo.core.robustness import robustness
 
     interface = Emotion(
@@ -635,11 +637,7 @@ def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
         num_workers=os.cpu_count() or 1,
     )
     if audformat.index_type(truth.index) == audformat.define.IndexType.FILEWISE:
-        rescaled = truth.copy()
-        for dimension in truth.columns:
-            low, high = _range(truth_range, dimension)
-            rescaled[dimension] = (truth[dimension] - low) / (high - low)
-        index, truth = truth.index, rescaled
+        index, truth = truth.index, rescale(truth, truth_range)
     else:
         # robustness compares file means with filewise gold labels only
         index, truth = truth.index, None
@@ -690,23 +688,6 @@ def _database_column(db: audformat.Database, table_id: str, name: str) -> pd.Ser
     raise ValueError(
         f"No table of database '{db.name}' has a column '{name}': {columns}."
     )
-
-
-def _relative_to(frame: pd.DataFrame, root: str) -> pd.DataFrame:
-    files = frame.index.get_level_values("file")
-    if not all(os.path.isabs(file) for file in files):
-        return frame
-    root = audeer.path(root)
-    relative = [os.path.relpath(file, root) for file in files]
-    if any(file.startswith("..") for file in relative):
-        return frame
-    if isinstance(frame.index, pd.MultiIndex):
-        index = frame.index.set_levels(
-            [os.path.relpath(file, root) for file in frame.index.levels[0]], level=0
-        )
-    else:
-        index = audformat.filewise_index(relative)
-    return frame.set_axis(index, axis=0)
 
 
 def read_results(path: str) -> pd.DataFrame:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.evaluation import _ccc
+from audemo.core.evaluation import _pearson
 
 
 def compare_precision(
@@ -73,7 +75,7 @@ def compare_precision(
         difference = np.abs(x - y)
         rows[name] = {
             "ccc": concordance(x, y),
-            "pearson": _pearson(x, y),
+            "pearson": float(_pearson(x[None], y[None])[0]),
             "mean_abs_diff": difference.mean(),
             "max_abs_diff": difference.max(),
             "cosine": np.nan,
@@ -111,13 +113,4 @@ def concordance(x: np.ndarray, y: np.ndarray) -> float:
         0.571
 
     """
-    mean_x, mean_y = x.mean(), y.mean()
-    covariance = ((x - mean_x) * (y - mean_y)).mean()
-    denominator = x.var() + y.var() + (mean_x - mean_y) ** 2
-    return float(2 * covariance / denominator) if denominator > 0 else float("nan")
-
-
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    if x.std() == 0 or y.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
+    return float(_ccc(np.asarray(x, float)[None], np.asarray(y, float)[None])[0])

@@ -199,10 +199,7 @@ def evaluate(
             f"{list(prediction.columns)}, truth has {list(truth.columns)}. "
             f"Rename the gold columns after the dimensions."
         )
-    data = _align(prediction[dimensions], truth[dimensions].astype("float64"))
-    for dimension in dimensions:
-        low, high = _range(truth_range, dimension)
-        data[f"truth-{dimension}"] = (data[f"truth-{dimension}"] - low) / (high - low)
+    data = _align(prediction[dimensions], rescale(truth[dimensions], truth_range))
 
     groupings = {}
     if groups is not None:
@@ -309,6 +306,18 @@ def evaluate(
             "seed": seed,
         },
     )
+
+
+def rescale(
+    truth: pd.DataFrame,
+    truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
+) -> pd.DataFrame:
+    r"""Map gold labels from their scale to 0..1, as :func:`evaluate` does."""
+    truth = truth.astype("float64")
+    for dimension in truth.columns:
+        low, high = _range(truth_range, dimension)
+        truth[dimension] = (truth[dimension] - low) / (high - low)
+    return truth
 
 
 def _align(prediction: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
