@@ -1,0 +1,134 @@
+r"""Reading YAML that comes from elsewhere: no code, bounded size and aliases."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import yaml
+
+
+MAX_YAML_BYTES = 1024 * 1024
+r"""Largest YAML file audemo reads from elsewhere (1 MiB).
+
+Pipelines and ``model.yaml`` files are a few kilobytes;
+a larger file is refused before it is parsed.
+"""
+
+MAX_YAML_NODES = 100_000
+r"""Most values a YAML file from elsewhere may expand to.
+
+Aliases (``*name``) repeat a value without repeating its text,
+and nested aliases expand exponentially
+(a 525-byte file can expand to gigabytes).
+The expanded size is counted on the parsed node graph,
+without expanding it; a pipeline has a few hundred values.
+"""
+
+
+def read_yaml_bytes(path: str, *, what: str) -> bytes:
+    r"""Read a YAML file once, refusing files beyond :data:`MAX_YAML_BYTES`.
+
+    The bytes are read in one go and returned,
+    so that the caller checks and builds from the same content
+    (a file swapped or a FIFO between two reads cannot win).
+
+    Args:
+        path: file to read
+        what: what the file is, for error messages, e.g. ``"Pipeline"``
+
+    Returns:
+        content of the file
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist
+        ValueError: if ``path`` is not a regular file
+            or larger than :data:`MAX_YAML_BYTES`
+
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what} '{path}' does not exist.")
+    with open(path, "rb") as fp:
+        if not os.path.isfile(path) or not _is_regular(fp):
+            raise ValueError(f"{what} '{path}' is not a regular file.")
+        data = fp.read(MAX_YAML_BYTES + 1)
+    if len(data) > MAX_YAML_BYTES:
+        raise ValueError(
+            f"{what} '{path}' is larger than {MAX_YAML_BYTES} bytes: "
+            f"refused (pipeline and model YAML files are a few kilobytes)."
+        )
+    return data
+
+
+def safe_load(text: str | bytes, *, source: str) -> object:
+    r"""Parse YAML without Python tags and with few aliases.
+
+    Args:
+        text: YAML content
+        source: what the content is, for error messages,
+            e.g. ``"Pipeline '/data/emotion.yaml'"``
+
+    Returns:
+        the parsed data (dicts, lists, strings, numbers, booleans, ``None``)
+
+    Raises:
+        ValueError: if the content is larger than :data:`MAX_YAML_BYTES`,
+            expands to more than :data:`MAX_YAML_NODES` values
+            (through aliases),
+            or is not plain YAML (e.g. has Python tags)
+
+    Examples:
+        >>> safe_load("a: [1, 2]", source="Example")
+        {'a': [1, 2]}
+
+    """
+    if len(text) > MAX_YAML_BYTES:
+        raise ValueError(f"{source} is larger than {MAX_YAML_BYTES} bytes: refused.")
+    try:
+        # composing keeps an alias as a reference to the same node,
+        # so the graph is as small as the text and is counted in linear time
+        graph = yaml.compose(text, Loader=yaml.SafeLoader)
+        size = _expanded_size(graph, {}, set(), source)
+        if size > MAX_YAML_NODES:
+            raise ValueError(
+                f"{source} expands to more than {MAX_YAML_NODES} values "
+                f"through YAML aliases: refused "
+                f"(nested aliases can expand to gigabytes)."
+            )
+        return yaml.safe_load(text)
+    except yaml.YAMLError as ex:
+        raise ValueError(
+            f"{source} is not plain YAML "
+            f"(Python tags are refused): {' '.join(str(ex).split())}"
+        ) from ex
+
+
+def _expanded_size(
+    node: yaml.Node | None, sizes: dict, visiting: set, source: str
+) -> int:
+    r"""Number of values ``node`` expands to, each shared node counted once."""
+    if node is None or isinstance(node, yaml.ScalarNode):
+        return 1
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in visiting:
+        raise ValueError(f"{source} has a YAML alias inside its own value: refused.")
+    visiting.add(key)
+    children = (
+        [item for pair in node.value for item in pair]
+        if isinstance(node, yaml.MappingNode)
+        else node.value
+    )
+    size = 1
+    for child in children:
+        size += _expanded_size(child, sizes, visiting, source)
+        if size > MAX_YAML_NODES:
+            break
+    visiting.discard(key)
+    sizes[key] = size
+    return size
+
+
+def _is_regular(fp) -> bool:
+    return stat.S_ISREG(os.fstat(fp.fileno()).st_mode)
