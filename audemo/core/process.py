@@ -22,6 +22,19 @@ import audiofile
 CHUNKED_READ_FORMATS = ("wav", "flac", "ogg", "mp3")
 r"""Formats that are read chunk by chunk when a file is long."""
 
+SAMPLING_RATE_RANGE = (4000, 768000)
+r"""Sampling rates in Hz that audemo accepts, smallest and largest.
+
+The header of a file decides how long audemo thinks it is
+and how much memory resampling takes:
+a 113 KB WAV file whose header says 1 Hz
+would be read as 15.7 hours.
+Speech needs at least 4 kHz (telephone band: 8 kHz);
+studio recordings go up to 768 kHz.
+Files and signals outside this range fail
+before anything is read or resampled.
+"""
+
 
 @dataclasses.dataclass(frozen=True)
 class Failure:
@@ -194,10 +207,12 @@ class RobustProcess(audinterface.Process):
     ):
         signal = np.atleast_2d(signal)
         start = _timedelta(start, pd.Timedelta(0))
+        where = f"'{file}'" if file else "signal"
         end = _timedelta(
             end, pd.to_timedelta(signal.shape[-1] / sampling_rate, unit="s")
         )
         try:
+            check_sampling_rate(sampling_rate, where)
             if self.win_dur is not None and self._shorter_than_window(
                 signal, sampling_rate, start, end
             ):
@@ -215,7 +230,6 @@ class RobustProcess(audinterface.Process):
         except Exception as ex:
             if self.errors == "raise":
                 raise
-            where = f"'{file}'" if file else "signal"
             message = str(ex) if file and file in str(ex) else f"{where}: {ex}"
             return [Failure(message)], [file], [start], [end]
 
@@ -242,6 +256,34 @@ class RobustProcess(audinterface.Process):
         return [y], [file], [start], [end]
 
 
+def check_sampling_rate(sampling_rate: int, where: str):
+    r"""Refuse a sampling rate outside :data:`SAMPLING_RATE_RANGE`.
+
+    Args:
+        sampling_rate: sampling rate in Hz
+        where: the input, for the error message
+
+    Raises:
+        ValueError: if the sampling rate is outside the range
+
+    Examples:
+        >>> check_sampling_rate(44100, "'speech.wav'")
+        >>> check_sampling_rate(1, "'broken.wav'")
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot process 'broken.wav': its sampling rate of 1 Hz is outside the range audemo accepts (4000 to 768000 Hz). A header that says so is usually broken: check or convert the file (e.g. sox in.wav -r 16000 out.wav).
+
+    """  # noqa: E501
+    low, high = SAMPLING_RATE_RANGE
+    if not low <= sampling_rate <= high:
+        raise ValueError(
+            f"Cannot process {where}: its sampling rate of {sampling_rate} Hz "
+            f"is outside the range audemo accepts ({low} to {high} Hz). "
+            f"A header that says so is usually broken: check or convert "
+            f"the file (e.g. sox in.wav -r 16000 out.wav)."
+        )
+
+
 def _timedelta(value, default) -> pd.Timedelta:
     if value is None or pd.isna(value):
         return default
@@ -264,12 +306,14 @@ def _read_header(path: str) -> tuple[int, int] | None:
         return None
     # one look at the header instead of audiofile.sampling_rate + samples
     info = soundfile.info(path)
+    # the header decides how much is read and resampled: check it first
+    check_sampling_rate(info.samplerate, f"'{path}'")
     return info.samplerate, info.frames
 
 
 def _read_error(ex: Exception, path: str, action: str = "read") -> Exception:
     r"""Return an error whose message names the file."""
-    if isinstance(ex, FileNotFoundError) and path in str(ex):
+    if isinstance(ex, (FileNotFoundError, ValueError)) and path in str(ex):
         return ex
     reason = " ".join(str(ex).split()).replace(f"Error opening {path!r}: ", "")
     message = f"Cannot {action} audio file '{path}': {reason}"
