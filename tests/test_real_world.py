@@ -247,9 +247,10 @@ def test_decoder_missing(model_root, speech, tmp_path):
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", flac, m4a], check=True)
     # with ffmpeg and mediainfo the file is read
     assert np.isfinite(audemo.Emotion(model_root).process_file(m4a).values).all()
-    # without them: a message that says what to install
+    # without them (a PATH with neither): a message that says what to install;
+    # the interpreter itself is run by its own path, since a link to a
+    # virtual environment's python elsewhere would lose the environment
     bin_dir = audeer.mkdir(tmp_path / "bin")
-    os.symlink(sys.executable, os.path.join(bin_dir, "python"))
     code = textwrap.dedent(
         f"""
         import audemo
@@ -260,7 +261,7 @@ def test_decoder_missing(model_root, speech, tmp_path):
         """
     )
     result = subprocess.run(
-        [os.path.join(bin_dir, "python"), "-c", code],
+        [sys.executable, "-c", code],
         env={**os.environ, "PATH": bin_dir},
         capture_output=True,
         text=True,
@@ -369,7 +370,7 @@ def test_cache_survives_sigkill(model_root, speech, tmp_path):
             os.path.join(folder, name)
             for folder, _, names_ in os.walk(cache)
             for name in names_
-            if name.endswith(".pkl")
+            if name.endswith(".parquet")
         ]
 
     deadline = time.time() + 120

@@ -7,6 +7,7 @@ import pytest
 import audformat
 import audiofile
 import audobject
+import audresample
 
 import audemo
 from audemo.core.segment import WINDOW
@@ -170,3 +171,59 @@ def test_file_without_speech_is_reported(model_root, speech_with_pauses, tmp_pat
         frame = interface.process_files([path, silent])
     assert silent in str(record[0].message)
     assert set(frame.index.get_level_values("file")) == {path}
+
+
+@pytest.fixture(scope="module")
+def conversation(tmp_path_factory):
+    r"""Two espeak voices and a human voice taking turns, with short turns."""
+    root = tmp_path_factory.mktemp("conversation")
+    turns = [
+        ("en-us", "Did you read the report I sent you this morning?"),
+        ("en-gb+f3", "Yes."),
+        ("en-us", "And what do you think about the new budget figures?"),
+        ("en-gb+f3", "They look far too optimistic to me, honestly."),
+    ]
+    pieces = [np.zeros(8000, np.float32)]
+    for i, (voice, text) in enumerate(turns):
+        path = synthesize(text, str(root / f"turn-{i}.wav"), voice=voice)
+        pieces += [audiofile.read(path)[0], np.zeros(12000, np.float32)]
+    human, rate = audiofile.read("/usr/share/sounds/alsa/Front_Center.wav")
+    pieces.append(audresample.resample(human, rate, 16000)[0])
+    path = str(root / "conversation.wav")
+    audiofile.write(path, np.concatenate(pieces), 16000)
+    return path
+
+
+@pytest.mark.parametrize("win_dur", [1.0, 4.0])
+def test_windows_inside_speech_segments(model_root, conversation, win_dur):
+    # windows inside speech segments, including segments shorter than a window
+    # ("Yes."): one row per window, or one row for a shorter segment
+    segments = audemo.VoiceActivity().process_file(conversation)
+    durations = segments.get_level_values("end") - segments.get_level_values("start")
+    assert (durations.total_seconds() < win_dur).any()
+    interface = audemo.Emotion(
+        model_root, win_dur=win_dur, segment=audemo.VoiceActivity()
+    )
+    frame = interface.process_file(conversation)
+    assert frame.notna().all().all()
+    signal, _ = audiofile.read(conversation)
+    model = audemo.load_model(model_root)
+    for file, start, end in frame.index:
+        assert any(
+            seg_start <= start and end <= seg_end for _, seg_start, seg_end in segments
+        )
+        begin, stop = (
+            round(start.total_seconds() * 16000),
+            round(end.total_seconds() * 16000),
+        )
+        expected = model(signal[None, begin:stop], 16000, outputs="logits")
+        np.testing.assert_allclose(
+            frame.loc[(file, start, end)], expected[0], atol=1e-5
+        )
+    short = segments[durations.total_seconds() < win_dur]
+    assert set(short) <= set(frame.index)
+    # the same with a segmented index and errors="coerce": no NaN rows
+    coerce = audemo.Emotion(model_root, win_dur=win_dur, errors="coerce")
+    by_index = coerce.process_index(segments)
+    assert by_index.notna().all().all()
+    pd.testing.assert_frame_equal(by_index, frame)

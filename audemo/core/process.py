@@ -231,7 +231,7 @@ class RobustProcess(audinterface.Process):
             if self.errors == "raise":
                 raise
             message = str(ex) if file and file in str(ex) else f"{where}: {ex}"
-            return [Failure(message)], [file], [start], [end]
+            return [Failure(message)], [file], *_one_row_index(start, end)
 
     def _shorter_than_window(self, signal, sampling_rate, start, end) -> bool:
         start_i, end_i = audinterface_utils.segment_to_indices(
@@ -253,7 +253,7 @@ class RobustProcess(audinterface.Process):
             self.mixdown,
         )
         y = self.process_func(signal, sampling_rate, file=file)
-        return [y], [file], [start], [end]
+        return [y], [file], *_one_row_index(start, end)
 
 
 def check_sampling_rate(sampling_rate: int, where: str):
@@ -282,6 +282,14 @@ def check_sampling_rate(sampling_rate: int, where: str):
             f"A header that says so is usually broken: check or convert "
             f"the file (e.g. sox in.wav -r 16000 out.wav)."
         )
+
+
+def _one_row_index(
+    start: pd.Timedelta, end: pd.Timedelta
+) -> tuple[pd.TimedeltaIndex, pd.TimedeltaIndex]:
+    # with windows, audinterface shifts the starts and ends of a segment
+    # read from a file by the segment's start: they must be an index, not lists
+    return pd.TimedeltaIndex([start]), pd.TimedeltaIndex([end])
 
 
 def _timedelta(value, default) -> pd.Timedelta:
