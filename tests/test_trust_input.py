@@ -71,3 +71,18 @@ def test_header_attack_bounded(tmp_path, model_root, options):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "sampling rate of 1 Hz" in result.stdout
     assert os.path.exists(path)
+
+
+def test_transposed_signal(model_root, speech_files):
+    import soundfile
+
+    signal, rate = soundfile.read(speech_files[0], always_2d=True)
+    stereo = np.concatenate([signal, signal], axis=1)  # (samples, 2)
+    interface = audemo.Emotion(model_root)
+    with pytest.raises(ValueError, match=r"looks like \(samples, channels\)"):
+        interface.process_signal(stereo, rate)
+    coerce = audemo.Emotion(model_root, errors="coerce")
+    with pytest.warns(RuntimeWarning, match="Pass signal.T"):
+        assert coerce.process_signal(stereo, rate).isna().all().all()
+    expected = interface.process_signal(stereo.T, rate)
+    assert expected.notna().all().all()

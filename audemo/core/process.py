@@ -18,6 +18,8 @@ import audinterface
 from audinterface.core import utils as audinterface_utils
 import audiofile
 
+from audemo.core.define import MIN_SAMPLES
+
 
 CHUNKED_READ_FORMATS = ("wav", "flac", "ogg", "mp3")
 r"""Formats that are read chunk by chunk when a file is long."""
@@ -213,6 +215,7 @@ class RobustProcess(audinterface.Process):
         )
         try:
             check_sampling_rate(sampling_rate, where)
+            check_orientation(signal, where)
             if self.win_dur is not None and self._shorter_than_window(
                 signal, sampling_rate, start, end
             ):
@@ -281,6 +284,39 @@ def check_sampling_rate(sampling_rate: int, where: str):
             f"is outside the range audemo accepts ({low} to {high} Hz). "
             f"A header that says so is usually broken: check or convert "
             f"the file (e.g. sox in.wav -r 16000 out.wav)."
+        )
+
+
+def check_orientation(signal: np.ndarray, where: str):
+    r"""Refuse a signal whose shape looks like (samples, channels).
+
+    audinterface expects (channels, samples);
+    soundfile and many other readers return (samples, channels).
+    A signal with fewer samples than the model needs
+    but enough "channels" to be a signal was almost surely transposed.
+
+    Args:
+        signal: 2-d signal
+        where: the input, for the error message
+
+    Raises:
+        ValueError: if the shape looks transposed
+
+    Examples:
+        >>> check_orientation(np.zeros((2, 16000)), "the signal")
+        >>> check_orientation(np.zeros((16000, 2)), "the signal")
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot process the signal: its shape (16000, 2) looks like (samples, channels), but audinterface expects (channels, samples). Pass signal.T (soundfile.read returns (samples, channels); audiofile.read returns (channels, samples)).
+
+    """  # noqa: E501
+    channels, samples = signal.shape
+    if samples < MIN_SAMPLES <= channels:
+        raise ValueError(
+            f"Cannot process {where}: its shape {signal.shape} looks like "
+            f"(samples, channels), but audinterface expects (channels, samples). "
+            f"Pass signal.T (soundfile.read returns (samples, channels); "
+            f"audiofile.read returns (channels, samples))."
         )
 
 
