@@ -48,6 +48,8 @@ def read_yaml_bytes(path: str, *, what: str) -> bytes:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{what} '{path}' does not exist.")
+    if not os.path.isfile(path):
+        raise ValueError(f"{what} '{path}' is not a regular file.")
     with open(path, "rb") as fp:
         if not os.path.isfile(path) or not _is_regular(fp):
             raise ValueError(f"{what} '{path}' is not a regular file.")
@@ -96,6 +98,12 @@ def safe_load(text: str | bytes, *, source: str) -> object:
                 f"(nested aliases can expand to gigabytes)."
             )
         return yaml.safe_load(text)
+    except RecursionError as ex:
+        # the parser and the size count recurse once per level of nesting
+        raise ValueError(
+            f"{source} is nested too deeply (files audemo writes "
+            f"are a few levels deep): refused."
+        ) from ex
     except yaml.YAMLError as ex:
         raise ValueError(
             f"{source} is not plain YAML "
