@@ -124,9 +124,9 @@ def test_resume(client, db, model_root, cache_root):
         cache_root=cache_root,
         partition_size=5,
     )
-    paths = sorted(glob.glob(os.path.join(cache_root, "*", "*", "part-*.pkl")))
-    assert [os.path.basename(path) for path in paths] == [
-        f"part-{part:06d}-of-000003.pkl" for part in range(3)
+    paths = sorted(glob.glob(os.path.join(cache_root, "*", "*", "part-*.parquet")))
+    assert [os.path.basename(path)[:21] for path in paths] == [
+        f"part-{part:06d}-of-000003" for part in range(3)
     ]
     mtimes = {path: os.stat(path).st_mtime_ns for path in paths}
     time.sleep(0.05)
@@ -173,7 +173,7 @@ def test_cache_shared_with_local(client, db, model_root, cache_root):
         == cache.PART_SIZE
     )
     local = interface.process_index(index, root=db.root, cache_root=cache_root)
-    paths = glob.glob(os.path.join(cache_root, "*", "*", "part-*.pkl"))
+    paths = glob.glob(os.path.join(cache_root, "*", "*", "part-*.parquet"))
     assert len(paths) == 1
     # the cluster reuses the local cache: nothing is submitted
     os.utime(paths[0], (0, 0))
@@ -191,6 +191,47 @@ def test_cache_shared_with_local(client, db, model_root, cache_root):
     local = interface.process_index(index, root=db.root, cache_root=cache_root)
     pd.testing.assert_frame_equal(remote, local)
     assert os.stat(paths[0]).st_mtime == 0
+
+
+def test_cache_key_covers_root_and_files(client, db, model_root, tmp_path):
+    # the same file names under another root, with other audio
+    other = str(tmp_path / "other")
+    shutil.copytree(db.root, other)
+    files = list(db.files)
+    for file, source in zip(files, files[1:] + files[:1]):
+        shutil.copy(os.path.join(db.root, source), os.path.join(other, file))
+    interface = audemo.Emotion(model_root)
+    index = db.files
+    cache_root = str(tmp_path / "results")
+    local = interface.process_index(index, root=db.root, cache_root=cache_root)
+    remote = audemo.distributed.process_index(
+        interface, index, client=client, root=other, cache_root=cache_root
+    )
+    pd.testing.assert_frame_equal(remote, interface.process_index(index, root=other))
+    assert not np.allclose(remote.values, local.values)
+
+    # by content, a moved database keeps the cache of local and cluster runs
+    class NoClient:
+        def submit(self, *args, **kwargs):
+            raise AssertionError("nothing must be submitted")
+
+        def cancel(self, futures):
+            assert futures == []
+
+    local = interface.process_index(
+        index, root=other, cache_root=cache_root, file_key="content"
+    )
+    moved = str(tmp_path / "moved")
+    shutil.move(other, moved)
+    remote = audemo.distributed.process_index(
+        interface,
+        index,
+        client=NoClient(),
+        root=moved,
+        cache_root=cache_root,
+        file_key="content",
+    )
+    pd.testing.assert_frame_equal(remote, local)
 
 
 def test_coerce(client, db, model_root, cache_root):
@@ -215,7 +256,7 @@ def test_coerce(client, db, model_root, cache_root):
     assert result.loc[result.index[5]].isna().all()
     assert result.drop(index=result.index[5]).notna().all().all()
     # the part with the failure is not cached
-    paths = glob.glob(os.path.join(cache_root, "*", "*", "part-*.pkl"))
+    paths = glob.glob(os.path.join(cache_root, "*", "*", "part-*.parquet"))
     assert len(paths) == 4
     assert not any("part-000001-" in path for path in paths)
 
@@ -296,6 +337,7 @@ def test_model_fingerprint_checked_on_workers(model_root, tmp_path):
         ({"partition_size": 0}, "partition_size"),
         ({"partition_size": True}, "partition_size"),
         ({"index": pd.Index(["a.wav"])}, "audformat"),
+        ({"file_key": "name"}, "file_key"),
     ],
 )
 def test_errors(model_root, kwargs, match):

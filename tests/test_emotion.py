@@ -296,7 +296,7 @@ def test_cache_key_covers_settings(model_root, speech_files, tmp_path):
     assert not np.allclose(results[0].values, results[4].values)
 
 
-def test_cache_reused_and_model_moved(model_root, speech_files, tmp_path):
+def test_cache_reused_and_model_moved(model_root, speech_files, tmp_path, monkeypatch):
     audio = audeer.mkdir(tmp_path / "audio")
     files = []
     for file in speech_files:
@@ -310,15 +310,23 @@ def test_cache_reused_and_model_moved(model_root, speech_files, tmp_path):
     # a moved model folder keeps its cache: the key is the fingerprint
     moved = str(tmp_path / "model-b")
     shutil.move(model, moved)
-    shutil.rmtree(audio)  # the cache must answer without the audio
+    calls = []
+    predict = audemo.Emotion._predict
+    monkeypatch.setattr(
+        audemo.Emotion,
+        "_predict",
+        lambda *args, **kwargs: calls.append(1) or predict(*args, **kwargs),
+    )
     second = audemo.Emotion(moved).process_index(
         index, root=audio, cache_root=cache, preserve_index=True
     )
+    assert calls == []
     assert second.index.equals(index)
     np.testing.assert_array_equal(first.values, second.values)
-    # a different index is not served from the cache
+    # the key covers the files: without them nothing is served from the cache
+    shutil.rmtree(audio)
     with pytest.raises(Exception, match="audio"):
-        audemo.Emotion(moved).process_index(index[:2], root=audio, cache_root=cache)
+        audemo.Emotion(moved).process_index(index, root=audio, cache_root=cache)
 
 
 def test_cache_resumes_missing_parts(model_root, speech_files, tmp_path, monkeypatch):
@@ -406,4 +414,33 @@ def test_model_replaced_in_folder(tmp_path, speech_files):
     np.testing.assert_array_equal(
         second.values[0],
         raw_model_output(root, audiofile.read(speech_files[0])[0], "logits"),
+    )
+
+
+def test_fingerprint_must_be_string(model_root, speech_files, tmp_path):
+    interface = audemo.Emotion(model_root)
+    with pytest.raises(ValueError, match="quote it"):
+        audemo.Emotion(model_root, fingerprint=int("1" * 64))
+    # hand-edited YAML: an all-digit SHA256 without quotes is an integer
+    path = str(tmp_path / "emotion.yaml")
+    interface.to_yaml(path)
+    with open(path) as fp:
+        text = fp.read()
+    assert f"fingerprint: {interface.fingerprint}\n" in text
+    digits = "0" + "1" * 63
+    with open(path, "w") as fp:
+        fp.write(text.replace(interface.fingerprint, digits))
+    for load in (audobject.from_yaml, audemo.load_pipeline):
+        with pytest.raises(ValueError, match="quote it"):
+            load(path)
+    # quoted, it is the string it should be: refused only as another model
+    with open(path, "w") as fp:
+        fp.write(text.replace(interface.fingerprint, f"'{digits}'"))
+    with pytest.raises(RuntimeError, match=f"expects {digits}"):
+        audobject.from_yaml(path)
+    with open(path, "w") as fp:
+        fp.write(text.replace(interface.fingerprint, f"'{interface.fingerprint}'"))
+    pd.testing.assert_frame_equal(
+        audobject.from_yaml(path).process_file(speech_files[0]),
+        interface.process_file(speech_files[0]),
     )

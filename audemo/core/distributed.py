@@ -13,11 +13,14 @@ import audeer
 import audformat
 import audobject
 
+from audemo.core.cache import FILE_KEYS
 from audemo.core.cache import PART_SIZE
 from audemo.core.cache import concat_parts
+from audemo.core.cache import make_folder
 from audemo.core.cache import part_paths
+from audemo.core.cache import read_part
 from audemo.core.cache import split_index
-from audemo.core.cache import to_pickle_atomic
+from audemo.core.cache import write_part
 from audemo.core.emotion import Emotion
 from audemo.core.emotion import _process_shard
 from audemo.core.emotion import _warn_failures
@@ -32,6 +35,7 @@ def process_index(
     root: str | None = None,
     cache_root: str | None = None,
     partition_size: int = PART_SIZE,
+    file_key: str = "stat",
     verbose: bool = True,
 ) -> pd.DataFrame:
     r"""Process an audformat index on a Dask cluster.
@@ -69,6 +73,18 @@ def process_index(
     both share their caches:
     a run on the cluster resumes a local run and vice versa.
     Partitions with failures are not cached.
+    The key of a partition covers the same
+    as in :meth:`audemo.Emotion.process_index`:
+    the settings, the index, the rows of the partition,
+    and every audio file of it,
+    by absolute path, size and ``st_mtime_ns``
+    (``file_key="stat"``)
+    or by the SHA256 of its bytes (``file_key="content"``),
+    read **on the client**:
+    ``root`` must lead to the same files there
+    as on the workers.
+    ``cache_root`` and what is below it
+    must not be writable by other users.
 
     Args:
         interface: emotion interface
@@ -78,6 +94,8 @@ def process_index(
             (as the workers see it)
         cache_root: cache folder of results (see above)
         partition_size: number of index rows per task
+        file_key: how audio files enter the cache key:
+            ``"stat"`` or ``"content"`` (see above)
         verbose: show a progress bar over the partitions
 
     Returns:
@@ -88,7 +106,10 @@ def process_index(
             ``interface`` is not an :class:`audemo.Emotion`,
             its segmentation cannot be serialized,
             ``index`` is not conform to audformat_,
-            or ``partition_size`` is smaller than 1
+            ``partition_size`` is smaller than 1,
+            or ``file_key`` is invalid
+        PermissionError: if other users can write
+            the cache folder or a part in it
 
     .. _audformat: https://audeering.github.io/audformat/data-format.html
 
@@ -109,6 +130,8 @@ def process_index(
         raise ValueError(
             f"partition_size must be a positive integer, not {partition_size!r}."
         )
+    if file_key not in FILE_KEYS:
+        raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
     audformat.assert_index(index)
     # raises a ValueError if the segmentation cannot be serialized
     key = interface.cache_key()
@@ -124,15 +147,17 @@ def process_index(
     num_parts = len(parts)
     paths = [None] * num_parts
     if cache_root is not None:
-        paths = part_paths(os.path.join(audeer.path(cache_root), key), index, num_parts)
+        paths = part_paths(
+            make_folder(cache_root, key), index, parts, root=root, file_key=file_key
+        )
 
     frames = [None] * num_parts
     failures = [[] for _ in range(num_parts)]
     futures = {}
     for part in range(num_parts):
-        if paths[part] is not None and os.path.exists(paths[part]):
-            frames[part] = pd.read_pickle(paths[part])
-        else:
+        if paths[part] is not None:
+            frames[part] = read_part(paths[part])
+        if frames[part] is None:
             future = client.submit(
                 _run_partition,
                 yaml,
@@ -160,7 +185,7 @@ def process_index(
                 frames[part] = frame
                 failures[part] = part_failures
                 if paths[part] is not None and not part_failures:
-                    to_pickle_atomic(frame, paths[part])
+                    write_part(frame, paths[part])
                 done += 1
                 bar.set_description(_description(done, num_parts))
                 bar.update(1)

@@ -22,7 +22,9 @@ import audinterface
 import audobject
 import audonnx
 
+from audemo.core.cache import FILE_KEYS
 from audemo.core.cache import concat_parts
+from audemo.core.cache import make_folder
 from audemo.core.cache import process_index_resumable
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import MIN_SAMPLES
@@ -108,7 +110,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             (faster and smaller, numbers differ slightly:
             check with :func:`audemo.compare_precision`)
         fingerprint: expected SHA256 of the model's ``model.onnx``
-            (the published float32 file);
+            (the published float32 file) as a string;
             ``None`` accepts the model as it is
             and records its fingerprint
         win_dur: window duration in seconds
@@ -233,6 +235,14 @@ class Emotion(audinterface.Feature, audobject.Object):
                 f"not {chunk_dur}."
             )
 
+        if fingerprint is not None and not isinstance(fingerprint, str):
+            # YAML reads an unquoted all-digit SHA256 as an integer,
+            # whose leading zeros are lost
+            raise ValueError(
+                f"fingerprint must be a string of 64 hexadecimal characters, "
+                f"not {type(fingerprint).__name__} {fingerprint!r}: "
+                f"quote it in YAML (fingerprint: '...')."
+            )
         if isinstance(segment, VoiceActivity):
             segment.errors = errors
         model = model or DEFAULT_MODEL
@@ -324,6 +334,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         root: str | None = None,
         cache_root: str | None = None,
         process_func_args: dict[str, object] | None = None,
+        file_key: str = "stat",
     ) -> pd.DataFrame:
         r"""Process files or segments of an audformat index.
 
@@ -331,15 +342,38 @@ class Emotion(audinterface.Feature, audobject.Object):
         results are stored in parts of
         :data:`audemo.core.cache.PART_SIZE` rows
         as soon as each part is done,
-        in a folder keyed on the index
-        and on everything that determines the numbers
-        (model fingerprint, outputs, windowing,
-        segmentation, resampling, channels, chunking, ``errors``).
+        as parquet files (reading them runs no code).
+        A part is found again by a key that covers
+        everything that determines its numbers:
+
+        * the settings (:meth:`cache_key`: model fingerprint, outputs,
+          windowing, segmentation, resampling, channels, chunking,
+          ``errors``, cache format version)
+        * the whole index and the rows of the part
+          (file, start, end as given)
+        * every audio file of the part:
+          with ``file_key="stat"`` its absolute path
+          (``root`` joined, symbolic links resolved),
+          size and modification time (``st_mtime_ns``);
+          with ``file_key="content"`` the SHA256 of its bytes
+          instead, so a moved or copied database keeps its cache
+          (every file is read once more per run to hash it)
+        * the storage format and pandas major version
+
+        So the same file names under another ``root``
+        and a file recorded again in place
+        are processed anew.
+        ``"stat"`` misses a change that keeps size and modification time
+        (e.g. a copy with ``cp -p``); ``"content"`` does not.
         A run that was interrupted resumes
         with the parts that are missing;
-        a different model or option never returns a stale result.
-        The key does not include ``root``,
-        so a moved database keeps its cache.
+        a part with failed inputs is not cached,
+        and a part that cannot be read is processed and written again.
+        ``cache_root`` and the folders and files below it
+        must belong to you (or root)
+        and not be writable by others
+        (folders with the sticky bit excepted),
+        since whoever can write there decides the results.
 
         Args:
             index: index conform to audformat_
@@ -348,17 +382,24 @@ class Emotion(audinterface.Feature, audobject.Object):
             root: root folder to expand relative file paths
             cache_root: cache folder (see above)
             process_func_args: arguments passed on to the processing function
+            file_key: how audio files enter the cache key:
+                ``"stat"`` or ``"content"`` (see above)
 
         Returns:
             data frame with one row per file, segment or window
 
         Raises:
             ValueError: if ``cache_root`` is given
-                but ``segment`` is not an :class:`audobject.Object`
+                but ``segment`` is not an :class:`audobject.Object`,
+                or ``file_key`` is invalid
+            PermissionError: if other users can write
+                the cache folder or a part in it
 
         .. _audformat: https://audeering.github.io/audformat/data-format.html
 
         """
+        if file_key not in FILE_KEYS:
+            raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
         if len(index) == 0:
             return super().process_index(index, preserve_index=preserve_index)
         with self._worker_pool() as pool:
@@ -366,7 +407,7 @@ class Emotion(audinterface.Feature, audobject.Object):
                 frame = self._process(index, root, process_func_args, pool)
             else:
                 frame = self._process_cached(
-                    index, root, process_func_args, pool, cache_root
+                    index, root, process_func_args, pool, cache_root, file_key
                 )
         if preserve_index and self.process.segment is None and self.win_dur is None:
             frame.index = index
@@ -461,8 +502,10 @@ class Emotion(audinterface.Feature, audobject.Object):
                 self._deferred_failures.extend(failures)
         return frame
 
-    def _process_cached(self, index, root, process_func_args, pool, cache_root):
-        folder = os.path.join(audeer.path(cache_root), self.cache_key())
+    def _process_cached(
+        self, index, root, process_func_args, pool, cache_root, file_key
+    ):
+        folder = make_folder(cache_root, self.cache_key())
         verbose = self.verbose
 
         def process_part(part: pd.Index) -> tuple[pd.DataFrame, bool]:
@@ -476,7 +519,12 @@ class Emotion(audinterface.Feature, audobject.Object):
         self._deferred_failures = []
         try:
             frame = process_index_resumable(
-                process_part, index, folder, verbose=verbose
+                process_part,
+                index,
+                folder,
+                root=root,
+                file_key=file_key,
+                verbose=verbose,
             )
             if self._deferred_failures:
                 _warn_failures(self._deferred_failures, len(frame))
@@ -503,9 +551,12 @@ class Emotion(audinterface.Feature, audobject.Object):
     def cache_key(self) -> str:
         r"""Hash of everything that determines the numbers.
 
-        Covers the model fingerprint, outputs, windowing,
-        segmentation, resampling, channel selection, chunking
-        and ``errors``.
+        Covers the model fingerprint, precision, outputs, windowing,
+        segmentation, resampling, channel selection, chunking,
+        ``errors`` and the version of the cache format.
+        The files and rows of an index
+        are covered by the key of each cached part,
+        see :meth:`process_index`.
 
         Returns:
             16 hexadecimal characters
@@ -666,7 +717,8 @@ def _caller_stacklevel() -> int:
     return 1
 
 
-_CACHE_VERSION = 1
+# 2: parquet parts keyed on the files they read (1: pickle, keyed on names)
+_CACHE_VERSION = 2
 
 
 @functools.lru_cache(maxsize=8)
