@@ -540,3 +540,51 @@ def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys)
     ]:
         assert main(argv) == 1
         assert message in capsys.readouterr().err
+
+
+def test_head_folder_is_checked(
+    corpus, model_root, embeddings, labels, tmp_path, capsys
+):
+    from audemo.core.cli import main
+
+    def digest(folder):
+        return {
+            name: audeer.md5(os.path.join(folder, name))
+            for name in sorted(os.listdir(folder))
+        }
+
+    classifier = train_categories(embeddings, labels)
+    # a copy of the emotion model stands in for the one in use
+    model = shutil.copytree(model_root, str(tmp_path / "model"))
+    other = shutil.copytree(model_root, str(tmp_path / "other-model"))
+    notes = audeer.mkdir(tmp_path / "notes")
+    with open(os.path.join(notes, "notes.txt"), "w") as file:
+        file.write("keep me")
+    before = {folder: digest(folder) for folder in (model, other, notes)}
+
+    with pytest.raises(ValueError, match="model.onnx that is not a categories head"):
+        save_categories(classifier, other)
+    with pytest.raises(ValueError, match=r"e.g. notes.txt\): .* overwrite=True"):
+        save_categories(classifier, notes)
+    with pytest.raises(ValueError, match="is a file"):
+        save_categories(classifier, os.path.join(notes, "notes.txt"))
+
+    argv = ["categories", f"{corpus}:files:category", "--speaker", "speaker"]
+    argv += ["--model", model, "--cache-root", str(tmp_path / "cache")]
+    for output, extra, message in [
+        (model, [], "is the folder of the emotion model in use"),
+        (model, ["--overwrite"], "is the folder of the emotion model in use"),
+        (other, [], "not a categories head (an emotion model?): choose a new"),
+        (notes, [], "or add --overwrite to write"),
+    ]:
+        assert main([*argv, "-o", output, *extra]) == 1
+        assert f"-o '{output}' " in (err := capsys.readouterr().err), err
+        assert message in err
+    assert {folder: digest(folder) for folder in (model, other, notes)} == before
+
+    # a previous head is replaced; --overwrite keeps the other files
+    head = save_categories(classifier, str(tmp_path / "head"))
+    assert main([*argv, "-o", head]) == 0
+    assert main([*argv, "-o", notes, "--overwrite"]) == 0
+    assert sorted(os.listdir(notes)) == ["model.onnx", "model.yaml", "notes.txt"]
+    assert Categories(notes, model=model).classes == ["high", "low", "mid"]

@@ -243,3 +243,53 @@ def test_predict_windows_vad_errors(model_root, speech_files, tmp_path, capsys):
 
     assert main(["predict", speech_files[0], "--hop-dur", "1"]) == 1
     assert "--hop-dur needs --win-dur" in capsys.readouterr().err
+
+
+def test_csv_formula_injection(model_root, speech_files, tmp_path, capsys):
+    import csv
+
+    from audemo.core.cli import read_results
+
+    # file names a spreadsheet would run as formulas, in a real database
+    names = ["=1+2.wav", "-loud.wav", "@sum.wav", "+plus.wav", "'=quoted.wav"]
+    names += ["'plain.wav", "normal.wav"]
+    root = audeer.mkdir(tmp_path / "db")
+    for number, name in enumerate(names):
+        shutil.copy(speech_files[number % 3], os.path.join(root, name))
+    db = audformat.Database("formulas", source="espeak-ng", usage="unrestricted")
+    db.schemes["rating"] = audformat.Scheme("float")
+    db["gold"] = audformat.Table(audformat.filewise_index(names))
+    db["gold"]["arousal"] = audformat.Column(scheme_id="rating")
+    db["gold"]["arousal"].set(np.linspace(0, 1, len(names)))
+    db.save(root)
+
+    results = str(tmp_path / "results.csv")
+    args = ["predict", root, "--model", model_root, "--outputs", "hidden_states"]
+    assert main([*args, "-o", results]) == 0
+    assert main(args) == 0
+    stdout = capsys.readouterr().out
+    assert stdout == open(results).read()
+    rows = list(csv.reader(io.StringIO(stdout)))
+    cells = [cell for row in rows for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "@", "\t", "\r")]
+    files = [row[0] for row in rows[1:]]
+    quoted = ["'=1+2.wav", "'-loud.wav", "'@sum.wav", "'+plus.wav", "''=quoted.wav"]
+    assert sorted(files) == sorted(quoted + ["'plain.wav", "normal.wav"])
+    # numbers stay numbers, negative ones included
+    numbers = pd.read_csv(results).drop(columns=["file", "start", "end"])
+    assert (numbers.dtypes == "float64").all() and (numbers < 0).any().any()
+
+    # audemo reads its CSV back exactly and finds the files
+    frame = read_results(results)
+    assert sorted(frame.index.get_level_values("file")) == sorted(names)
+    expected = audemo.Emotion(model_root, outputs="hidden_states").process_index(
+        db.files, root=root
+    )
+    np.testing.assert_allclose(frame.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    report = str(tmp_path / "report.md")
+    argv = ["report", results, "--truth", f"{root}:gold", "-o", report]
+    assert main(argv + ["--bootstrap", "0"]) == 1  # no arousal in an embedding
+    assert "share no column" in capsys.readouterr().err
+    assert main(["predict", root, "--model", model_root, "-o", results]) == 0
+    assert main(argv + ["--bootstrap", "0"]) == 0
+    assert f"n={len(names)}" in capsys.readouterr().err

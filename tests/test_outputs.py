@@ -209,3 +209,82 @@ def test_database_output_from_other_folder(model_root, database, speech_root, ca
     assert list(audformat.Database.load(database)["emotion"].files) == [
         "audio/happy.wav"
     ]
+
+
+BAD_TABLE_IDS = ["../outside", "a/b", "/tmp/absolute", "..", ".hidden", "a..b", ""]
+BAD_TABLE_IDS += ["x" * 300, "with space", "back\\slash"]
+
+
+def test_table_id_is_checked_before_anything_is_written(
+    model_root, database, tmp_path, capsys
+):
+    db = audformat.Database.load(database)
+    frame = audemo.Emotion(model_root).process_index(
+        db.files, root=db.root, preserve_index=True
+    )
+    header = open(os.path.join(database, "db.yaml"), "rb").read()
+    before = sorted(audeer.list_file_names(str(tmp_path), recursive=True))
+    for table_id in BAD_TABLE_IDS:
+        with pytest.raises(ValueError, match="is not a valid table ID: use letters"):
+            audemo.to_database(db, frame, table_id)
+        assert table_id not in db.tables
+        args = ["predict", database, "--model", model_root, "-o", database]
+        assert main([*args, "--table", table_id]) == 1
+        assert f"--table {table_id!r} is not a valid table ID" in (
+            capsys.readouterr().err
+        )
+    # nothing written, the database loads as before
+    assert open(os.path.join(database, "db.yaml"), "rb").read() == header
+    assert sorted(audeer.list_file_names(str(tmp_path), recursive=True)) == before
+    assert audformat.Database.load(database) == db
+
+    for table_id in ["emotion.test", "Emotion_2-b"]:
+        audemo.to_database(db, frame, table_id)
+        args = ["predict", database, "--model", model_root, "-o", database]
+        assert main([*args, "--table", table_id, "--overwrite"]) == 0
+    assert {"emotion.test", "Emotion_2-b"} <= set(audformat.Database.load(database))
+
+
+def test_report_escapes_labels(tmp_path):
+    # labels and file names from a database are text, never markup
+    attacks = [
+        "<img src=x onerror=alert(1)>",
+        "[click](https://evil.example)",
+        "a|b\nc",
+        "&lt;b&gt;",
+    ]
+    files = [f"{attacks[n % 4]}-{n}.wav" for n in range(24)]
+    index = audformat.filewise_index(files)
+    rng = np.random.default_rng(0)
+    truth = pd.DataFrame({"arousal": rng.uniform(0, 1, 24)}, index=index)
+    prediction = truth + rng.normal(0, 0.1, (24, 1))
+    groups = pd.Series([attacks[n % 4] for n in range(24)], index=index, name="<u>g")
+    evaluation = audemo.evaluate(
+        prediction,
+        truth,
+        groups=groups,
+        speakers=groups.rename("speaker"),
+        min_samples=2,
+        num_bootstrap=10,
+    )
+    details = {"Results": "<script>alert(1)</script>.csv"}
+    markdown = open(
+        audemo.write_report(str(tmp_path / "r.md"), evaluation, details=details)
+    ).read()
+    page = open(
+        audemo.write_report(str(tmp_path / "r.html"), evaluation, details=details)
+    ).read()
+    for text in (markdown, page):
+        assert "<img src=x" not in text and "<script" not in text
+        assert "<u>" not in text
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in text
+        assert "&amp;lt;b&amp;gt;" in text  # shown as typed, not as <b>
+    assert "[click](" not in markdown  # no link
+    assert "\\[click\\](https://evil.example)" in markdown
+    # each table row keeps its cells: the | and line break of a label are escaped
+    for table in markdown.split("\n\n"):
+        rows = [line for line in table.splitlines() if line.startswith("|")]
+        cells = {line.replace("\\|", "").count("|") for line in rows}
+        assert len(cells) <= 1, table
+    assert "a\\|b c" in markdown

@@ -47,6 +47,10 @@ r"""Output node of a categories head per classifier."""
 
 EMBEDDING_PREFIX = "hidden_states-"
 
+# a head is a few hundred kilobytes: a larger model.onnx is not one
+_MAX_HEAD_BYTES = 64 * 1024 * 1024
+_HEAD_FILES = {MODEL_FILE, YAML_FILE, MODEL_FILE + ".tmp"}
+
 _METADATA_CLASSES = "audemo.classes"
 _METADATA_CLASSIFIER = "audemo.classifier"
 _OPSET = 17
@@ -301,7 +305,12 @@ def evaluate_categories(
     )
 
 
-def save_categories(classifier: sklearn.pipeline.Pipeline, root: str) -> str:
+def save_categories(
+    classifier: sklearn.pipeline.Pipeline,
+    root: str,
+    *,
+    overwrite: bool = False,
+) -> str:
     r"""Save a categories classifier as an ONNX model folder.
 
     Writes the classifier from :func:`audemo.train_categories`
@@ -337,13 +346,20 @@ def save_categories(classifier: sklearn.pipeline.Pipeline, root: str) -> str:
         classifier: fitted pipeline from :func:`audemo.train_categories`
         root: folder to write to (created if needed;
             an existing head there is replaced)
+        overwrite: write into a folder that holds something else
+            (e.g. an emotion model):
+            its ``model.onnx`` and ``model.yaml`` are replaced,
+            other files stay
 
     Returns:
         the model folder
 
     Raises:
         ValueError: if ``classifier`` is not a fitted pipeline
-            from :func:`audemo.train_categories`
+            from :func:`audemo.train_categories`,
+            ``root`` is a file,
+            or ``root`` holds something other than a head
+            and ``overwrite`` is ``False``
 
     Examples:
         >>> embeddings = pd.DataFrame(
@@ -363,6 +379,7 @@ def save_categories(classifier: sklearn.pipeline.Pipeline, root: str) -> str:
 
     """  # noqa: E501
     kind, mean, scale, weights, bias, classes = _linear_parts(classifier)
+    check_head_root(root, overwrite=overwrite)
     root = audeer.mkdir(root)
     output = HEAD_OUTPUTS[kind]
     proto = _head_proto(kind, mean, scale, weights, bias, classes)
@@ -373,6 +390,84 @@ def save_categories(classifier: sklearn.pipeline.Pipeline, root: str) -> str:
     os.replace(temporary, path)
     audonnx.Model(path, labels={output: classes}).to_yaml(os.path.join(root, YAML_FILE))
     return root
+
+
+def check_head_root(
+    root: str,
+    *,
+    overwrite: bool = False,
+    model_root: str | None = None,
+    names: tuple[str, str] = ("root", "overwrite=True"),
+):
+    r"""Refuse a head folder where writing the head would destroy something.
+
+    A head can go into a new or empty folder
+    or replace a head there.
+    A folder with anything else
+    (an emotion model's ``model.onnx``, other files)
+    needs ``overwrite``;
+    the folder of the model in use is refused even then.
+
+    Args:
+        root: folder of the head
+        overwrite: allow a folder that holds something else
+        model_root: folder of the emotion model in use
+        names: how the caller names ``root`` and ``overwrite`` in messages
+
+    Raises:
+        ValueError: if ``root`` is a file,
+            the folder of ``model_root``,
+            or holds something other than a head
+            and ``overwrite`` is ``False``
+
+    """
+    where, flag = names
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise ValueError(
+            f"{where} '{root}' is a file: the head needs a folder of its own."
+        )
+    if not os.path.isdir(root):
+        return
+    if model_root is not None and _same_model(root, model_root):
+        raise ValueError(
+            f"{where} '{root}' is the folder of the emotion model in use: "
+            f"the head would overwrite it. Choose another folder."
+        )
+    present = set(os.listdir(root))
+    if overwrite or not present:
+        return
+    if present <= _HEAD_FILES and _is_head(os.path.join(root, MODEL_FILE)):
+        return  # a previous head is replaced
+    what = (
+        f"a {MODEL_FILE} that is not a categories head (an emotion model?)"
+        if MODEL_FILE in present
+        else f"files that are not a categories head (e.g. {sorted(present)[0]})"
+    )
+    raise ValueError(
+        f"{where} '{root}' holds {what}: choose a new or empty folder, "
+        f"or add {flag} to write the head's {MODEL_FILE} and {YAML_FILE} into it."
+    )
+
+
+def _same_model(root: str, model_root: str) -> bool:
+    r"""Whether ``root`` is ``model_root`` or shares its model file."""
+    model = os.path.join(model_root, MODEL_FILE)
+    head = os.path.join(root, MODEL_FILE)
+    return os.path.samefile(root, model_root) or (
+        os.path.exists(model) and os.path.exists(head) and os.path.samefile(model, head)
+    )
+
+
+def _is_head(path: str) -> bool:
+    if not os.path.isfile(path) or os.path.getsize(path) > _MAX_HEAD_BYTES:
+        return False
+    with open(path, "rb") as fp:
+        data = fp.read()
+    try:
+        _head_info(data, path)
+    except ValueError:
+        return False
+    return True
 
 
 class Categories(Emotion):

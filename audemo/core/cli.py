@@ -27,6 +27,17 @@ from audemo.core.model import resolve_cache_root
 
 AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "mp3", "opus", "m4a", "aac", "wma")
 
+DATABASE_SAFETY = (
+    "Databases are loaded without running code from them: db.yaml is read "
+    "as plain YAML (Python tags are refused) and tables from their parquet "
+    "or CSV files, never from pickles (db.TABLE.pkl is ignored, or refused "
+    "if it is the only file). Their content is still untrusted: media paths "
+    "may point outside the database folder."
+)
+
+# a spreadsheet runs a cell starting with one of these as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     r"""Run the ``audemo`` command.
@@ -71,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
             "with audEERING's wav2vec2 emotion model "
             "(w2v2-L-robust-12, CC BY-NC-SA 4.0)."
         ),
+        epilog=DATABASE_SAFETY,
     )
     commands = parser.add_subparsers(title="commands", required=True)
 
@@ -93,7 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Predict arousal, dominance and valence (each roughly 0..1) "
             "or the 1024-d embedding of audio files. "
-            "Results go to stdout as CSV unless -o is given."
+            "Results go to stdout as CSV unless -o is given. "
+            "In CSV, text starting with = + - @, tab or carriage return "
+            "gets a leading ' so that spreadsheets show it instead of running "
+            "it as a formula; audemo plot and audemo report read it back as "
+            "it was. " + DATABASE_SAFETY
         ),
     )
     predict.add_argument(
@@ -117,7 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--table",
         default="emotion",
-        help="table ID when -o is a database folder (default: emotion)",
+        help=(
+            "table ID when -o is a database folder: letters, digits, -, _ "
+            "and . (not first, no ..) (default: emotion)"
+        ),
     )
     predict.add_argument(
         "--overwrite",
@@ -254,7 +273,8 @@ def _parser() -> argparse.ArgumentParser:
             "audformat database as the paper does: CCC, Pearson correlation "
             "and MAE per dimension with bootstrap confidence intervals, per "
             "group (fairness) and per speaker, optionally robustness to "
-            "perturbations. Writes a Markdown (.md) or HTML (.html) report."
+            "perturbations. Writes a Markdown (.md) or HTML (.html) report. "
+            + DATABASE_SAFETY
         ),
     )
     report.add_argument("results", help="results file (.csv or .parquet)")
@@ -332,7 +352,8 @@ def _parser() -> argparse.ArgumentParser:
             "sad) on the model's embedding, with the labels of an audformat "
             "database. Prints its leave-one-speaker-out unweighted average "
             "recall (UAR) and confusion matrix, trains it on all speakers, "
-            "and saves it as an ONNX folder for `audemo predict --head`."
+            "and saves it as an ONNX folder for `audemo predict --head`. "
+            + DATABASE_SAFETY
         ),
     )
     categories.add_argument(
@@ -350,7 +371,19 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     categories.add_argument(
-        "-o", "--output", required=True, metavar="FOLDER", help="folder of the head"
+        "-o",
+        "--output",
+        required=True,
+        metavar="FOLDER",
+        help=(
+            "folder of the head: new, empty, or holding a head to replace "
+            "(anything else needs --overwrite; never the model's folder)"
+        ),
+    )
+    categories.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write the head into a folder that holds other files",
     )
     categories.add_argument(
         "--classifier",
@@ -395,6 +428,7 @@ def _outputs(value: str) -> list[str]:
 
 def _predict(args: argparse.Namespace) -> int:
     from audemo.core.database import check_inside
+    from audemo.core.database import check_table_id
     from audemo.core.emotion import Emotion
     from audemo.core.segment import VoiceActivity
 
@@ -404,6 +438,9 @@ def _predict(args: argparse.Namespace) -> int:
     database = args.output and os.path.isdir(args.output)
     if database and not os.path.exists(os.path.join(args.output, "db.yaml")):
         raise ValueError(f"Output folder '{args.output}' holds no audformat database.")
+    if database:
+        # before the model runs, and before the database is touched
+        check_table_id(args.table, what="--table")
     if (
         args.output
         and not database
@@ -461,12 +498,12 @@ def _predict(args: argparse.Namespace) -> int:
     # one row per file: no windows, no segments
     whole_files = interface.win_dur is None and interface.process.segment is None
     if args.output is None:
-        frame.to_csv(sys.stdout)
+        _csv_safe(frame).to_csv(sys.stdout, index=False)
     elif database:
         table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
         _write_database(args.output, table, interface, args.table, args.overwrite)
     elif audeer.file_extension(args.output) == "csv":
-        frame.to_csv(args.output)
+        _csv_safe(frame).to_csv(args.output, index=False)
     else:
         frame.to_parquet(args.output)
     summary = _summary(frame, root, whole_files, time.perf_counter() - started)
@@ -475,9 +512,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _write_database(root, frame, interface, table_id, overwrite):
+    from audemo.core.database import load_database
     from audemo.core.database import to_database
 
-    db = audformat.Database.load(root)
+    db = load_database(root)
     to_database(db, frame, table_id, interface=interface, overwrite=overwrite)
     db.save(root)
 
@@ -568,6 +606,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _categories(args: argparse.Namespace) -> int:
     from audemo.core.categorical import Categories
+    from audemo.core.categorical import check_head_root
     from audemo.core.categorical import evaluate_categories
     from audemo.core.categorical import save_categories
     from audemo.core.categorical import train_categories
@@ -588,6 +627,13 @@ def _categories(args: argparse.Namespace) -> int:
         cache_root=args.cache_root,
         num_workers=os.cpu_count() or 1,
         verbose=True,
+    )
+    # before the expensive part, and never into the model in use
+    check_head_root(
+        args.output,
+        overwrite=args.overwrite,
+        model_root=interface.model_root,
+        names=("-o", "--overwrite"),
     )
     results_root = (
         os.path.join(resolve_cache_root(args.cache_root), "results")
@@ -612,7 +658,8 @@ def _categories(args: argparse.Namespace) -> int:
 
         ax = audemo.plot.confusion(evaluation.confusion)
         ax.figure.savefig(args.confusion, dpi=120, bbox_inches="tight")
-    head = save_categories(train_categories(embeddings, labels, **options), args.output)
+    classifier = train_categories(embeddings, labels, **options)
+    head = save_categories(classifier, args.output, overwrite=True)  # checked above
     # checks that the head runs with the model that made the embeddings
     Categories(head, model=args.model, cache_root=args.cache_root)
     print(head)
@@ -646,12 +693,14 @@ def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
 
 
 def _load_truth(spec: str) -> tuple[audformat.Database, str]:
+    from audemo.core.database import load_database
+
     root, separator, table_id = spec.rpartition(":")
     if not separator or not root or not table_id:
         raise ValueError(f"--truth must be DB_FOLDER:TABLE, not '{spec}'.")
     if not os.path.exists(os.path.join(root, "db.yaml")):
         raise ValueError(f"Folder '{root}' holds no audformat database (db.yaml).")
-    db = audformat.Database.load(root)
+    db = load_database(root)
     if table_id not in db.tables:
         raise ValueError(
             f"Database '{root}' has no table '{table_id}': it has {sorted(db.tables)}."
@@ -693,6 +742,14 @@ def _database_column(db: audformat.Database, table_id: str, name: str) -> pd.Ser
 def read_results(path: str) -> pd.DataFrame:
     r"""Read results written by ``audemo predict``.
 
+    In CSV files,
+    ``audemo predict`` writes text cells
+    starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+    with a leading ``'``
+    (spreadsheets show them as text instead of running a formula);
+    it is removed here,
+    so that file names and columns are read back as they were.
+
     Args:
         path: CSV or parquet file
 
@@ -708,7 +765,8 @@ def read_results(path: str) -> pd.DataFrame:
         raise FileNotFoundError(f"Results file '{path}' does not exist.")
     if audeer.file_extension(path) == "parquet":
         return pd.read_parquet(path)
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(path, converters={"file": _csv_unquote})
+    frame.columns = [_csv_unquote(str(column)) for column in frame.columns]
     if "file" not in frame.columns:
         raise ValueError(f"Results file '{path}' has no 'file' column.")
     if "start" in frame.columns and "end" in frame.columns:
@@ -723,6 +781,43 @@ def read_results(path: str) -> pd.DataFrame:
         frame = frame.drop(columns=["file"])
     frame.index = index
     return frame
+
+
+def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    r"""Results as columns, text cells quoted against formula injection.
+
+    A spreadsheet runs a cell starting with ``=``, ``+``, ``-``, ``@``,
+    tab or carriage return as a formula
+    (a file named ``=HYPERLINK(...).wav`` becomes a link).
+    Such text cells and column names get a leading ``'``,
+    which spreadsheets show as text.
+    Text starting with ``'`` followed by one of these or ``'``
+    gets one too,
+    so that :func:`read_results` removes exactly one
+    and reads every name back as it was.
+    Numbers (e.g. ``-0.2``) are left as they are.
+
+    """
+    frame = frame.reset_index()
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(_csv_quote)
+    return frame.rename(columns=lambda column: _csv_quote(str(column)))
+
+
+def _csv_quote(value: object) -> object:
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_STARTS)
+        or (value.startswith("'") and value[1:].startswith((*FORMULA_STARTS, "'")))
+    ):
+        return "'" + value
+    return value
+
+
+def _csv_unquote(value: str) -> str:
+    if value.startswith("'") and value[1:].startswith((*FORMULA_STARTS, "'")):
+        return value[1:]
+    return value
 
 
 def _summary(
@@ -759,8 +854,9 @@ def _input_to_index(path: str, errors: str) -> tuple[pd.Index, str | None]:
         raise FileNotFoundError(f"Input '{path}' does not exist.")
     if os.path.isdir(path):
         if os.path.exists(os.path.join(path, "db.yaml")):
-            db = audformat.Database.load(path, load_data=False)
-            return db.files, audeer.path(path)
+            from audemo.core.database import load_database
+
+            return load_database(path).files, audeer.path(path)
         files = sorted(
             file
             for file in audeer.list_file_names(path, recursive=True, basenames=True)

@@ -3,6 +3,7 @@ r"""Predictions as tables of an audformat database."""
 from __future__ import annotations
 
 import os
+import re
 
 import pandas as pd
 
@@ -10,11 +11,147 @@ import audeer
 import audformat
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.safe_yaml import read_yaml_bytes
+from audemo.core.safe_yaml import safe_load
 
 
 DIMENSION_SCHEME = "audemo-dimension"
 EMBEDDING_SCHEME = "audemo-embedding"
 CATEGORY_SCHEME = "audemo-category"
+
+TABLE_ID_RULE = (
+    "letters, digits, '-', '_' and '.' (not first, no '..'), at most 128 characters"
+)
+r"""Table IDs audemo writes: each becomes part of a file name ``db.<ID>.*``."""
+
+_TABLE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
+
+
+def check_table_id(table_id: str, *, what: str = "table_id"):
+    r"""Refuse a table ID that is not a plain file name part.
+
+    audformat accepts any string as a table ID
+    and writes the table to ``<root>/db.<ID>.<format>``,
+    so an ID with ``/`` or ``..`` writes outside the database folder,
+    and one the file system refuses fails after ``db.yaml`` was written.
+    audemo writes only IDs following ``TABLE_ID_RULE``.
+
+    Args:
+        table_id: table ID
+        what: how the caller names the ID in messages,
+            e.g. ``"--table"``
+
+    Raises:
+        ValueError: if ``table_id`` does not follow ``TABLE_ID_RULE``
+
+    Examples:
+        >>> check_table_id("emotion.test")
+        >>> check_table_id("../emotion")
+        Traceback (most recent call last):
+        ...
+        ValueError: table_id '../emotion' is not a valid table ID: use letters, ...
+
+    """
+    if (
+        not isinstance(table_id, str)
+        or not _TABLE_ID.fullmatch(table_id)
+        or ".." in table_id
+    ):
+        raise ValueError(
+            f"{what} {table_id!r} is not a valid table ID: use {TABLE_ID_RULE}."
+        )
+
+
+def load_database(root: str) -> audformat.Database:
+    r"""Load an audformat database without running code from its files.
+
+    :meth:`audformat.Database.load` reads ``db.yaml``
+    with PyYAML's full loader,
+    which runs code through Python tags
+    (``!!python/object/apply:...``),
+    and reads a table from its pickle ``db.<table>.pkl``
+    whenever that file exists,
+    and unpickling runs code as well.
+    This function reads ``db.yaml`` with a safe loader
+    (Python tags are refused,
+    at most 1 MiB,
+    see ``audemo.core.safe_yaml.safe_load()``)
+    and builds the header from it with audformat,
+    then loads every table from its parquet or CSV file,
+    never from a pickle:
+    a pickle next to a parquet or CSV file
+    (as ``audb.load()`` caches them) is ignored,
+    a table stored only as a pickle is refused.
+    Table IDs with path separators are refused,
+    so that no table file is read from outside ``root``.
+
+    This guarantees that loading runs no code from the database.
+    It does not make the database's content trustworthy:
+    its media paths may point outside ``root``
+    (audio found there is read and processed),
+    audio and tables are parsed
+    by libsndfile, ffmpeg, pyarrow and pandas,
+    and labels are shown as they are.
+
+    Args:
+        root: database folder holding ``db.yaml``
+
+    Returns:
+        database with all tables loaded
+
+    Raises:
+        FileNotFoundError: if ``root`` holds no ``db.yaml``
+        ValueError: if ``db.yaml`` is not plain YAML
+            (e.g. has Python tags) or not an audformat header,
+            a table ID has a path separator,
+            or a table is stored only as a pickle
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db["files"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> db.save("mydb")
+        >>> load_database("mydb")["files"].files.tolist()
+        ['a.wav']
+
+    """
+    root = audeer.path(root, follow_symlink=True)
+    path = os.path.join(root, "db.yaml")
+    source = f"Database header '{path}'"
+    header = safe_load(read_yaml_bytes(path, what="Database header"), source=source)
+    try:
+        db = audformat.Database.load_header_from_yaml(header)
+    except Exception as ex:  # audformat raises whatever a bad header causes
+        raise ValueError(f"{source} is not an audformat header: {ex!r}") from ex
+    # what Database.load sets after reading the header
+    db._name = "db"
+    db._root = root
+    # misc tables first, as Database.load does: schemes may take labels from them
+    for table_id, table in [*db.misc_tables.items(), *db.tables.items()]:
+        if any(sep and sep in str(table_id) for sep in ("/", "\\", "\0", os.altsep)):
+            raise ValueError(
+                f"Database '{root}' has a table ID with a path separator "
+                f"({table_id!r}): refused, it would read a file outside the database."
+            )
+        base = os.path.join(root, f"db.{table_id}")
+        # the branches of Table.load without its pickle branch: audformat
+        # has no public way to load a table that skips an existing pickle
+        if os.path.exists(base + ".parquet"):
+            table._load_parquet(base + ".parquet")
+        elif os.path.exists(base + ".csv"):
+            table._load_csv(base + ".csv")
+        elif os.path.exists(base + ".pkl"):
+            raise ValueError(
+                f"Table '{table_id}' of database '{root}' is stored only as a "
+                f"pickle (db.{table_id}.pkl): audemo does not read pickles from "
+                f"databases, since unpickling can run code. Save the table as "
+                f"parquet or CSV with audformat where the database is trusted."
+            )
+        else:
+            raise FileNotFoundError(
+                f"Table '{table_id}' of database '{root}' has no file "
+                f"db.{table_id}.parquet or db.{table_id}.csv."
+            )
+    return db
 
 
 def to_database(
@@ -53,7 +190,11 @@ def to_database(
     Args:
         db: database
         frame: result of :class:`audemo.Emotion`
-        table_id: ID of the new table
+        table_id: ID of the new table:
+            letters, digits, ``-``, ``_`` and ``.``
+            (not first, no ``..``),
+            at most 128 characters,
+            since it becomes part of the table's file name
         interface: the interface that made ``frame``
         overwrite: replace an existing table with the same ID
 
@@ -61,7 +202,8 @@ def to_database(
         the new table
 
     Raises:
-        ValueError: if the table exists and ``overwrite`` is ``False``,
+        ValueError: if ``table_id`` is not a valid table ID,
+            the table exists and ``overwrite`` is ``False``,
             ``frame`` has no audformat index,
             or it names files outside the database root
 
@@ -80,6 +222,8 @@ def to_database(
     """
     from audemo import __version__
 
+    # before anything changes: a bad ID fails in db.save() after db.yaml is written
+    check_table_id(table_id)
     if table_id in db.tables and not overwrite:
         raise ValueError(
             f"Database '{db.name}' has a table '{table_id}' already: "

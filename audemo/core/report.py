@@ -42,6 +42,10 @@ def write_report(
     (plots embedded).
     A ``.md`` report keeps its plots as PNG files
     in the folder ``<name>-figures`` next to it.
+    Labels, file names and other text
+    are escaped in both:
+    they show as text,
+    never as HTML, links, images or table cells of their own.
 
     Args:
         path: report file, ending in ``.md`` or ``.html``
@@ -147,19 +151,22 @@ class _Document:
 
     def heading(self, text: str, level: int):
         if self.markdown:
-            self.parts.append(f"{'#' * level} {text}\n")
+            self.parts.append(f"{'#' * level} {_markdown(text)}\n")
         else:
             self.parts.append(f"<h{level}>{html.escape(text)}</h{level}>")
 
     def text(self, text: str):
         self.parts.append(
-            f"{text}\n" if self.markdown else f"<p>{html.escape(text)}</p>"
+            f"{_markdown(text)}\n" if self.markdown else f"<p>{html.escape(text)}</p>"
         )
 
     def items(self, lines: Mapping[str, str]):
         if self.markdown:
             self.parts.append(
-                "".join(f"- **{key}:** {value}\n" for key, value in lines.items())
+                "".join(
+                    f"- **{_markdown(key)}:** {_markdown(value)}\n"
+                    for key, value in lines.items()
+                )
             )
         else:
             rows = "".join(
@@ -171,10 +178,11 @@ class _Document:
     def table(self, frame: pd.DataFrame):
         frame = frame.reset_index()
         if self.markdown:
-            header = "| " + " | ".join(str(name) for name in frame.columns) + " |"
+            header = "| " + " | ".join(_markdown(name) for name in frame.columns)
+            header += " |"
             rule = "|" + "---|" * len(frame.columns)
             rows = [
-                "| " + " | ".join(str(value) for value in row) + " |"
+                "| " + " | ".join(_markdown(value) for value in row) + " |"
                 for row in frame.itertuples(index=False)
             ]
             self.parts.append("\n".join([header, rule, *rows]) + "\n")
@@ -193,7 +201,7 @@ class _Document:
             with open(os.path.join(self.figure_root, name), "wb") as file:
                 file.write(buffer.getvalue())
             folder = os.path.basename(self.figure_root)
-            self.parts.append(f"![{caption}]({folder}/{name})\n")
+            self.parts.append(f"![{_markdown(caption)}]({folder}/{name})\n")
         else:
             data = base64.b64encode(buffer.getvalue()).decode("ascii")
             self.parts.append(
@@ -220,6 +228,27 @@ class _Document:
         with open(self.path, "w", encoding="utf-8") as file:
             file.write(content)
         return self.path
+
+
+# labels and file names come from the data: in Markdown, raw HTML passes
+# through, [text](url) makes links and images, | and line breaks split cells
+_MARKDOWN_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "\\": "\\\\",
+    "`": "\\`",
+    "[": "\\[",
+    "]": "\\]",
+    "|": "\\|",
+    "\n": " ",
+    "\r": " ",
+}
+
+
+def _markdown(value: object) -> str:
+    r"""Text shown as it is in Markdown: no HTML, links, images or new cells."""
+    return "".join(_MARKDOWN_ESCAPES.get(char, char) for char in str(value))
 
 
 def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:

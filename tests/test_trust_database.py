@@ -1,0 +1,193 @@
+r"""Untrusted audformat databases run no code in audemo's command line.
+
+audformat reads ``db.yaml`` with PyYAML's full loader
+and prefers a table's pickle ``db.<table>.pkl``:
+both run code from the database folder.
+Each attack runs in a child process (:func:`sandbox.run_limited`)
+and leaves a marker file if its code runs;
+a control shows that plain audformat does run it.
+"""
+
+import json
+import os
+import pickle
+import shutil
+
+import pandas as pd
+import pytest
+from sandbox import run_limited
+
+import audeer
+import audformat
+
+from audemo.core.database import load_database
+
+
+COMMANDS = r"""
+import contextlib, io, json, os
+from audemo.core.cli import main
+
+results = {}
+for name, argv in json.loads(ARGV):
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    results[name] = [code, os.path.exists(MARKER), stderr.getvalue()]
+    if os.path.exists(MARKER):
+        os.remove(MARKER)
+print(json.dumps(results))
+"""
+
+
+class Attack:
+    r"""Unpickling runs ``os.system(command)``."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        return os.system, (self.command,)
+
+
+@pytest.fixture
+def database(speech_files, tmp_path):
+    r"""audformat database (CSV tables) with gold labels and speakers."""
+    root = audeer.mkdir(tmp_path / "db")
+    files = [os.path.basename(file) for file in speech_files]
+    for file in speech_files:
+        shutil.copy(file, root)
+    db = audformat.Database("trust", source="espeak-ng", usage="unrestricted")
+    db.schemes["rating"] = audformat.Scheme("float")
+    db.schemes["speaker"] = audformat.Scheme("str")
+    db["gold"] = audformat.Table(audformat.filewise_index(files))
+    for column, values in [("arousal", [0.8, 0.2, 0.5]), ("valence", [0.9, 0.1, 0.5])]:
+        db["gold"][column] = audformat.Column(scheme_id="rating")
+        db["gold"][column].set(values)
+    db["gold"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["gold"]["speaker"].set(["a", "b", "a"])
+    db.save(root, storage_format="csv")
+    return root
+
+
+def run_commands(commands, tmp_path, marker):
+    code = f"ARGV = {json.dumps(json.dumps(commands))}\nMARKER = {marker!r}\n"
+    process = run_limited(code + COMMANDS, cwd=str(tmp_path))
+    assert process.returncode == 0, process.stderr
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def audformat_runs_attack(root, tmp_path, marker):
+    r"""Control: plain audformat runs the database's code."""
+    code = f"""
+        import audformat
+        try:
+            audformat.Database.load({root!r})["gold"].get()
+        except Exception:
+            pass
+    """
+    run_limited(code, cwd=str(tmp_path))
+    ran = os.path.exists(marker)
+    if ran:
+        os.remove(marker)
+    return ran
+
+
+def commands(root, model_root, tmp_path):
+    results = str(tmp_path / "results.csv")
+    pd.DataFrame(
+        {"file": ["happy.wav"], "start": ["0 days"], "end": ["0 days 00:00:01"]}
+        | {"arousal": [0.5], "valence": [0.5]}
+    ).to_csv(results, index=False)
+    return [
+        ["predict", ["predict", root, "--model", model_root]],
+        ["report", ["report", results, "--truth", f"{root}:gold", "-o", "r.md"]],
+        [
+            "categories",
+            ["categories", f"{root}:gold:speaker", "--speaker", "speaker"]
+            + ["-o", str(tmp_path / "head"), "--model", model_root],
+        ],
+    ]
+
+
+def test_python_tag_in_header(database, model_root, tmp_path):
+    marker = str(tmp_path / "marker")
+    header = os.path.join(database, "db.yaml")
+    with open(header, "a") as file:
+        file.write(f"author: !!python/object/apply:os.system ['touch {marker}']\n")
+    assert audformat_runs_attack(database, tmp_path, marker)
+
+    results = run_commands(commands(database, model_root, tmp_path), tmp_path, marker)
+    for name, (code, ran, stderr) in results.items():
+        assert not ran, name
+        assert code == 1, (name, stderr)
+        assert "Database header" in stderr and "Python tags are refused" in stderr
+
+
+def test_pickled_table(database, model_root, tmp_path):
+    marker = str(tmp_path / "marker")
+
+    def attack():
+        with open(os.path.join(database, "db.gold.pkl"), "wb") as file:
+            pickle.dump(Attack(f"touch {marker}"), file)
+
+    attack()
+    assert audformat_runs_attack(database, tmp_path, marker)
+    attack()  # audformat replaced the pickle that failed to give a table
+
+    # beside its CSV file the pickle is ignored: the commands work
+    argv = commands(database, model_root, tmp_path)
+    argv[0][1] += ["-o", str(tmp_path / "results.csv")]
+    results = run_commands(argv[:2], tmp_path, marker)
+    for name, (code, ran, stderr) in results.items():
+        assert not ran, name
+        assert code == 0, (name, stderr)
+    assert "n=3" in results["report"][2]
+
+    # alone it is refused
+    os.remove(os.path.join(database, "db.gold.csv"))
+    results = run_commands(commands(database, model_root, tmp_path), tmp_path, marker)
+    for name, (code, ran, stderr) in results.items():
+        assert not ran, name
+        assert code == 1, (name, stderr)
+        assert "stored only as a pickle (db.gold.pkl)" in stderr
+        assert "does not read pickles" in stderr
+
+
+def test_table_id_with_path_separator(database, tmp_path):
+    header = os.path.join(database, "db.yaml")
+    with open(header) as file:
+        text = file.read()
+    with open(header, "w") as file:
+        file.write(text.replace("  gold:", "  ../outside/gold:"))
+    with pytest.raises(ValueError, match="path separator"):
+        load_database(database)
+
+
+def test_load_database_equals_audformat(database, publish_and_load, tmp_path):
+    # misc table as scheme labels, parquet and CSV tables
+    db = audformat.Database.load(database)
+    db.misc_tables["speakers"] = audformat.MiscTable(
+        pd.Index(["a", "b"], name="speaker")
+    )
+    db.misc_tables["speakers"]["age"] = audformat.Column()
+    db.misc_tables["speakers"]["age"].set([31, 47])
+    db.schemes["speaker"] = audformat.Scheme("str", labels="speakers")
+    db["files"] = audformat.Table(db["gold"].index)
+    db.save(database)  # parquet for the new tables, CSV kept for gold
+    assert load_database(database) == audformat.Database.load(database)
+    assert load_database(database)["gold"].get().equals(db["gold"].get())
+
+    # audb keeps a pickle of each table beside it in its cache
+    loaded = publish_and_load(database)
+    assert any(name.endswith(".pkl") for name in os.listdir(loaded.root))
+    assert load_database(loaded.root) == audformat.Database.load(loaded.root)
+    assert load_database(loaded.root)["speakers"].get().equals(loaded["speakers"].get())
+
+
+def test_bad_headers(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_database(str(tmp_path))
+    with open(tmp_path / "db.yaml", "w") as file:
+        file.write("- just\n- a list\n")
+    with pytest.raises(ValueError, match="not an audformat header"):
+        load_database(str(tmp_path))
