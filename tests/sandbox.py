@@ -18,7 +18,7 @@ def run_limited(
     code: str,
     *,
     cwd: str,
-    memory_mb: int = 2048,
+    memory_mb: int = 4096,
     seconds: int = 120,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:

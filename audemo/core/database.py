@@ -19,6 +19,11 @@ DIMENSION_SCHEME = "audemo-dimension"
 EMBEDDING_SCHEME = "audemo-embedding"
 CATEGORY_SCHEME = "audemo-category"
 
+# a header of a large corpus lists thousands of scheme labels,
+# far more than a pipeline: bounds of their own, still far from a YAML bomb
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+MAX_HEADER_NODES = 10_000_000
+
 TABLE_ID_RULE = (
     "letters, digits, '-', '_' and '.' (not first, no '..'), at most 128 characters"
 )
@@ -117,7 +122,10 @@ def load_database(root: str) -> audformat.Database:
     root = audeer.path(root, follow_symlink=True)
     path = os.path.join(root, "db.yaml")
     source = f"Database header '{path}'"
-    header = safe_load(read_yaml_bytes(path, what="Database header"), source=source)
+    text = read_yaml_bytes(path, what="Database header", max_bytes=MAX_HEADER_BYTES)
+    header = safe_load(
+        text, source=source, max_bytes=MAX_HEADER_BYTES, max_nodes=MAX_HEADER_NODES
+    )
     try:
         db = audformat.Database.load_header_from_yaml(header)
     except Exception as ex:  # audformat raises whatever a bad header causes

@@ -26,7 +26,7 @@ without expanding it; a pipeline has a few hundred values.
 """
 
 
-def read_yaml_bytes(path: str, *, what: str) -> bytes:
+def read_yaml_bytes(path: str, *, what: str, max_bytes: int = MAX_YAML_BYTES) -> bytes:
     r"""Read a YAML file once, refusing files beyond :data:`MAX_YAML_BYTES`.
 
     The bytes are read in one go and returned,
@@ -36,6 +36,7 @@ def read_yaml_bytes(path: str, *, what: str) -> bytes:
     Args:
         path: file to read
         what: what the file is, for error messages, e.g. ``"Pipeline"``
+        max_bytes: largest size accepted
 
     Returns:
         content of the file
@@ -43,7 +44,7 @@ def read_yaml_bytes(path: str, *, what: str) -> bytes:
     Raises:
         FileNotFoundError: if ``path`` does not exist
         ValueError: if ``path`` is not a regular file
-            or larger than :data:`MAX_YAML_BYTES`
+            or larger than ``max_bytes``
 
     """
     if not os.path.exists(path):
@@ -53,29 +54,34 @@ def read_yaml_bytes(path: str, *, what: str) -> bytes:
     with open(path, "rb") as fp:
         if not os.path.isfile(path) or not _is_regular(fp):
             raise ValueError(f"{what} '{path}' is not a regular file.")
-        data = fp.read(MAX_YAML_BYTES + 1)
-    if len(data) > MAX_YAML_BYTES:
-        raise ValueError(
-            f"{what} '{path}' is larger than {MAX_YAML_BYTES} bytes: "
-            f"refused (pipeline and model YAML files are a few kilobytes)."
-        )
+        data = fp.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{what} '{path}' is larger than {max_bytes} bytes: refused.")
     return data
 
 
-def safe_load(text: str | bytes, *, source: str) -> object:
+def safe_load(
+    text: str | bytes,
+    *,
+    source: str,
+    max_bytes: int = MAX_YAML_BYTES,
+    max_nodes: int = MAX_YAML_NODES,
+) -> object:
     r"""Parse YAML without Python tags and with few aliases.
 
     Args:
         text: YAML content
         source: what the content is, for error messages,
             e.g. ``"Pipeline '/data/emotion.yaml'"``
+        max_bytes: largest size accepted
+        max_nodes: most values the content may expand to
 
     Returns:
         the parsed data (dicts, lists, strings, numbers, booleans, ``None``)
 
     Raises:
-        ValueError: if the content is larger than :data:`MAX_YAML_BYTES`,
-            expands to more than :data:`MAX_YAML_NODES` values
+        ValueError: if the content is larger than ``max_bytes``,
+            expands to more than ``max_nodes`` values
             (through aliases),
             or is not plain YAML (e.g. has Python tags)
 
@@ -90,10 +96,10 @@ def safe_load(text: str | bytes, *, source: str) -> object:
         # composing keeps an alias as a reference to the same node,
         # so the graph is as small as the text and is counted in linear time
         graph = yaml.compose(text, Loader=yaml.SafeLoader)
-        size = _expanded_size(graph, {}, set(), source)
-        if size > MAX_YAML_NODES:
+        size = _expanded_size(graph, {}, set(), source, max_nodes)
+        if size > max_nodes:
             raise ValueError(
-                f"{source} expands to more than {MAX_YAML_NODES} values "
+                f"{source} expands to more than {max_nodes} values "
                 f"through YAML aliases: refused "
                 f"(nested aliases can expand to gigabytes)."
             )
@@ -112,7 +118,7 @@ def safe_load(text: str | bytes, *, source: str) -> object:
 
 
 def _expanded_size(
-    node: yaml.Node | None, sizes: dict, visiting: set, source: str
+    node: yaml.Node | None, sizes: dict, visiting: set, source: str, limit: int
 ) -> int:
     r"""Number of values ``node`` expands to, each shared node counted once."""
     if node is None or isinstance(node, yaml.ScalarNode):
@@ -130,8 +136,8 @@ def _expanded_size(
     )
     size = 1
     for child in children:
-        size += _expanded_size(child, sizes, visiting, source)
-        if size > MAX_YAML_NODES:
+        size += _expanded_size(child, sizes, visiting, source, limit)
+        if size > limit:
             break
     visiting.discard(key)
     sizes[key] = size
