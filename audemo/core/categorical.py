@@ -917,8 +917,14 @@ def _fit(
     if classifier == "logistic":
         linear = LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter)
     else:
+        # dual="auto" is the default from scikit-learn 1.5 on: the same
+        # solver with every version audemo allows
         linear = LinearSVC(
-            C=C, class_weight="balanced", max_iter=max_iter, random_state=0
+            C=C,
+            class_weight="balanced",
+            dual="auto",
+            max_iter=max_iter,
+            random_state=0,
         )
     return make_pipeline(StandardScaler(), linear).fit(features, targets)
 

@@ -251,7 +251,7 @@ def evaluate(
     if groupings:
         parts = {}
         for name, column in groupings.items():
-            for group, selected in data.groupby(column, sort=True):
+            for group, selected in data.groupby(column, sort=True, observed=True):
                 if len(selected) < min_samples:
                     continue
                 table = metrics(selected)
@@ -270,7 +270,7 @@ def evaluate(
     speaker_table = speaker_ccc = None
     if speakers is not None:
         scores = {}
-        for speaker, selected in data.groupby("speaker", sort=True):
+        for speaker, selected in data.groupby("speaker", sort=True, observed=True):
             if len(selected) < min_samples:
                 continue
             scores[speaker] = {
