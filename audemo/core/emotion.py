@@ -597,6 +597,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             self._run_fingerprint,
             self.device,
             self.num_threads,
+            self.cache_root,
             os.getpid(),
         )
 
@@ -727,13 +728,21 @@ def _shared_model(
     fingerprint: str,
     device: str,
     threads: int,
+    cache_root: str | None,
     pid: int,
 ) -> audonnx.Model:
     # Emotion objects hold no session, so they pickle for worker processes,
     # which load the model once. Keyed on the fingerprint, so a model
     # replaced in its folder is loaded anew, and on the process id,
-    # so a session inherited through fork is not used
-    return open_model(root, device=device, num_workers=threads)
+    # so a session inherited through fork is not used;
+    # the folder is checked against the fingerprint recorded at construction
+    return open_model(
+        root,
+        device=device,
+        num_workers=threads,
+        cache_root=cache_root,
+        expected_fingerprint=fingerprint,
+    )
 
 
 def _check_outputs(outputs: str | Sequence[str]) -> list[str]:

@@ -2,20 +2,28 @@ r"""Model references: names, folders and URLs; download, verify, cache, load."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import glob
 import hashlib
 import http.client
 import ipaddress
 import json
 import os
+import re
 import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zipfile
 
 import filelock
+import onnx
+import onnx.external_data_helper
 import onnxruntime
+import yaml
 
 import audeer
 import audonnx
@@ -23,6 +31,8 @@ import audonnx
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import INPUT
+from audemo.core.safe_yaml import read_yaml_bytes
+from audemo.core.safe_yaml import safe_load
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +70,36 @@ r"""Registered models by name."""
 
 MODEL_FILE = "model.onnx"
 YAML_FILE = "model.yaml"
+LABELS_FILE = "labels.yaml"
+TRANSFORM_FILE = "transform.yaml"
+RECORD_FILE = ".audemo-download.json"
 CHUNK_SIZE = 1024 * 1024
+
+MAX_DOWNLOAD_BYTES = 4 * 1024**3
+r"""Largest model archive audemo downloads (4 GiB, a few times the default model)."""
+
+MAX_UNPACKED_BYTES = 4 * 1024**3
+r"""Largest total size of the files in a model archive (4 GiB)."""
+
+MAX_COMPRESSION_RATIO = 100
+r"""Largest compression ratio of an archive entry over 1 MiB.
+
+Model weights compress by a few percent;
+a zip bomb by a factor of up to 1000.
+"""
+
+MAX_ARCHIVE_ENTRIES = 1000
+r"""Most entries a model archive may hold."""
+
+DOWNLOAD_DEADLINE = 3600.0
+r"""Seconds a download may take in all,
+unless ``$AUDEMO_DOWNLOAD_DEADLINE`` sets another value."""
+
+READ_TIMEOUT = 60.0
+r"""Seconds a download may wait for the server to send anything."""
+
+_STANDARD_LABELS = (None, {}, {"logits": list(DIMENSIONS)})
+_MODEL_KEY = re.compile(r"\$?audonnx\.core\.model\.Model(==[0-9A-Za-z.+!_-]+)?")
 
 
 def resolve_cache_root(cache_root: str | None = None) -> str:
@@ -113,16 +152,29 @@ def download_model(
     else ``~/.cache/audemo``).
     The archive is written to a temporary file,
     checked (size, SHA256 where the registry knows it),
-    extracted to a temporary folder,
-    opened with onnxruntime
-    and checked for the emotion model's input and outputs,
-    and only then moved to its final place.
+    extracted to a temporary folder
+    (at most :data:`MAX_UNPACKED_BYTES`,
+    no entry compressed more than :data:`MAX_COMPRESSION_RATIO` times),
+    checked as :func:`read_model_folder` and :func:`check_interface` do,
+    and only then moved to its final place,
+    with the sizes and SHA256 of its files in ``.audemo-download.json``:
+    a file cut short in the cache later is reported, not used.
     A file lock makes several processes
-    that ask at once download it only once.
+    that ask at once download it only once;
+    temporary files of a process that was killed
+    are removed by the next download.
+
+    A download may last :data:`DOWNLOAD_DEADLINE` seconds
+    (``$AUDEMO_DOWNLOAD_DEADLINE`` sets another limit)
+    and wait :data:`READ_TIMEOUT` seconds for the server to send anything.
+    Redirects are followed only to ``http(s)://``
+    and never from ``https://`` to ``http://``.
 
     Set the environment variable ``AUDEMO_OFFLINE=1``
+    (or ``true``, ``yes``, ``on``)
     to forbid downloads:
     a model missing from the cache is then an error.
+    A cache that holds the model may be read-only.
 
     Args:
         model: model reference
@@ -135,12 +187,18 @@ def download_model(
     Raises:
         FileNotFoundError: if a local folder does not exist
             or holds no model
+        PermissionError: if the model must be downloaded
+            but the cache folder is not writable
         RuntimeError: if the model cannot be downloaded
-            (offline, no network, HTTP error, interrupted download)
+            (offline, no network, HTTP error, interrupted download,
+            too large, too slow, redirected elsewhere)
             or the archive is broken
-            or does not hold a model with the expected interface
+            or does not hold a model with the expected interface,
+            or the cached model was damaged
         ValueError: if ``model`` is neither
-            a registered name, a URL nor an existing folder
+            a registered name, a URL nor an existing folder,
+            or the folder's YAML files are refused
+            (see :func:`read_model_folder`)
 
     Examples:
         >>> root = audemo.testing.create_model("my-model")
@@ -163,8 +221,7 @@ def download_model(
             f"an http(s):// URL of a zip archive, "
             f"or a folder holding an audonnx model."
         )
-    if not os.path.exists(os.path.join(root, MODEL_FILE)):
-        raise FileNotFoundError(f"Model folder '{root}' holds no '{MODEL_FILE}'.")
+    read_model_folder(root)
     return root
 
 
@@ -180,7 +237,7 @@ def load_model(
 
     Resolves ``model`` as :func:`audemo.download_model` does,
     downloading it on first use,
-    and loads it with :func:`audonnx.load`.
+    and opens it with :func:`open_model`.
 
     Args:
         model: model reference, see :func:`audemo.download_model`
@@ -199,6 +256,7 @@ def load_model(
         FileNotFoundError: if a local folder does not exist
         RuntimeError: if the model cannot be downloaded or opened
         ValueError: if ``model`` is not a valid reference
+            or its folder is refused, see :func:`read_model_folder`
 
     Examples:
         >>> root = audemo.testing.create_model("my-model")
@@ -214,7 +272,9 @@ def load_model(
 
     root = download_model(model, cache_root=cache_root)
     root = precision_root(root, precision, cache_root=cache_root)
-    return open_model(root, device=device, num_workers=num_workers)
+    return open_model(
+        root, device=device, num_workers=num_workers, cache_root=cache_root
+    )
 
 
 def small_session(model: str | bytes) -> onnxruntime.InferenceSession:
@@ -234,13 +294,166 @@ def small_session(model: str | bytes) -> onnxruntime.InferenceSession:
     )
 
 
+def read_model_folder(
+    root: str, *, source: str | None = None
+) -> tuple[str, list[str] | dict[str, list[str] | None] | None]:
+    r"""ONNX file and labels of a model folder, read without running code.
+
+    :func:`audonnx.load` builds a model from its ``model.yaml``
+    (or a legacy ``transform.yaml``)
+    with :mod:`audobject`,
+    which creates whatever Python object the file names:
+    a model folder from elsewhere could run code when it is loaded.
+    audemo reads these files as plain YAML
+    (:func:`audemo.core.safe_yaml.safe_load`)
+    and accepts only what a plain audonnx model holds:
+
+    * ``model.yaml`` with the single key
+      ``$audonnx.core.model.Model`` (possibly with ``==<version>``,
+      or without ``$``)
+      and under it ``path: model.onnx``,
+      optional ``labels``
+      (a list of strings or a mapping of output names to lists of strings)
+      and optional ``transform: null``
+    * no ``model.yaml``: the folder's ``model.onnx``,
+      labels from a legacy ``labels.yaml`` if there is one
+
+    ``path`` must name the folder's own ``model.onnx``,
+    the file the fingerprint hashes (see :func:`fingerprint`),
+    and ``model.onnx`` must not be a link to a file outside the folder.
+    A ``transform.yaml`` is refused.
+
+    Args:
+        root: model folder
+        source: where the model came from, used in error messages
+
+    Returns:
+        absolute path of the ONNX file and the labels
+
+    Raises:
+        FileNotFoundError: if the folder holds no ``model.onnx``
+        ValueError: if a YAML file of the folder is refused
+
+    Examples:
+        >>> root = audemo.testing.create_model("my-model")
+        >>> path, labels = read_model_folder(root)
+        >>> os.path.basename(path), labels
+        ('model.onnx', {'logits': ['arousal', 'dominance', 'valence']})
+
+    """
+    root = audeer.path(root)
+
+    def name(file: str) -> str:
+        if source:
+            return f"'{file}' of the model from {source}"
+        return f"'{os.path.join(root, file)}'"
+
+    path = os.path.join(root, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Model folder '{root}' holds no '{MODEL_FILE}'.")
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([os.path.realpath(path), real_root]) != real_root:
+        raise ValueError(
+            f"{name(MODEL_FILE)} links to '{os.path.realpath(path)}' "
+            f"outside the folder: refused. Copy the file into the folder."
+        )
+    if os.path.exists(os.path.join(root, TRANSFORM_FILE)):
+        raise ValueError(
+            f"{name(TRANSFORM_FILE)}: audemo does not load transforms "
+            f"from model folders (audobject would create any Python object "
+            f"the file names). The emotion model takes the raw signal: "
+            f"delete '{TRANSFORM_FILE}' if the model does not need it."
+        )
+    yaml_path = os.path.join(root, YAML_FILE)
+    if not os.path.exists(yaml_path):
+        labels_path = os.path.join(root, LABELS_FILE)
+        if not os.path.exists(labels_path):
+            return path, None
+        what = name(LABELS_FILE)
+        labels = safe_load(read_yaml_bytes(labels_path, what=what), source=what)
+        return path, _check_labels(labels, what)
+
+    what = name(YAML_FILE)
+    config = safe_load(read_yaml_bytes(yaml_path, what=what), source=what)
+    expected = (
+        f"Expected a plain audonnx model: "
+        f"'$audonnx.core.model.Model==<version>:' with 'path: {MODEL_FILE}', "
+        f"'labels' and 'transform: null' under it, "
+        f"as audonnx.Model(...).to_yaml() writes."
+    )
+    if not isinstance(config, dict) or len(config) != 1:
+        raise ValueError(f"{what} does not describe one model: refused. {expected}")
+    ((key, args),) = config.items()
+    if not isinstance(key, str) or not _MODEL_KEY.fullmatch(key):
+        raise ValueError(
+            f"{what} describes a '{key}', not a model: refused. {expected}"
+        )
+    args = {} if args is None else args
+    if not isinstance(args, dict):
+        raise ValueError(f"{what} has no entries under '{key}': refused. {expected}")
+    unknown = sorted(map(str, set(args) - {"path", "labels", "transform"}))
+    if unknown:
+        raise ValueError(f"{what} has unknown entries {unknown}: refused. {expected}")
+    if args.get("transform") is not None:
+        raise ValueError(
+            f"{what} has a transform: audemo does not load transforms "
+            f"from model folders (audobject would create any Python object "
+            f"it names). Set 'transform: null' if the model takes the raw signal."
+        )
+    model_path = args.get("path")
+    if not isinstance(model_path, str) or os.path.normpath(model_path) != MODEL_FILE:
+        raise ValueError(
+            f"{what} has 'path: {model_path}': refused. "
+            f"audemo runs only the folder's own '{MODEL_FILE}', "
+            f"the file its fingerprint covers: "
+            f"name the ONNX file '{MODEL_FILE}' and set 'path: {MODEL_FILE}'."
+        )
+    return path, _check_labels(args.get("labels"), what)
+
+
 def open_model(
     root: str,
     *,
     device: str = "cpu",
     num_workers: int | None = 1,
+    cache_root: str | None = None,
+    expected_fingerprint: str | None = None,
 ) -> audonnx.Model:
-    r"""Load an audonnx model folder with audemo's session options."""
+    r"""Open a model folder with audemo's session options.
+
+    The folder is read with :func:`read_model_folder`
+    and its :func:`fingerprint` is taken
+    (which refuses ONNX files with external data),
+    then the model is built with :class:`audonnx.Model`
+    (never from its YAML file).
+
+    Args:
+        root: model folder
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
+        num_workers: number of onnxruntime threads;
+            ``None`` lets onnxruntime decide
+        cache_root: cache folder of the fingerprint memo
+        expected_fingerprint: fingerprint the folder must have, if known
+
+    Returns:
+        model
+
+    Raises:
+        FileNotFoundError: if the folder holds no ``model.onnx``
+        RuntimeError: if onnxruntime cannot open the model,
+            it uses external data,
+            or its fingerprint differs from ``expected_fingerprint``
+        ValueError: if the folder is refused, see :func:`read_model_folder`
+
+    """
+    path, labels = read_model_folder(root)
+    actual = fingerprint(root, cache_root=cache_root)
+    if expected_fingerprint not in (None, actual):
+        raise RuntimeError(
+            f"The model in '{root}' changed: it has fingerprint {actual} "
+            f"instead of {expected_fingerprint}. Create the pipeline again "
+            f"to use the new model."
+        )
     options = onnxruntime.SessionOptions()
     if num_workers is not None:
         options.intra_op_num_threads = num_workers
@@ -252,26 +465,53 @@ def open_model(
     # 812 MB for inputs up to 10 s, at the same speed (docs/performance.rst)
     options.enable_mem_pattern = False
     try:
-        return audonnx.load(root, device=device, session_options=options)
+        return audonnx.Model(
+            path, labels=labels, device=device, session_options=options
+        )
     except Exception as ex:  # onnxruntime raises its own exception types
         raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
 
 
 def fingerprint(root: str, *, cache_root: str | None = None) -> str:
-    r"""SHA256 of a model folder's ONNX file.
+    r"""Fingerprint of a model folder: what determines its outputs.
 
-    Hashing a 650 MB model takes seconds,
-    so the result is remembered in
+    That is the SHA256 of the folder's ``model.onnx``,
+    the only ONNX file audemo runs
+    (see :func:`read_model_folder`),
+    as published for the default model.
+    ONNX files that keep weights in external data files are refused,
+    since those files would change the outputs unseen.
+    If the labels differ from the standard ones
+    (``logits``: arousal, dominance, valence, or none),
+    the fingerprint is the SHA256 of
+    ``{"labels": ..., "onnx": <SHA256 of model.onnx>}``
+    as compact JSON with sorted keys,
+    since they name the output columns.
+
+    Hashing a 650 MB model takes a few seconds
+    (and the check for external data parses it once more),
+    so the SHA256 of ``model.onnx`` is remembered in
     ``<cache_root>/fingerprints/``
-    and recomputed only when the file's size
-    or modification time change.
+    and recomputed whenever the file's path, size,
+    modification or status change time,
+    inode or device change
+    (a file swapped in with the old modification time
+    gets a new status change time;
+    a copied cache is hashed again once).
+    A read-only cache is not an error:
+    the file is then hashed on every call.
 
     Args:
         root: model folder
         cache_root: cache folder
 
     Returns:
-        hexadecimal SHA256 of ``model.onnx``
+        hexadecimal SHA256
+
+    Raises:
+        FileNotFoundError: if the folder holds no ``model.onnx``
+        RuntimeError: if ``model.onnx`` uses external data
+        ValueError: if the folder is refused, see :func:`read_model_folder`
 
     Examples:
         >>> root = audemo.testing.create_model("my-model")
@@ -279,32 +519,54 @@ def fingerprint(root: str, *, cache_root: str | None = None) -> str:
         64
 
     """
-    path = os.path.realpath(os.path.join(root, MODEL_FILE))
+    path, labels = read_model_folder(root)
+    path = os.path.realpath(path)
     stat = os.stat(path)
     record_path = os.path.join(
         resolve_cache_root(cache_root),
         "fingerprints",
         hashlib.sha256(path.encode()).hexdigest()[:32] + ".json",
     )
-    stamp = {"path": path, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    stamp = {
+        "path": path,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
+        "ino": stat.st_ino,
+        "dev": stat.st_dev,
+    }
     try:
         with open(record_path) as fp:
             record = json.load(fp)
-        if {key: record.get(key) for key in stamp} == stamp:
-            return record["sha256"]
-    except (OSError, ValueError, KeyError):
-        pass
-    digest = _sha256(path)
-    _write_json_atomic(record_path, {**stamp, "sha256": digest})
-    return digest
+        digest = (
+            record["sha256"]
+            if all(record.get(key) == value for key, value in stamp.items())
+            else None
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        digest = None
+    if digest is None:
+        digest = _sha256(path)
+        _refuse_external_data(path)
+        try:
+            _write_json_atomic(record_path, {**stamp, "sha256": digest})
+        except OSError:
+            pass  # a read-only cache works, it only hashes again
+    if labels in _STANDARD_LABELS:
+        return digest
+    text = json.dumps({"labels": labels, "onnx": digest}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_interface(root: str, *, source: str | None = None) -> None:
     r"""Check that a model folder has the emotion model's interface.
 
-    Opens ``model.onnx`` with onnxruntime
+    Reads the folder with :func:`read_model_folder`,
+    refuses external data,
+    opens ``model.onnx`` with onnxruntime
     and requires the input ``signal`` (2-d)
-    and the outputs ``logits`` (3 values, [1, 3])
+    and the outputs ``logits`` (3 values, [1, 3],
+    labelled arousal, dominance, valence if labelled)
     and ``hidden_states`` ([1, N]).
 
     Args:
@@ -312,12 +574,16 @@ def check_interface(root: str, *, source: str | None = None) -> None:
         source: where the model came from, used in error messages
 
     Raises:
-        RuntimeError: if the model cannot be opened
+        FileNotFoundError: if the folder holds no ``model.onnx``
+        RuntimeError: if the model cannot be opened,
+            uses external data
             or its interface differs
+        ValueError: if the folder is refused, see :func:`read_model_folder`
 
     """
+    path, labels = read_model_folder(root, source=source)
     source = source or root
-    path = os.path.join(root, MODEL_FILE)
+    _refuse_external_data(path, source=source)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     options.graph_optimization_level = (
@@ -340,6 +606,13 @@ def check_interface(root: str, *, source: str | None = None) -> None:
         problems.append(
             f"output 'logits' [1, {len(DIMENSIONS)}] (has {outputs.get('logits')})"
         )
+    elif isinstance(labels, dict) and labels.get("logits") not in (
+        None,
+        list(DIMENSIONS),
+    ):
+        problems.append(
+            f"output 'logits' labelled {list(DIMENSIONS)} (has {labels['logits']})"
+        )
     if "hidden_states" not in outputs or len(outputs["hidden_states"]) != 2:
         problems.append(
             f"output 'hidden_states' [1, N] (has {outputs.get('hidden_states')})"
@@ -349,6 +622,91 @@ def check_interface(root: str, *, source: str | None = None) -> None:
             f"The model from '{source}' is not an emotion model: "
             f"it lacks {'; '.join(problems)}."
         )
+
+
+def write_model_yaml(root: str, labels: object) -> str:
+    r"""Write the ``model.yaml`` of a plain audonnx model with ``model.onnx``.
+
+    The file has the form :func:`read_model_folder` accepts
+    and :func:`audonnx.load` reads,
+    without opening the ONNX file.
+
+    Args:
+        root: model folder
+        labels: labels as :func:`read_model_folder` returns them
+
+    Returns:
+        path of the file
+
+    """
+    path = os.path.join(root, YAML_FILE)
+    config = {
+        f"$audonnx.core.model.Model=={audonnx.__version__}": {
+            "path": MODEL_FILE,
+            "labels": labels,
+            "transform": None,
+        }
+    }
+    with open(path, "w") as fp:
+        yaml.safe_dump(config, fp, sort_keys=False)
+    return path
+
+
+def external_data(proto: onnx.ModelProto) -> list[str]:
+    r"""External data files an ONNX model loaded without them refers to.
+
+    Args:
+        proto: model loaded with ``load_external_data=False``
+
+    Returns:
+        sorted file names, empty if the model is self-contained
+
+    """
+    helper = onnx.external_data_helper
+    return sorted(
+        {
+            entry.value
+            for tensor in helper._get_all_tensors(proto)
+            if helper.uses_external_data(tensor)
+            for entry in tensor.external_data
+            if entry.key == "location"
+        }
+    )
+
+
+@contextlib.contextmanager
+def cache_lock(folder: str, *, cache_root: str | None):
+    r"""Hold the file lock of a folder in the cache, creating its parent.
+
+    Args:
+        folder: folder in the cache that is about to be written
+        cache_root: cache folder as the user gave it, for error messages
+
+    Raises:
+        PermissionError: if the parent folder or the lock cannot be written
+
+    """
+    parent = os.path.dirname(folder)
+    lock = filelock.FileLock(folder + ".lock")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        lock.acquire()
+    except OSError as ex:
+        setting = (
+            f"cache_root='{cache_root}'"
+            if cache_root
+            else "$AUDEMO_CACHE_ROOT (or cache_root=, --cache-root)"
+        )
+        raise PermissionError(
+            f"Cannot write to the cache folder '{parent}' "
+            f"({ex.strerror or ex}): audemo needs it to store "
+            f"'{os.path.basename(folder)}'. Set {setting} "
+            f"to a writable folder, or make this one writable."
+        ) from ex
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def cache_folder(model: str, *, cache_root: str | None = None) -> str:
@@ -364,6 +722,7 @@ def cache_folder(model: str, *, cache_root: str | None = None) -> str:
 
 def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> str:
     folder = cache_folder(model, cache_root=cache_root)
+    # a complete model is used without the lock: the cache may be read-only
     if _is_complete(folder):
         return folder
     registered = MODELS.get(model)
@@ -376,11 +735,17 @@ def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> st
             f"extract it and pass the folder as model, "
             f"or copy it to {folder}."
         )
-    audeer.mkdir(os.path.dirname(folder))
-    with filelock.FileLock(folder + ".lock"):
+    with cache_lock(folder, cache_root=cache_root):
         # another process may have finished while we waited for the lock
         if _is_complete(folder):
             return folder
+        # temporary files are written only under the lock,
+        # so those found now belong to a process that was killed
+        pattern = glob.escape(folder)
+        for stale in glob.glob(f"{pattern}.*.part.zip") + glob.glob(
+            f"{pattern}.*.extract"
+        ):
+            _remove(stale)
         if os.path.exists(folder):
             # left over by a copy interrupted outside audemo
             shutil.rmtree(folder)
@@ -399,23 +764,71 @@ def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> st
                     )
             root = _extract(archive, extract_root, url=url)
             check_interface(root, source=url)
+            files = {
+                name: {"size": os.path.getsize(file), "sha256": _sha256(file)}
+                for name in sorted(os.listdir(root))
+                if os.path.isfile(file := os.path.join(root, name))
+            }
+            _write_json_atomic(
+                os.path.join(root, RECORD_FILE), {"url": url, "files": files}
+            )
             os.replace(root, folder)
         finally:
-            if os.path.exists(archive):
-                os.remove(archive)
-            if os.path.exists(extract_root):
-                shutil.rmtree(extract_root)
+            _remove(archive)
+            _remove(extract_root)
     fingerprint(folder, cache_root=cache_root)
     return folder
 
 
 def _is_complete(folder: str) -> bool:
-    # the folder appears by an atomic rename only after it was verified
-    return os.path.isfile(os.path.join(folder, MODEL_FILE))
+    # the folder appears by an atomic rename only after it was verified;
+    # a file cut short later (disk full, an interrupted copy) must not be used
+    if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
+        return False
+    try:
+        with open(os.path.join(folder, RECORD_FILE)) as fp:
+            files = json.load(fp)["files"]
+        sizes = {name: entry["size"] for name, entry in files.items()}
+    except FileNotFoundError:
+        return True  # cached by an older audemo or copied by hand
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as ex:
+        raise _damaged(folder, f"its '{RECORD_FILE}' is unreadable ({ex})") from ex
+    for name, expected in sizes.items():
+        path = os.path.join(folder, name)
+        size = os.path.getsize(path) if os.path.isfile(path) else None
+        if size != expected:
+            raise _damaged(folder, f"'{name}' has {size} bytes instead of {expected}")
+    return True
+
+
+def _damaged(folder: str, problem: str) -> RuntimeError:
+    return RuntimeError(
+        f"The cached model in '{folder}' is damaged: {problem}. "
+        f"Delete '{folder}' and run again (or run 'audemo download') "
+        f"to download it anew."
+    )
 
 
 def _offline() -> bool:
-    return os.environ.get("AUDEMO_OFFLINE", "").lower() in ("1", "true", "yes")
+    value = os.environ.get("AUDEMO_OFFLINE", "").strip().lower()
+    return value in ("1", "true", "yes", "on")
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    # urllib refuses redirects to file:// itself, but follows them to ftp://
+    # and from https:// to http://, where the archive could be replaced
+    # on the way; Zenodo redirects to other hosts of its own over https
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old = urllib.parse.urlparse(req.full_url).scheme
+        new = urllib.parse.urlparse(newurl).scheme
+        if new not in ("http", "https") or (old, new) == ("https", "http"):
+            raise RuntimeError(
+                f"The server of {req.full_url} redirects to {newurl}: refused "
+                f"(audemo follows redirects to http(s) only, "
+                f"and never from https to http). "
+                f"Download the archive yourself if you trust that address."
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
@@ -424,10 +837,21 @@ def _opener(url: str) -> urllib.request.OpenerDirector:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
+    handlers = [_RedirectHandler]
     if loopback:
         # a proxy cannot reach this machine's own loopback interface
-        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    return urllib.request.build_opener()
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)
+
+
+def _download_deadline() -> float:
+    value = os.environ.get("AUDEMO_DOWNLOAD_DEADLINE")
+    try:
+        return float(value) if value else DOWNLOAD_DEADLINE
+    except ValueError:
+        raise ValueError(
+            f"AUDEMO_DOWNLOAD_DEADLINE must be a number of seconds, not '{value}'."
+        ) from None
 
 
 def _download(
@@ -440,6 +864,8 @@ def _download(
 ):
     from audemo import __version__
 
+    deadline = _download_deadline()
+    stop = time.monotonic() + deadline
     request = urllib.request.Request(
         url, headers={"User-Agent": f"audemo/{__version__}"}
     )
@@ -451,7 +877,7 @@ def _download(
     received = 0
     expected = None
     try:
-        with _opener(url).open(request, timeout=60) as response:
+        with _opener(url).open(request, timeout=READ_TIMEOUT) as response:
             length = response.headers.get("Content-Length")
             expected = int(length) if length else None
             with (
@@ -463,7 +889,23 @@ def _download(
                 ) as bar,
             ):
                 while True:
-                    block = response.read(CHUNK_SIZE)
+                    if max(received, expected or 0) > MAX_DOWNLOAD_BYTES:
+                        raise RuntimeError(
+                            f"The archive of model '{model}' at {url} is larger "
+                            f"than {MAX_DOWNLOAD_BYTES} bytes: refused. "
+                            f"Nothing was cached. {hint}"
+                        )
+                    if time.monotonic() > stop:
+                        raise RuntimeError(
+                            f"Download of model '{model}' from {url} took longer "
+                            f"than {deadline:g} s (received {received} of "
+                            f"{expected or 'unknown'} bytes): stopped. "
+                            f"Nothing was cached. Set $AUDEMO_DOWNLOAD_DEADLINE "
+                            f"(seconds) for a slow connection. {hint}"
+                        )
+                    # read1 returns what has arrived, so the deadline is
+                    # checked even if the server trickles
+                    block = response.read1(CHUNK_SIZE)
                     if not block:
                         break
                     fp.write(block)
@@ -495,7 +937,34 @@ def _download(
 
 def _extract(archive: str, destination: str, *, url: str) -> str:
     try:
-        audeer.extract_archive(archive, destination)
+        with zipfile.ZipFile(archive) as zf:
+            entries = zf.infolist()
+            total = sum(entry.file_size for entry in entries)
+            bombs = [
+                entry.filename
+                for entry in entries
+                if entry.file_size > CHUNK_SIZE
+                and entry.file_size > MAX_COMPRESSION_RATIO * entry.compress_size
+            ]
+            if len(entries) > MAX_ARCHIVE_ENTRIES or total > MAX_UNPACKED_BYTES:
+                raise RuntimeError(
+                    f"The archive downloaded from {url} unpacks to "
+                    f"{len(entries)} files of {total} bytes, more than "
+                    f"{MAX_ARCHIVE_ENTRIES} files or {MAX_UNPACKED_BYTES} bytes: "
+                    f"refused, nothing was cached."
+                )
+            if bombs:
+                raise RuntimeError(
+                    f"The archive downloaded from {url} holds {bombs}, "
+                    f"compressed more than {MAX_COMPRESSION_RATIO} times "
+                    f"(a zip bomb, not model weights): refused, nothing was cached."
+                )
+            # zipfile keeps entries inside destination (no '..', no absolute
+            # paths), writes symbolic links as plain files, and stops each entry
+            # at its declared size (checked above), failing on a wrong CRC
+            zf.extractall(destination)
+    except RuntimeError:
+        raise
     except Exception as ex:  # zipfile raises several types
         raise RuntimeError(
             f"The archive downloaded from {url} is broken "
@@ -517,6 +986,50 @@ def _extract(archive: str, destination: str, *, url: str) -> str:
     return os.path.join(destination, entries[0])
 
 
+def _check_labels(labels: object, what: str):
+    def names(value: object) -> bool:
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+    if (
+        labels is None
+        or names(labels)
+        or isinstance(labels, dict)
+        and all(
+            isinstance(key, str) and (value is None or names(value))
+            for key, value in labels.items()
+        )
+    ):
+        return labels
+    raise ValueError(
+        f"{what} has labels {str(labels)[:200]}: refused. Labels are a list "
+        f"of strings or a mapping of output names to lists of strings."
+    )
+
+
+def _refuse_external_data(path: str, *, source: str | None = None):
+    try:
+        proto = onnx.load(path, load_external_data=False)
+    except Exception:  # not ONNX: onnxruntime reports it when it opens the file
+        return
+    external = external_data(proto)
+    if external:
+        raise RuntimeError(
+            f"The ONNX file '{path}'"
+            f"{f' of the model from {source}' if source else ''} "
+            f"keeps weights in external data files {external}: refused, "
+            f"since the model's fingerprint covers '{MODEL_FILE}' only. "
+            f"Save the model as one file: "
+            f"onnx.save(onnx.load(path), path, save_as_external_data=False)."
+        )
+
+
+def _remove(path: str):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.remove(path)
+
+
 def _sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fp:
@@ -526,8 +1039,12 @@ def _sha256(path: str) -> str:
 
 
 def _write_json_atomic(path: str, data: dict):
-    audeer.mkdir(os.path.dirname(path))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    with open(tmp, "w") as fp:
-        json.dump(data, fp)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as fp:
+            json.dump(data, fp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -2,20 +2,22 @@ r"""Precision variants of a model: int8 weights for faster inference."""
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import shutil
 import uuid
 
-import filelock
-
-import audeer
+import onnx
 
 from audemo.core.model import MODEL_FILE
-from audemo.core.model import YAML_FILE
+from audemo.core.model import cache_lock
 from audemo.core.model import check_interface
+from audemo.core.model import external_data
 from audemo.core.model import fingerprint
+from audemo.core.model import read_model_folder
 from audemo.core.model import resolve_cache_root
+from audemo.core.model import write_model_yaml
 
 
 PRECISIONS = ("fp32", "int8")
@@ -40,7 +42,11 @@ def precision_root(
     The int8 model is made once from the float32 model
     and stored in ``<cache_root>/int8/<fingerprint>/``
     (written to a temporary folder and renamed when complete,
-    under a file lock).
+    under a file lock;
+    its ``model.yaml`` is written anew with the labels of the source,
+    never copied).
+    An int8 model already in the cache is used without the lock,
+    so the cache may then be read-only.
 
     Quantization changes the numbers slightly:
     check the agreement on your own data
@@ -55,7 +61,13 @@ def precision_root(
         model folder
 
     Raises:
+        PermissionError: if the int8 model must be made
+            but the cache folder is not writable
+        RuntimeError: if the model uses external data
+            or quantization fails
         ValueError: if ``precision`` is not supported
+            or the model folder is refused,
+            see :func:`audemo.core.model.read_model_folder`
 
     Examples:
         >>> root = audemo.testing.create_model("model")
@@ -72,13 +84,16 @@ def precision_root(
     folder = os.path.join(resolve_cache_root(cache_root), "int8", source[:32])
     if os.path.isfile(os.path.join(folder, MODEL_FILE)):
         return folder
-    audeer.mkdir(os.path.dirname(folder))
-    with filelock.FileLock(folder + ".lock"):
+    with cache_lock(folder, cache_root=cache_root):
         if os.path.isfile(os.path.join(folder, MODEL_FILE)):
             return folder
+        # temporary folders are written only under the lock:
+        # those found now belong to a process that was killed
+        for stale in glob.glob(f"{glob.escape(folder)}.*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = f"{folder}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
         try:
-            audeer.mkdir(tmp)
+            os.mkdir(tmp)
             _quantize(root, tmp)
             check_interface(tmp, source=f"int8 variant of {root}")
             os.replace(tmp, folder)
@@ -92,23 +107,31 @@ def _quantize(source: str, destination: str):
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization import quantize_dynamic
 
+    path, labels = read_model_folder(source)
+    # quantize what the fingerprint covers: the ONNX file without
+    # external data (onnx.load would read any external file it names)
+    proto = onnx.load(path, load_external_data=False)
+    if external_data(proto):
+        raise RuntimeError(
+            f"The ONNX file '{path}' keeps weights in external data files "
+            f"{external_data(proto)}: refused. Save the model as one file."
+        )
     # onnxruntime advises pre-processing on the root logger for every model;
     # dynamic quantization of MatMul weights does not need it
     quiet = _DropQuantizationAdvice()
     logging.getLogger().addFilter(quiet)
     try:
         quantize_dynamic(
-            os.path.join(source, MODEL_FILE),
+            proto,
             os.path.join(destination, MODEL_FILE),
             op_types_to_quantize=["MatMul"],
             weight_type=QuantType.QInt8,
         )
     finally:
         logging.getLogger().removeFilter(quiet)
-    yaml_file = os.path.join(source, YAML_FILE)
-    if os.path.exists(yaml_file):
-        # the YAML names model.onnx relative to itself: it fits the copy
-        shutil.copy(yaml_file, os.path.join(destination, YAML_FILE))
+    # a clean file from the parsed labels: nothing else of the source's YAML
+    # is carried over
+    write_model_yaml(destination, labels)
 
 
 class _DropQuantizationAdvice(logging.Filter):

@@ -15,6 +15,9 @@ class ModelResolver(audobject.resolver.Base):
     Registered names and URLs are written as they are;
     a model folder is written relative to the YAML file
     and expanded again when the YAML file is read.
+    A model read from a YAML file is opened like any other:
+    its folder is checked by :func:`audemo.core.model.read_model_folder`,
+    so a pipeline cannot make audemo run code from a model folder.
 
     Examples:
         >>> resolver = ModelResolver()
@@ -25,6 +28,11 @@ class ModelResolver(audobject.resolver.Base):
 
     def decode(self, value: str) -> str:
         r"""Expand a folder relative to the YAML file."""
+        if not isinstance(value, str):
+            raise ValueError(
+                f"A model reference in a YAML file must be a string, "
+                f"not {type(value).__name__}: {str(value)[:100]}"
+            )
         if self.root is None or _is_remote(value):
             return value
         return audeer.path(os.path.join(self.root, value))

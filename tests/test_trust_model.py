@@ -1,0 +1,610 @@
+r"""A model folder, archive or cache from elsewhere must not run code or lie.
+
+Attacks that could run code or exhaust memory run in a child process
+(tests/sandbox.py), so a failing defence cannot take the test session down.
+
+"""
+
+import ctypes
+import glob
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+import zipfile
+
+import numpy as np
+import onnx
+import pytest
+from sandbox import run_limited
+
+import audonnx
+
+import audemo
+from audemo.core import model as model_module
+from audemo.core.precision import precision_root
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEY = f"$audonnx.core.model.Model=={audonnx.__version__}"
+LABELS = {"logits": ["arousal", "dominance", "valence"]}
+
+
+def sha256(path):
+    with open(path, "rb") as fp:
+        return hashlib.sha256(fp.read()).hexdigest()
+
+
+def write_yaml(root, text):
+    with open(os.path.join(root, "model.yaml"), "w") as fp:
+        fp.write(textwrap.dedent(text))
+
+
+def popen_yaml(marker, *, key=KEY):
+    # what audobject turns into subprocess.Popen(["touch", marker])
+    return f"""
+    {key}:
+      path: model.onnx
+      labels: {{logits: [arousal, dominance, valence]}}
+      transform:
+        $subprocess.Popen:
+          args: [touch, {marker}]
+    """
+
+
+def zip_folder(root):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(os.listdir(root)):
+            archive.write(os.path.join(root, name), name)
+    return buffer.getvalue()
+
+
+def attack(code, tmp_path, **kwargs):
+    r"""Run attack code in a limited child and return its output."""
+    result = run_limited(
+        f"import sys; sys.path.insert(0, {HERE!r})\n" + textwrap.dedent(code),
+        cwd=str(tmp_path),
+        memory_mb=kwargs.pop("memory_mb", 3072),
+        seconds=kwargs.pop("seconds", 120),
+        **kwargs,
+    )
+    return result.stdout + result.stderr
+
+
+@pytest.fixture
+def folder(tmp_path):
+    r"""A fresh test model folder the test may change."""
+    return audemo.testing.create_model(str(tmp_path / "model"))
+
+
+# ----- 1. model.yaml and legacy files run no code -------------------------
+
+
+def test_model_yaml_transform_not_run(folder, tmp_path, server, cache_root):
+    marker = tmp_path / "pwned"
+    write_yaml(folder, popen_yaml(marker))
+    server.files["/evil.zip"] = zip_folder(folder)
+    url = server.url("/evil.zip")
+    output = attack(
+        f"""
+        import time, audemo, audemo.core.cli as cli
+        for load in (
+            lambda: audemo.Emotion({folder!r}),
+            lambda: audemo.load_model({folder!r}),
+            lambda: audemo.Emotion({url!r}, cache_root={cache_root!r}),
+        ):
+            try:
+                load()
+                print("LOADED")
+            except ValueError as ex:
+                print("REFUSED", ex)
+        print("CLI", cli.main(["info", {url!r}, "--cache-root", {cache_root!r}]))
+        time.sleep(0.5)  # a started process would have touched the marker by now
+        """,
+        tmp_path,
+    )
+    assert not marker.exists(), output
+    assert output.count("REFUSED") == 3, output
+    assert "has a transform" in output and "transform: null" in output
+    assert "CLI 1" in output
+    models = os.path.join(cache_root, "models")
+    assert [n for n in os.listdir(models) if not n.endswith(".lock")] == []
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # a YAML tag that would call os.system
+        (
+            "$audonnx.core.model.Model:\n"
+            "  path: !!python/object/apply:os.system ['touch {marker}']\n",
+            "not plain YAML",
+        ),
+        # another class than a model at the top
+        ("$subprocess.Popen:\n  args: [touch, '{marker}']\n", "not a model"),
+        (
+            "$audonnx.core.model.Model:\n  path: model.onnx\n"
+            "  device: {{$subprocess.Popen: {{args: [touch, '{marker}']}}}}\n",
+            "unknown entries",
+        ),
+        ("[1, 2]\n", "does not describe one model"),
+        ("$audonnx.core.model.Model:\n  path: model.onnx\n  labels: 7\n", "labels"),
+    ],
+)
+def test_model_yaml_refused(folder, tmp_path, text, message):
+    marker = tmp_path / "pwned"
+    write_yaml(folder, text.format(marker=marker))
+    output = attack(
+        f"""
+        import audemo
+        try:
+            audemo.load_model({folder!r})
+        except ValueError as ex:
+            print("REFUSED", ex)
+        """,
+        tmp_path,
+    )
+    assert not marker.exists(), output
+    assert "REFUSED" in output and message in output, output
+    assert os.path.join(folder, "model.yaml") in output
+
+
+def test_model_yaml_alias_bomb(folder, tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    write_yaml(folder, "\n".join(lines) + "\n")
+    output = attack(
+        f"""
+        import audemo
+        try:
+            audemo.load_model({folder!r})
+        except ValueError as ex:
+            print("REFUSED", ex)
+        """,
+        tmp_path,
+        memory_mb=1024,
+        seconds=30,
+    )
+    assert "REFUSED" in output and "aliases" in output, output
+
+
+def test_legacy_transform_yaml_refused(folder, tmp_path):
+    marker = tmp_path / "pwned"
+    os.remove(os.path.join(folder, "model.yaml"))
+    with open(os.path.join(folder, "transform.yaml"), "w") as fp:
+        fp.write(f"$subprocess.Popen:\n  args: [touch, '{marker}']\n")
+    output = attack(
+        f"""
+        import audemo
+        try:
+            audemo.Emotion({folder!r})
+        except ValueError as ex:
+            print("REFUSED", ex)
+        """,
+        tmp_path,
+    )
+    assert not marker.exists(), output
+    assert "REFUSED" in output and "transform.yaml" in output, output
+    assert "delete 'transform.yaml'" in output
+
+
+def test_legacy_folders_accepted(folder, tmp_path, cache_root):
+    digest = sha256(os.path.join(folder, "model.onnx"))
+    # the published model's YAML, written by an older audonnx, with and
+    # without the '$' audobject also accepts
+    for key in ("$audonnx.core.model.Model==0.3.3", "audonnx.core.model.Model"):
+        write_yaml(
+            folder,
+            f"{key}:\n  path: model.onnx\n  labels:\n    logits: "
+            f"[arousal, dominance, valence]\n  transform: null\n",
+        )
+        assert audemo.Emotion(folder, cache_root=cache_root).fingerprint == digest
+    # plain ONNX, then with a legacy labels.yaml
+    os.remove(os.path.join(folder, "model.yaml"))
+    model = audemo.load_model(folder, cache_root=cache_root)
+    assert model.labels("logits") == ["logits-0", "logits-1", "logits-2"]
+    assert model_module.fingerprint(folder, cache_root=cache_root) == digest
+    with open(os.path.join(folder, "labels.yaml"), "w") as fp:
+        fp.write("logits: [arousal, dominance, valence]\n")
+    model = audemo.load_model(folder, cache_root=cache_root)
+    assert model.labels("logits") == LABELS["logits"]
+    assert model_module.fingerprint(folder, cache_root=cache_root) == digest
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../other/model.onnx", "/tmp/model.onnx", "other.onnx", "sub/../../model.onnx"],
+)
+def test_model_yaml_path_refused(folder, tmp_path, path):
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+    shutil.copy(os.path.join(other, "model.onnx"), os.path.join(folder, "other.onnx"))
+    write_yaml(folder, f"{KEY}:\n  path: {path}\n  labels: null\n")
+    for load in (audemo.load_model, audemo.Emotion, model_module.fingerprint):
+        with pytest.raises(ValueError, match=f"has 'path: {path}': refused"):
+            load(folder)
+
+
+def test_model_onnx_link_outside_refused(folder, tmp_path):
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+    os.remove(os.path.join(folder, "model.onnx"))
+    os.symlink(os.path.join(other, "model.onnx"), os.path.join(folder, "model.onnx"))
+    with pytest.raises(ValueError, match="outside the folder"):
+        audemo.Emotion(folder)
+
+
+def test_int8_yaml_written_clean(folder, cache_root):
+    int8 = precision_root(folder, "int8", cache_root=cache_root)
+    with open(os.path.join(int8, "model.yaml")) as fp:
+        assert fp.read() == (
+            f"{KEY}:\n  path: model.onnx\n  labels:\n    logits:\n"
+            f"    - arousal\n    - dominance\n    - valence\n  transform: null\n"
+        )
+    assert audonnx.load(int8).labels("logits") == LABELS["logits"]
+    interface = audemo.Emotion(folder, precision="int8", cache_root=cache_root)
+    assert interface.process_signal(np.zeros((1, 16000), np.float32), 16000).shape
+    # a folder refused in fp32 is refused for int8 as well
+    write_yaml(folder, f"{KEY}:\n  path: other.onnx\n")
+    with pytest.raises(ValueError, match="path: other.onnx"):
+        precision_root(folder, "int8", cache_root=cache_root)
+
+
+# ----- 2. the fingerprint identifies what runs ------------------------------
+
+
+def save_external(folder):
+    proto = onnx.load(os.path.join(folder, "model.onnx"))
+    onnx.save(
+        proto,
+        os.path.join(folder, "model.onnx"),
+        save_as_external_data=True,
+        location="weights.bin",
+        size_threshold=100,
+    )
+
+
+def test_external_data_refused(folder, server, cache_root):
+    save_external(folder)
+    # onnxruntime would run it, with weights the fingerprint does not cover
+    assert os.path.exists(os.path.join(folder, "weights.bin"))
+    for load in (audemo.Emotion, audemo.load_model, model_module.fingerprint):
+        with pytest.raises(RuntimeError, match=r"external data files \['weights.bin'"):
+            load(folder, cache_root=cache_root)
+    server.files["/external.zip"] = zip_folder(folder)
+    with pytest.raises(RuntimeError, match="external data"):
+        audemo.download_model(server.url("/external.zip"), cache_root=cache_root)
+
+
+def test_fingerprint_covers_labels(folder, cache_root):
+    digest = sha256(os.path.join(folder, "model.onnx"))
+    assert model_module.fingerprint(folder, cache_root=cache_root) == digest
+    names = [f"dim-{i}" for i in range(32)]
+    write_yaml(
+        folder,
+        f"{KEY}:\n  path: model.onnx\n  labels:\n"
+        f"    logits: [arousal, dominance, valence]\n    hidden_states: {names}\n",
+    )
+    labelled = model_module.fingerprint(folder, cache_root=cache_root)
+    assert labelled != digest
+    interface = audemo.Emotion(folder, outputs="hidden_states", cache_root=cache_root)
+    assert interface.fingerprint == labelled
+    assert list(interface.process_signal(np.zeros(16000), 16000).columns) == names
+
+
+def test_changed_folder_loads_anew(folder, tmp_path, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    before = audemo.Emotion(folder, cache_root=cache_root)
+    y_before = before.process_signal(signal, 16000)
+    onnx_path = os.path.join(folder, "model.onnx")
+    stat = os.stat(onnx_path)
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+    shutil.copy(os.path.join(other, "model.onnx"), onnx_path)
+    # same size, old modification time: the memo used to trust it
+    assert os.path.getsize(onnx_path) == stat.st_size
+    os.utime(onnx_path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    after = audemo.Emotion(folder, cache_root=cache_root)
+    assert after.fingerprint == sha256(onnx_path) != before.fingerprint
+    y_after = after.process_signal(signal, 16000)
+    assert not np.allclose(y_before.values, y_after.values)
+    with pytest.raises(RuntimeError, match="changed: it has fingerprint"):
+        model_module.open_model(folder, expected_fingerprint=before.fingerprint)
+
+
+# ----- 3. the fingerprint memo ----------------------------------------------
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_fingerprint_memo_same_size_old_mtime(folder, tmp_path, cache_root, in_place):
+    onnx_path = os.path.join(folder, "model.onnx")
+    old = model_module.fingerprint(folder, cache_root=cache_root)
+    stat = os.stat(onnx_path)
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+    if in_place:  # same inode
+        with open(os.path.join(other, "model.onnx"), "rb") as src:
+            data = src.read()
+        with open(onnx_path, "r+b") as fp:
+            fp.write(data)
+    else:  # a new file renamed into place
+        shutil.copy(os.path.join(other, "model.onnx"), onnx_path + ".new")
+        os.replace(onnx_path + ".new", onnx_path)
+    os.utime(onnx_path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert os.stat(onnx_path).st_size == stat.st_size
+    assert os.stat(onnx_path).st_mtime_ns == stat.st_mtime_ns
+    new = model_module.fingerprint(folder, cache_root=cache_root)
+    assert new == sha256(onnx_path) != old
+
+
+# ----- 4. read-only caches ----------------------------------------------------
+
+
+def run_without_root_permissions(code, tmp_path):
+    r"""Run code in a child that file permissions apply to.
+
+    Tests run as root, and root ignores file permissions
+    through the capabilities CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH.
+    The child drops both from its capability bounding set before it
+    executes Python, so the new program never gets them:
+    a folder chmod'ed read-only is then read-only for it
+    (root still owns the files, so it can read them).
+
+    """
+
+    def drop():
+        if os.geteuid() == 0:
+            libc = ctypes.CDLL(None, use_errno=True)
+            for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+                if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                    raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=str(tmp_path),
+        preexec_fn=drop,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.stdout + result.stderr
+
+
+def make_read_only(root):
+    for path, folders, files in os.walk(root):
+        for name in files:
+            os.chmod(os.path.join(path, name), 0o444)
+        os.chmod(path, 0o555)
+
+
+def test_read_only_cache(tmp_path, server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    # another model than the archive's, whose int8 variant is not cached
+    folder = audemo.testing.create_model(str(tmp_path / "local"), seed=2)
+    url = server.url("/m.zip")
+    audemo.Emotion(url, precision="int8", cache_root=cache_root)
+    # a cache copied for offline use: new inodes, so every memo is stale
+    copied = str(tmp_path / "copied-cache")
+    shutil.copytree(cache_root, copied)
+    empty = str(tmp_path / "empty-cache")
+    os.mkdir(empty)
+    for root in (copied, empty, folder):
+        make_read_only(root)
+    # the check of the setup: this child really cannot write
+    output = run_without_root_permissions(
+        f"open({os.path.join(copied, 'x')!r}, 'w')", tmp_path
+    )
+    assert "PermissionError" in output
+    server.stop()
+    output = run_without_root_permissions(
+        f"""
+        import os, numpy as np, audemo
+        os.environ["AUDEMO_OFFLINE"] = "1"
+        signal = np.zeros((1, 16000), np.float32)
+        for model, precision, cache_root in [
+            ({url!r}, "int8", {copied!r}),
+            ({url!r}, "fp32", {copied!r}),
+            ({folder!r}, "fp32", {empty!r}),
+        ]:
+            emotion = audemo.Emotion(model, precision=precision, cache_root=cache_root)
+            print("OK", emotion.process_signal(signal, 16000).shape)
+        for precision in ("int8", "fp32"):
+            try:
+                audemo.Emotion(
+                    {folder!r}, precision=precision, cache_root={copied!r}
+                ).process_signal(signal, 16000)
+                print("OK")
+            except PermissionError as ex:
+                print("REFUSED", ex)
+        """,
+        tmp_path,
+    )
+    assert output.count("OK (1, 3)") == 3, output
+    # fp32 of a local folder needs no cache; int8 must be made and cannot
+    assert output.count("OK\n") == 1, output
+    assert f"Cannot write to the cache folder '{copied}/int8'" in output
+    assert f"cache_root='{copied}'" in output
+
+
+def test_read_only_cache_download(tmp_path, server, archive):
+    server.files["/m.zip"] = archive
+    cache_root = str(tmp_path / "read-only")
+    os.mkdir(cache_root)
+    make_read_only(cache_root)
+    output = run_without_root_permissions(
+        f"""
+        import os, audemo
+        os.environ["AUDEMO_CACHE_ROOT"] = {cache_root!r}
+        try:
+            audemo.download_model({server.url("/m.zip")!r})
+        except PermissionError as ex:
+            print("REFUSED", ex)
+        """,
+        tmp_path,
+    )
+    assert f"REFUSED Cannot write to the cache folder '{cache_root}/models'" in output
+    assert "Set $AUDEMO_CACHE_ROOT" in output
+    assert server.requests["/m.zip"] == 0
+
+
+# ----- 5. downloads -----------------------------------------------------------
+
+
+def _assert_nothing_cached(cache_root):
+    models = os.path.join(cache_root, "models")
+    assert [n for n in os.listdir(models) if not n.endswith(".lock")] == []
+
+
+def test_zip_bomb_refused(folder, server, cache_root):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ("model.onnx", "model.yaml"):
+            archive.write(os.path.join(folder, name), name)
+        with archive.open("padding.bin", "w") as fp:
+            for _ in range(32):
+                fp.write(bytes(1024 * 1024))
+    data = buffer.getvalue()
+    assert len(data) < 100_000
+    server.files["/bomb.zip"] = data
+    with pytest.raises(RuntimeError, match=r"\['padding.bin'\], compressed more"):
+        audemo.download_model(server.url("/bomb.zip"), cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+
+
+def test_size_caps(server, archive, cache_root, monkeypatch):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    monkeypatch.setattr(model_module, "MAX_UNPACKED_BYTES", 1000)
+    with pytest.raises(RuntimeError, match="more than 1000 files or 1000 bytes"):
+        audemo.download_model(url, cache_root=cache_root)
+    monkeypatch.setattr(model_module, "MAX_DOWNLOAD_BYTES", 1000)
+    with pytest.raises(RuntimeError, match="larger than 1000 bytes: refused"):
+        audemo.download_model(url, cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+
+
+def test_download_deadline(server, archive, cache_root, monkeypatch):
+    server.files["/slow.zip"] = archive
+    server.delay = 30.0  # a tenth of the archive every 3 s
+    monkeypatch.setenv("AUDEMO_DOWNLOAD_DEADLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="took longer than 1 s"):
+        audemo.download_model(server.url("/slow.zip"), cache_root=cache_root)
+    assert time.monotonic() - start < 10
+    _assert_nothing_cached(cache_root)
+    monkeypatch.setenv("AUDEMO_DOWNLOAD_DEADLINE", "soon")
+    with pytest.raises(ValueError, match="AUDEMO_DOWNLOAD_DEADLINE"):
+        audemo.download_model(server.url("/slow.zip"), cache_root=cache_root)
+
+
+def test_killed_download_cleaned(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    server.delay = 60.0
+    url = server.url("/m.zip")
+    folder = model_module.cache_folder(url, cache_root=cache_root)
+    code = (
+        "import audemo, sys; audemo.download_model(sys.argv[1], cache_root=sys.argv[2])"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, url, cache_root])
+    try:
+        for _ in range(300):
+            parts = glob.glob(f"{folder}.*.part.zip")
+            if parts:
+                break
+            time.sleep(0.1)
+        assert parts
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    # the lock died with the process; its partial archive stayed
+    assert os.path.exists(parts[0])
+    server.delay = 0.0
+    assert audemo.download_model(url, cache_root=cache_root) == folder
+    leftovers = sorted(os.listdir(os.path.dirname(folder)))
+    assert leftovers == [os.path.basename(folder), os.path.basename(folder) + ".lock"]
+
+
+@pytest.fixture
+def redirect_server(server):
+    r"""Server that answers /to?<url> with a redirect to <url>."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", self.path.split("?", 1)[1])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    host, port = httpd.server_address[:2]
+    yield lambda target: f"http://{host}:{port}/to?{target}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_redirects(server, archive, redirect_server, cache_root):
+    server.files["/m.zip"] = archive
+    with pytest.raises(
+        RuntimeError, match="redirects to ftp://127.0.0.1/m.zip: refused"
+    ):
+        audemo.download_model(
+            redirect_server("ftp://127.0.0.1/m.zip"), cache_root=cache_root
+        )
+    with pytest.raises(RuntimeError, match="not allowed"):
+        audemo.download_model(
+            redirect_server("file:///etc/passwd"), cache_root=cache_root
+        )
+    _assert_nothing_cached(cache_root)
+    # to another host over the same scheme, as Zenodo does
+    target = server.url("/m.zip").replace("127.0.0.1", "localhost")
+    folder = audemo.download_model(redirect_server(target), cache_root=cache_root)
+    assert os.path.isfile(os.path.join(folder, "model.onnx"))
+    # a TLS server is out of reach here: the handler decides on its own
+    handler = model_module._RedirectHandler()
+    request = urllib.request.Request("https://zenodo.org/record/1/files/m.zip")
+    with pytest.raises(RuntimeError, match="never from https to http"):
+        handler.redirect_request(request, None, 302, "Found", {}, "http://a.b/m.zip")
+    assert (
+        handler.redirect_request(
+            request, None, 302, "Found", {}, "https://cdn.zenodo.org/m.zip"
+        ).full_url
+        == "https://cdn.zenodo.org/m.zip"
+    )
+
+
+@pytest.mark.parametrize("value", ["on", "ON", "True", " yes "])
+def test_offline_values(server, archive, cache_root, monkeypatch, value):
+    server.files["/m.zip"] = archive
+    monkeypatch.setenv("AUDEMO_OFFLINE", value)
+    with pytest.raises(RuntimeError, match="forbids downloading"):
+        audemo.download_model(server.url("/m.zip"), cache_root=cache_root)
+    assert server.requests["/m.zip"] == 0
+
+
+def test_truncated_cache(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    folder = audemo.download_model(url, cache_root=cache_root)
+    with open(os.path.join(folder, ".audemo-download.json")) as fp:
+        record = json.load(fp)
+    onnx_path = os.path.join(folder, "model.onnx")
+    assert record["files"]["model.onnx"] == {
+        "size": os.path.getsize(onnx_path),
+        "sha256": sha256(onnx_path),
+    }
+    os.truncate(onnx_path, os.path.getsize(onnx_path) // 2)
+    for load in (audemo.download_model, audemo.Emotion):
+        with pytest.raises(RuntimeError, match="is damaged: 'model.onnx' has") as error:
+            load(url, cache_root=cache_root)
+        assert f"Delete '{folder}' and run again" in str(error.value)
+    assert server.requests["/m.zip"] == 1
