@@ -88,38 +88,6 @@ nitpick_ignore_regex = [
     ),
 ]
 
-# Broken references in docstrings of audemo/
-# that are still to be fixed there:
-# private names (write the value or the public name instead)
-# and attribute docstrings whose first line reads "Words: text",
-# which napoleon renders as a type "Words".
-# Remove each entry when its docstring is fixed.
-_pending_docstring_fixes = [
-    ("py:data", "audemo.core.cache.PART_SIZE"),  # emotion.py, distributed.py
-    ("py:data", "MAX_UNPACKED_BYTES"),  # model.py
-    ("py:data", "MAX_COMPRESSION_RATIO"),  # model.py
-    ("py:data", "DOWNLOAD_DEADLINE"),  # model.py
-    ("py:data", "READ_TIMEOUT"),  # model.py
-    ("py:func", "read_model_folder"),  # model.py
-    ("py:func", "check_interface"),  # model.py
-    ("py:func", "open_model"),  # model.py
-    ("py:func", "audemo.core.precision.precision_root"),  # model.py
-    ("py:data", "audemo.core.safe_yaml.MAX_YAML_BYTES"),  # pipeline.py
-    ("py:data", "audemo.core.safe_yaml.MAX_YAML_NODES"),  # pipeline.py
-    ("py:data", "audemo.core.pipeline.ALLOWED_CLASSES"),  # pipeline.py
-    ("py:data", "audemo.core.pipeline.REFUSED_CLASSES"),  # pipeline.py
-    ("py:data", "audemo.core.pipeline.RUNTIME_ARGUMENTS"),  # pipeline.py
-    ("py:data", "TABLE_ID_RULE"),  # database.py
-    ("py:class", "Model reference"),  # emotion.py, Emotion.model
-    ("py:class", "Unweighted average recall"),  # categorical.py
-    ("py:class", "Confusion matrix"),  # categorical.py
-    ("py:class", "Metrics over all samples"),  # evaluation.py
-    ("py:class", "Spread"),  # evaluation.py
-    ("py:class", "the CCC over speakers"),  # evaluation.py
-    ("py:class", "index"),  # evaluation.py
-    ("py:class", "The aligned samples"),  # evaluation.py
-]
-nitpick_ignore = _pending_docstring_fixes
 
 # Reference with :ref:`usage:Sliding windows`
 autosectionlabel_prefix_document = True
@@ -192,7 +160,9 @@ def make_figures(root: str):
         model_root = audemo.testing.create_model(os.path.join(tmp, "model"))
 
         # speech.wav in windows of 1 s, moved by 0.5 s
-        interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5, cache_root=tmp)
+        interface = audemo.Emotion(
+            model_root, win_dur=1.0, hop_dur=0.5, model_cache_root=tmp
+        )
         frame = interface.process_index(
             audformat.filewise_index(["speech.wav"]), root=static
         )
@@ -217,7 +187,7 @@ def make_figures(root: str):
                     sampling_rate,
                 )
                 files.append(file)
-        interface = audemo.Emotion(model_root, cache_root=tmp)
+        interface = audemo.Emotion(model_root, model_cache_root=tmp)
         frame = interface.process_index(
             audformat.filewise_index(files), root=tmp, preserve_index=True
         )

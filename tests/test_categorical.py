@@ -255,7 +255,7 @@ def test_interface_methods(db, model_root, head, embeddings, labels, tmp_path):
 
     # a failing file gives NaN, the others are processed
     coerce = Categories(head, model=model_root, errors="coerce")
-    with pytest.warns(RuntimeWarning, match="1 of 2 inputs failed"):
+    with pytest.warns(RuntimeWarning, match="1 of 2 files failed"):
         result = coerce.process_files([file, str(tmp_path / "missing.wav")])
     assert result.iloc[0].notna().all()
     assert result.iloc[1].isna().all()
@@ -409,10 +409,10 @@ def test_errors(embeddings, labels, speakers, tmp_path, model_root, head):
         )
     failed = embeddings.copy()
     failed.iloc[1] = np.nan
-    with pytest.raises(ValueError, match="1 labelled rows have NaN embeddings"):
+    with pytest.raises(ValueError, match="1 labelled row has NaN embeddings"):
         train_categories(failed, labels)
 
-    with pytest.raises(ValueError, match="have no speaker"):
+    with pytest.raises(ValueError, match="1 of 24 labelled rows has no speaker"):
         evaluate_categories(embeddings, labels, speakers.iloc[1:])
     with pytest.raises(ValueError, match="at least 2 speakers"):
         evaluate_categories(embeddings, labels, pd.Series("s1", index=speakers.index))
@@ -588,3 +588,32 @@ def test_head_folder_is_checked(
     assert main([*argv, "-o", notes, "--overwrite"]) == 0
     assert sorted(os.listdir(notes)) == ["model.onnx", "model.yaml", "notes.txt"]
     assert Categories(notes, model=model).classes == ["high", "low", "mid"]
+
+
+def test_runtime_options_as_in_emotion(db, model_root, head, tmp_path):
+    file = os.path.join(db.root, db.files[0])
+    expected = Categories(head, model=model_root).process_file(file)
+    # options are checked as in Emotion, before the head is read
+    for kwargs, match in [
+        ({"win_dur": 0}, "win_dur must be at least"),
+        ({"hop_dur": 0.5}, "needs win_dur"),
+        ({"num_workers": 0}, "num_workers must be a positive integer"),
+        ({"num_threads": -1}, "num_threads must be a positive integer"),
+        ({"chunk_dur": -1}, "chunk_dur must be at least"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            Categories(head, model=model_root, errors="coerce", **kwargs)
+    # model_cache_root, and cache_root with a warning
+    models = str(tmp_path / "models")
+    interface = Categories(head, model=model_root, model_cache_root=models)
+    assert interface.model_cache_root == models
+    with pytest.warns(
+        FutureWarning, match=r"Categories\(cache_root=.*model_cache_root"
+    ):
+        old = Categories(head, model=model_root, cache_root=models)
+    assert old.model_cache_root == models
+    pd.testing.assert_frame_equal(old.process_file(file), expected)
+    assert "cache_root" not in old.to_yaml_s()
+    # num_workers=None: one worker per core
+    workers = Categories(head, model=model_root, num_workers=None)
+    assert workers.num_workers == len(os.sched_getaffinity(0))

@@ -1,5 +1,6 @@
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,11 +45,11 @@ def test_predict_files_to_stdout(model_root, speech_files, cache_root):
     np.testing.assert_allclose(frame.values, expected.values, rtol=1e-6)
     # the progress bar and a summary go to stderr, not into the CSV
     assert "arousal" not in result.stderr
-    assert (
-        result.stderr.strip()
-        .splitlines()[-1]
-        .startswith("audemo: 3 files, 0.00 h of audio, 3 rows, 0 failed,")
-    )
+    summary = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"audemo: 3 files, \d+\.\d s of audio, 3 rows, 0 failed, \S+ s", summary
+    ), summary
+    assert " 0.0 s of audio" not in summary
 
 
 def test_predict_folder_relative_paths(model_root, speech_root, tmp_path):
@@ -146,23 +147,35 @@ def test_predict_usage_errors(capsys):
 def test_download_and_info(server, archive, cache_root):
     server.files["/cli.zip"] = archive
     url = server.url("/cli.zip")
-    result = run_cli("download", url, "--cache-root", cache_root)
+    result = run_cli("download", url, "--model-cache-root", cache_root)
     assert result.returncode == 0, result.stderr
     folder = result.stdout.strip()
     assert folder.startswith(os.path.join(cache_root, "models"))
-    result = run_cli("info", url, "--cache-root", cache_root)
+    result = run_cli("info", url, "--model-cache-root", cache_root)
     assert result.returncode == 0, result.stderr
     assert f"url: {url}" in result.stdout
     assert f"folder: {folder}" in result.stdout
-    fingerprint = audemo.Emotion(url, cache_root=cache_root).fingerprint
+    fingerprint = audemo.Emotion(url, model_cache_root=cache_root).fingerprint
     assert f"fingerprint: {fingerprint}" in result.stdout
     assert "labels: [arousal, dominance, valence]" in result.stdout
     assert server.requests["/cli.zip"] == 1
 
 
 def test_info_registered_model_offline(cache_root, monkeypatch, capsys):
+    # the registry entry is shown without the model: no download, no network
     monkeypatch.setenv("AUDEMO_OFFLINE", "1")
-    assert main(["info", "--cache-root", cache_root]) == 1
+    assert main(["info", "--model-cache-root", cache_root]) == 0
+    out = capsys.readouterr().out
+    entry = audemo.MODELS["w2v2-L-robust-12"]
+    assert f"url: {entry.url}" in out
+    assert f"license: {entry.license}" in out
+    assert f"description: {entry.description}" in out
+    assert "sha256: not pinned" in out
+    assert "folder: not in the cache" in out
+    assert "fingerprint:" not in out
+    assert not os.path.exists(os.path.join(cache_root, "models"))
+    # --download needs the network
+    assert main(["info", "--model-cache-root", cache_root, "--download"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("audemo: error: Model 'w2v2-L-robust-12' is not in the cache")
     assert len(err.strip().splitlines()) == 1
@@ -179,10 +192,19 @@ def test_info_registered_model(server, archive, cache_root, monkeypatch, capsys)
         description="test",
     )
     monkeypatch.setitem(model_module.MODELS, "w2v2-L-robust-12", registered)
-    assert main(["info", "--cache-root", cache_root]) == 0
+    assert main(["info", "--model-cache-root", cache_root]) == 0
+    assert "folder: not in the cache" in capsys.readouterr().out
+    assert server.requests.get("/registered.zip", 0) == 0
+    assert main(["info", "--model-cache-root", cache_root, "--download"]) == 0
     out = capsys.readouterr().out
     assert "model: w2v2-L-robust-12" in out
     assert "license: CC BY-NC-SA 4.0" in out
+    assert "fingerprint: " in out and "labels: [arousal, dominance, valence]" in out
+    assert server.requests["/registered.zip"] == 1
+    # now in the cache: shown without --download, downloaded once
+    assert main(["info", "--model-cache-root", cache_root]) == 0
+    assert "fingerprint: " in capsys.readouterr().out
+    assert server.requests["/registered.zip"] == 1
 
 
 def test_module_entry_point(model_root):
@@ -214,13 +236,12 @@ def test_predict_windows_vad_errors(model_root, speech_files, tmp_path, capsys):
     )
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert len(frame) >= 3
-    starts = pd.to_timedelta(frame["start"]).dt.total_seconds()
-    assert list(starts[:3]) == [0.0, 0.5, 1.0]
+    assert list(frame["start"][:3]) == [0.0, 0.5, 1.0]  # seconds
 
     assert main(["predict", speech_files[0], "--model", model_root, "--vad"]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert len(frame) >= 1
-    assert pd.to_timedelta(frame["start"][0]).total_seconds() > 0
+    assert frame["start"][0] > 0
 
     missing = str(tmp_path / "missing.wav")
     with pytest.warns(RuntimeWarning, match="missing.wav"):
@@ -290,6 +311,221 @@ def test_csv_formula_injection(model_root, speech_files, tmp_path, capsys):
     argv = ["report", results, "--truth", f"{root}:gold", "-o", report]
     assert main(argv + ["--bootstrap", "0"]) == 1  # no arousal in an embedding
     assert "share no column" in capsys.readouterr().err
-    assert main(["predict", root, "--model", model_root, "-o", results]) == 0
+    args = ["predict", root, "--model", model_root, "-o", results]
+    assert main(args) == 1  # results.csv exists
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
     assert main(argv + ["--bootstrap", "0"]) == 0
-    assert f"n={len(names)}" in capsys.readouterr().err
+    # a count, not 7.0
+    assert re.search(rf"n={len(names)}$", capsys.readouterr().err, re.MULTILINE)
+
+
+@pytest.fixture
+def no_processing(monkeypatch):
+    r"""Fail the test if any file is processed."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("files were processed before the output was checked")
+
+    monkeypatch.setattr(audemo.Emotion, "process_index", refuse)
+
+
+def test_outputs_checked_before_processing(
+    model_root, speech_files, tmp_path, capsys, no_processing
+):
+    predict = ["predict", *speech_files, "--model", model_root]
+    existing = tmp_path / "results.csv"
+    existing.write_text("keep me")
+    cases = [
+        ([*predict, "-o", str(existing)], "exists: pass --overwrite"),
+        ([*predict, "-o", str(tmp_path / "new" / "r.csv")], "does not exist: create"),
+        ([*predict, "-o", str(tmp_path / "r.txt")], "must end in .csv or .parquet"),
+        ([*predict, "-o", str(tmp_path / "r.csv"), "--time-format", "x"], None),
+        (
+            [*predict, "-o", str(tmp_path / "r.parquet"), "--time-format", "seconds"],
+            "--time-format applies to CSV only",
+        ),
+        ([*predict, "--file-key", "content"], "--file-key needs --cache-root"),
+    ]
+    results = str(tmp_path / "in.csv")
+    open(results, "w").write("file,arousal,dominance,valence\na.wav,0.5,0.5,0.5\n")
+    existing_report = tmp_path / "report.md"
+    existing_report.write_text("keep me")
+    cases += [
+        (
+            ["report", results, "--truth", "x:y", "-o", str(existing_report)],
+            "exists: pass --overwrite",
+        ),
+        (
+            ["report", results, "--truth", "x:y", "-o", str(tmp_path / "no" / "r.md")],
+            "does not exist",
+        ),
+        (["plot", results, "-o", str(tmp_path / "no" / "p.png")], "does not exist"),
+        (["plot", results, "-o", str(tmp_path / "p.xyz")], "must end in"),
+        (["plot", results, "-o", str(existing)], "must end in"),
+    ]
+    for argv, message in cases:
+        if message is None:  # a usage error
+            with pytest.raises(SystemExit):
+                main(argv)
+            capsys.readouterr()
+            continue
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert err.startswith("audemo: error: ") and message in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1
+    assert existing.read_text() == "keep me"
+    assert existing_report.read_text() == "keep me"
+    assert not os.path.exists(tmp_path / "new")
+
+
+def test_output_overwrite_and_extension_case(model_root, speech_files, tmp_path):
+    output = str(tmp_path / "results.CSV")
+    predict = ["predict", speech_files[0], "--model", model_root, "-o", output]
+    assert main(predict) == 0
+    first = open(output).read()
+    assert first.startswith("file,start,end,arousal")
+    open(output, "w").write("old")
+    assert main(predict) == 1
+    assert open(output).read() == "old"
+    assert main([*predict, "--overwrite"]) == 0
+    assert open(output).read() == first
+    parquet = str(tmp_path / "results.PARQUET")
+    assert main(["predict", speech_files[0], "--model", model_root, "-o", parquet]) == 0
+    assert pd.read_parquet(parquet).index.names == ["file", "start", "end"]
+
+
+def test_time_format(model_root, speech_files, tmp_path, capsys):
+    from audemo.core.cli import read_results
+
+    expected = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.3).process_files(
+        speech_files[:2]
+    )
+    args = ["predict", *speech_files[:2], "--model", model_root]
+    args += ["--win-dur", "1", "--hop-dur", "0.3"]
+    seconds = str(tmp_path / "seconds.csv")
+    timedelta = str(tmp_path / "timedelta.csv")
+    parquet = str(tmp_path / "results.parquet")
+    assert main([*args, "-o", seconds]) == 0
+    assert main([*args, "-o", timedelta, "--time-format", "timedelta"]) == 0
+    assert main([*args, "-o", parquet]) == 0
+    raw = pd.read_csv(seconds)
+    assert raw["start"].dtype == "float64" and raw["end"].dtype == "float64"
+    assert raw["start"][1] == 0.3
+    assert "days" in open(timedelta).read()
+    for path in (seconds, timedelta, parquet):
+        frame = read_results(path)
+        # exact to the nanosecond in every format
+        pd.testing.assert_index_equal(frame.index, expected.index, exact=False)
+    assert isinstance(pd.read_parquet(parquet).index.levels[1][0], pd.Timedelta)
+    # stdout is CSV with seconds as well
+    assert main(args) == 0
+    assert capsys.readouterr().out == open(seconds).read()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["--version"])
+    assert error.value.code == 0
+    assert capsys.readouterr().out.strip() == f"audemo {audemo.__version__}"
+
+
+def test_unknown_option_shows_subcommand_usage(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["predict", "a.wav", "--bogus"])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: audemo predict")
+    assert "--time-format" in err  # the predict usage, not the top-level one
+    assert err.strip().endswith(
+        "audemo predict: error: unrecognized arguments: --bogus"
+    )
+
+
+def test_predict_runtime_options(model_root, tmp_path, capsys):
+    import audiofile
+
+    rng = np.random.default_rng(1)
+    stereo = str(tmp_path / "stereo.wav")
+    signal = (rng.standard_normal((2, 40000)) * 0.1).astype("float32")
+    audiofile.write(stereo, signal, 16000)
+    cases = [
+        (["--channels", "1"], {"channels": 1}),
+        (["--mixdown"], {"channels": None, "mixdown": True}),
+        (["--channels", "0,1", "--mixdown"], {"channels": [0, 1], "mixdown": True}),
+        (["--chunk-dur", "1"], {"chunk_dur": 1.0}),
+        (["--chunk-dur", "none"], {"chunk_dur": None}),
+        (["--precision", "int8"], {"precision": "int8"}),
+        (["--num-threads", "1", "--device", "cpu"], {"num_threads": 1}),
+    ]
+    model_cache = str(tmp_path / "models")
+    for argv, options in cases:
+        code = main(
+            ["predict", stereo, "--model", model_root, "--model-cache-root"]
+            + [model_cache, *argv]
+        )
+        assert code == 0, argv
+        frame = read_csv(capsys.readouterr().out)
+        expected = audemo.Emotion(
+            model_root, model_cache_root=model_cache, **options
+        ).process_file(stereo)
+        np.testing.assert_allclose(frame.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    assert main(["predict", stereo, "--model", model_root, "--channels", "0,1"]) == 1
+    assert "add --mixdown" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", stereo, "--chunk-dur", "-1"])
+
+
+def test_results_cache_and_model_cache(model_root, speech_root, tmp_path, capsys):
+    corpus = str(tmp_path / "corpus")
+    shutil.copytree(speech_root, corpus)
+    results_cache = str(tmp_path / "results-cache")
+    args = ["predict", corpus, "--model", model_root, "--cache-root", results_cache]
+    assert main([*args, "--file-key", "content"]) == 0
+    first = capsys.readouterr().out
+    assert os.listdir(results_cache)
+    # --cache-root is the results cache only: no models there
+    assert not os.path.exists(os.path.join(results_cache, "models"))
+    # the same content elsewhere finds its cache (file_key="content")
+    moved = str(tmp_path / "moved")
+    shutil.move(corpus, moved)
+    args[1] = moved
+    before = sorted(audeer.list_file_names(results_cache, recursive=True))
+    assert main([*args, "--file-key", "content"]) == 0
+    assert capsys.readouterr().out == first
+    # read from the cache: no part was written again
+    assert sorted(audeer.list_file_names(results_cache, recursive=True)) == before
+    # keyed on path, size and time (the default), moved files are new
+    assert main(args) == 0
+    assert capsys.readouterr().out == first
+    assert len(audeer.list_file_names(results_cache, recursive=True)) > len(before)
+
+
+def test_clean_warnings(model_root, speech_files, tmp_path):
+    missing = str(tmp_path / "missing.wav")
+    result = run_cli(
+        "predict", speech_files[0], missing, "--model", model_root, "--errors", "coerce"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    warning = [line for line in lines if "audemo: warning: " in line]
+    assert len(warning) == 1 and "missing.wav" in result.stderr
+    assert "RuntimeWarning" not in result.stderr
+    assert "warnings.warn" not in result.stderr and "bin/audemo" not in result.stderr
+    summary = lines[-1]
+    assert summary.split("audemo: ")[-1].startswith("2 files, ")
+    assert "1 failed" in summary
+    # singular
+    result = run_cli("predict", speech_files[0], "--model", model_root)
+    assert result.stderr.splitlines()[-1].split("audemo: ")[-1].startswith("1 file, ")
+    assert ", 1 row, " in result.stderr
+
+
+def test_cache_root_old_name_for_model_cache(cache_root, capsys):
+    # download, info, compare and report had only a model cache: old name kept
+    with pytest.warns(FutureWarning, match="--model-cache-root"):
+        assert main(["info", "--cache-root", cache_root]) == 0
+    assert f"cache: {cache_root}" in capsys.readouterr().out
+    argv = ["info", "--cache-root", cache_root, "--model-cache-root", cache_root]
+    assert main(argv) == 1
+    assert "give one" in capsys.readouterr().err

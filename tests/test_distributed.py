@@ -249,7 +249,7 @@ def test_coerce(client, db, model_root, cache_root):
         )
     messages = [str(warning.message) for warning in record]
     assert len(messages) == 1
-    assert messages[0].startswith("1 of 13 inputs failed")
+    assert messages[0].startswith("1 of 13 files failed")
     assert "missing.wav" in messages[0]
     assert result.attrs["failures"] == 1
     assert list(result.index.get_level_values("file")) == list(index)

@@ -225,7 +225,7 @@ def test_yaml_round_trip(model_root, speech_files, tmp_path):
     assert "model: ../models/emotion\n" in text
     assert f"fingerprint: {interface.fingerprint}" in text
     assert str(tmp_path) not in text
-    for hidden in ("cache_root", "device", "num_workers", "verbose"):
+    for hidden in ("model_cache_root", "cache_root", "device", "num_workers"):
         assert f"{hidden}:" not in text
 
     # the project moves to another machine
@@ -245,7 +245,7 @@ def test_yaml_round_trip(model_root, speech_files, tmp_path):
 def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
     server.files["/emotion.zip"] = archive
     url = server.url("/emotion.zip")
-    interface = audemo.Emotion(url, cache_root=cache_root)
+    interface = audemo.Emotion(url, model_cache_root=cache_root)
     assert interface.model == url
     path = str(tmp_path / "emotion.yaml")
     interface.to_yaml(path)
@@ -253,7 +253,7 @@ def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
         assert f"model: {url}\n" in fp.read()
     # another machine: an empty cache downloads the model again
     other_cache = str(tmp_path / "other-cache")
-    loaded = audobject.from_yaml(path, override_args={"cache_root": other_cache})
+    loaded = audobject.from_yaml(path, override_args={"model_cache_root": other_cache})
     assert loaded.model == url
     assert loaded.model_root.startswith(other_cache)
     pd.testing.assert_frame_equal(
@@ -270,7 +270,7 @@ def test_default_model_name_in_yaml(server, archive, cache_root, monkeypatch):
         url=server.url("/default.zip"), sha256=None, license="x", description="x"
     )
     monkeypatch.setitem(model_module.MODELS, "w2v2-L-robust-12", registered)
-    interface = audemo.Emotion(cache_root=cache_root)
+    interface = audemo.Emotion(model_cache_root=cache_root)
     assert interface.model == "w2v2-L-robust-12"
     assert "model: w2v2-L-robust-12\n" in interface.to_yaml_s()
 
@@ -444,3 +444,157 @@ def test_fingerprint_must_be_string(model_root, speech_files, tmp_path):
         audobject.from_yaml(path).process_file(speech_files[0]),
         interface.process_file(speech_files[0]),
     )
+
+
+# ----- a newcomer's first hour ---------------------------------------------
+
+
+@pytest.fixture
+def many_files(speech_files, tmp_path):
+    r"""24 real speech files: enough tasks to start every worker thread."""
+    files = []
+    for i in range(24):
+        path = str(tmp_path / f"speech-{i:02d}.wav")
+        shutil.copy(speech_files[i % len(speech_files)], path)
+        files.append(path)
+    return files
+
+
+def test_num_workers_none_one_worker_per_core(model_root, many_files, monkeypatch):
+    import threading
+
+    cores = len(os.sched_getaffinity(0))
+    interface = audemo.Emotion(model_root, num_workers=None)
+    assert interface.num_workers == cores
+    assert interface.num_workers * interface.num_threads <= max(cores, 1)
+    # observe the threads that really ran the model, and how many at once
+    lock = threading.Lock()
+    threads, running, peak = set(), [0], [0]
+    run_model = interface._run_model
+
+    def observed(signal, where):
+        with lock:
+            threads.add(threading.get_ident())
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return run_model(signal, where)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(interface, "_run_model", observed)
+    frame = interface.process_files(many_files)
+    assert len(frame) == len(many_files) and np.isfinite(frame.values).all()
+    assert len(threads) <= cores, f"{len(threads)} worker threads on {cores} cores"
+    assert peak[0] <= cores
+    # the same numbers as one worker
+    expected = audemo.Emotion(model_root, num_threads=interface.num_threads)
+    pd.testing.assert_frame_equal(frame, expected.process_files(many_files))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"win_dur": -1}, "win_dur must be at least 0.025 s"),
+        ({"win_dur": 0}, "win_dur must be at least 0.025 s"),
+        ({"win_dur": 0.01}, "win_dur must be at least 0.025 s"),
+        ({"win_dur": float("nan")}, "win_dur must be"),
+        ({"win_dur": "soon"}, "win_dur must be"),
+        ({"win_dur": 1.0, "hop_dur": 0}, "hop_dur must be positive"),
+        ({"win_dur": 1.0, "hop_dur": -0.5}, "hop_dur must be positive"),
+        ({"hop_dur": 0.5}, r"hop_dur=0.5 needs win_dur.*win_dur=1.0"),
+        ({"chunk_dur": 0}, "chunk_dur must be at least"),
+        ({"chunk_dur": -5}, "chunk_dur must be at least"),
+        ({"num_workers": 0}, r"num_workers must be a positive integer.*not 0"),
+        ({"num_workers": -2}, "num_workers must be a positive integer"),
+        ({"num_workers": 1.5}, "num_workers must be a positive integer"),
+        ({"num_threads": -1}, "num_threads must be a positive integer"),
+        ({"num_threads": 0}, "num_threads must be a positive integer"),
+    ],
+)
+def test_invalid_options_fail_at_construction(model_root, speech_files, kwargs, match):
+    # before, these constructed, and with errors="coerce"
+    # every file of a run came back as NaN
+    with pytest.raises(ValueError, match=match):
+        audemo.Emotion(model_root, errors="coerce", **kwargs)
+
+
+def test_valid_edge_options_work(model_root, speech_files):
+    interface = audemo.Emotion(
+        model_root, win_dur=0.025, hop_dur=0.5, chunk_dur=0.025, num_threads=1
+    )
+    frame = interface.process_file(speech_files[0])
+    assert len(frame) > 1 and np.isfinite(frame.values).all()
+    # durations as audinterface takes them
+    frame = audemo.Emotion(model_root, win_dur="1s").process_file(speech_files[0])
+    assert np.isfinite(frame.values).all()
+
+
+def test_model_cache_root(model_root, speech_files, tmp_path, server, archive):
+    server.files["/emotion.zip"] = archive
+    url = server.url("/emotion.zip")
+    models = str(tmp_path / "models")
+    interface = audemo.Emotion(url, model_cache_root=models)
+    assert interface.model_cache_root == models
+    assert interface.model_root.startswith(models)
+    text = interface.to_yaml_s()
+    assert "cache_root" not in text
+    expected = interface.process_file(speech_files[0])
+
+    # the old name works, with a warning that names the new one
+    with pytest.warns(FutureWarning, match="pass model_cache_root=") as record:
+        old = audemo.Emotion(url, cache_root=models)
+    assert record[0].filename == __file__  # points at the user's call
+    assert old.model_cache_root == models
+    pd.testing.assert_frame_equal(old.process_file(speech_files[0]), expected)
+    with pytest.warns(FutureWarning, match="use Emotion.model_cache_root"):
+        assert old.cache_root == models
+    with pytest.raises(AttributeError):
+        old.cache_root = "elsewhere"
+    with pytest.raises(ValueError, match="pass only model_cache_root"):
+        audemo.Emotion(url, cache_root=models, model_cache_root=str(tmp_path))
+    assert server.requests["/emotion.zip"] == 1
+
+    # process_index(cache_root=...) stays the cache of results
+    results = str(tmp_path / "results")
+    index = audformat.filewise_index(speech_files[:1])
+    frame = interface.process_index(index, cache_root=results)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert os.listdir(results)
+
+
+def test_plain_index_or_list_is_a_clear_error(model_root, speech_files):
+    interface = audemo.Emotion(model_root)
+    with pytest.raises(TypeError, match=r"not a list.*filewise_index.*process_files"):
+        interface.process_index(speech_files)
+    with pytest.raises(ValueError, match=r"levels \[None\].*filewise_index"):
+        interface.process_index(pd.Index(speech_files))
+    frame = interface.process_files(speech_files)
+    with pytest.raises(TypeError, match=r"not a DataFrame.*\.index"):
+        interface.process_index(frame)
+    with pytest.raises(TypeError, match=r"not a string.*process_file\(file\)"):
+        interface.process_files(speech_files[0])
+    # the right way works
+    pd.testing.assert_frame_equal(
+        interface.process_index(audformat.filewise_index(speech_files)), frame
+    )
+
+
+def test_progress_labels(model_root, speech_files, capsys):
+    def labels(interface, index):
+        interface.process_index(index)
+        return capsys.readouterr().err
+
+    interface = audemo.Emotion(model_root, verbose=True)
+    files = audformat.filewise_index(speech_files)
+    segments = audformat.segmented_index(speech_files[:2], [0.0, 0.5], [1.0, 1.5])
+    assert "Process 3 files" in labels(interface, files)
+    assert "segments" not in labels(interface, files)
+    assert "Process 2 segments" in labels(interface, segments)
+    processes = audemo.Emotion(
+        model_root, verbose=True, num_workers=2, multiprocessing=True
+    )
+    assert "Process 3 files" in labels(processes, files)
+    assert "Process 2 segments" in labels(processes, segments)
+    assert "entries" not in labels(processes, files)

@@ -344,6 +344,8 @@ def test_report_cli(labelled_database, model_root, tmp_path, capsys):
     )
     ccc = expected.overall.loc["valence", "ccc"]
     assert f"valence: CCC {ccc:.3f}" in err
+    count = len(expected.data)
+    assert f"], n={count}\n" in err  # a count, not {count}.0
     text = open(report).read()
     assert text.count("<table") == 3  # overall, per sex, speakers
     assert text.count("data:image/png;base64,") == 3
@@ -357,6 +359,8 @@ def test_report_cli(labelled_database, model_root, tmp_path, capsys):
     text = open(markdown).read()
     assert text.startswith("# Emotion recognition report")
     assert "| dimension | CCC | Pearson | MAE | n |" in text
+    overall = [line for line in text.splitlines() if line.startswith("| valence |")]
+    assert overall[0].endswith(f"| {count} |")
     assert "rescaled from 1..7 to 0..1" in text
     figure = tmp_path / "report-figures" / "figure-1.png"
     assert "![Prediction against truth](report-figures/figure-1.png)" in text

@@ -305,3 +305,98 @@ def test_check_interface_accepts_test_model(model_root):
         "hidden_states",
         "logits",
     ]
+
+
+# ----- devices ----------------------------------------------------------------
+
+cuda_missing = pytest.mark.skipif(
+    "CUDAExecutionProvider" in onnxruntime.get_available_providers(),
+    reason="tests the error without a CUDA runtime",
+)
+
+
+@cuda_missing
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_device_cuda_without_cuda(model_root, device):
+    # real onnxruntime: it would fall back to the CPU with a warning only
+    calls = [
+        lambda: audemo.load_model(model_root, device=device),
+        lambda: model_module.open_model(model_root, device=device),
+        lambda: audemo.Emotion(model_root, device=device),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError, match=f"device='{device}' asks for CUDA"):
+            call()
+    message = str(pytest.raises(RuntimeError, calls[0]).value)
+    assert "has no CUDA support" in message
+    assert "pip uninstall -y onnxruntime onnxruntime-gpu" in message
+    assert "&& pip install onnxruntime-gpu" in message
+    assert "get_available_providers()" in message
+    assert "CUDAExecutionProvider" in message
+    assert "device='cpu'" in message
+
+
+@cuda_missing
+def test_device_cuda_fallback_detected(model_root, monkeypatch):
+    # onnxruntime-gpu without CUDA libraries lists CUDA but runs on the CPU:
+    # the session is real and falls back, the check must see it
+    monkeypatch.setattr(
+        model_module.onnxruntime,
+        "get_available_providers",
+        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    )
+    with (
+        pytest.warns(UserWarning, match="CUDAExecutionProvider"),
+        pytest.raises(RuntimeError, match="could not start CUDA") as error,
+    ):
+        audemo.load_model(model_root, device="cuda")
+    assert "['CPUExecutionProvider']" in str(error.value)
+    assert "cuDNN" in str(error.value)
+
+
+def test_device_cpu(model_root):
+    model = audemo.load_model(model_root, device="cpu")
+    assert model.sess.get_providers() == ["CPUExecutionProvider"]
+
+
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "cuda:x", "cuda0", "", None])
+def test_device_invalid(model_root, device):
+    match = r"device must be 'cpu', 'cuda' or 'cuda:<id>' \(e.g. 'cuda:0'\), not"
+    with pytest.raises(ValueError, match=match):
+        audemo.load_model(model_root, device=device)
+    with pytest.raises(ValueError, match=match):
+        audemo.Emotion(model_root, device=device)
+
+
+# ----- archives and folders passed as model -------------------------------------
+
+
+def test_zip_archive_as_model(archive, run_in_tmpdir):
+    with open("w2v2.zip", "wb") as fp:
+        fp.write(archive)
+    for model in ("w2v2.zip", os.path.join(run_in_tmpdir, "w2v2.zip")):
+        with pytest.raises(FileNotFoundError, match="is a zip archive") as error:
+            audemo.download_model(model)
+        message = str(error.value)
+        assert os.path.join(run_in_tmpdir, "w2v2.zip") in message
+        assert f"'unzip {model} -d <folder>'" in message
+        assert "http(s):// URL" in message
+
+
+def test_folder_with_model_subfolder(tmp_path, archive):
+    import io
+    import zipfile
+
+    # as the published archive extracts: one folder that holds the model
+    zipfile.ZipFile(io.BytesIO(archive)).extractall(tmp_path / "zenodo" / "w2v2")
+    outer = str(tmp_path / "zenodo")
+    inner = os.path.join(outer, "w2v2")
+    for load in (audemo.download_model, audemo.load_model, audemo.Emotion):
+        with pytest.raises(FileNotFoundError, match="holds no 'model.onnx'") as error:
+            load(outer)
+        assert f"sub-folder '{inner}' holds the model: pass that folder" in str(
+            error.value
+        )
+    audemo.testing.create_model(os.path.join(outer, "other"))
+    with pytest.raises(FileNotFoundError, match="hold models: pass one of them"):
+        audemo.download_model(outer)

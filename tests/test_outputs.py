@@ -134,7 +134,8 @@ def test_cli_database_output_and_plot(model_root, database, tmp_path, capsys):
     assert db["emotion"].type == "filewise"
     assert sorted(db["emotion"].files) == sorted(db.files)
     assert main(["predict", database, "--model", model_root, "-o", database]) == 1
-    assert "overwrite=True" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pass --overwrite to replace it" in err and "overwrite=True" not in err
     assert (
         main(
             [
@@ -181,6 +182,9 @@ def test_cli_database_output_and_plot(model_root, database, tmp_path, capsys):
     assert main(["plot", results, "-o", picture]) == 0
     check_png(picture)
     assert main(["plot", str(tmp_path / "nothing.csv"), "-o", picture]) == 1
+    assert "exists: pass --overwrite" in capsys.readouterr().err
+    args = ["plot", str(tmp_path / "nothing.csv"), "-o", picture, "--overwrite"]
+    assert main(args) == 1
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -288,3 +292,48 @@ def test_report_escapes_labels(tmp_path):
         cells = {line.replace("\\|", "").count("|") for line in rows}
         assert len(cells) <= 1, table
     assert "a\\|b c" in markdown
+
+
+def test_to_database_whole_files_are_filewise(model_root, database):
+    # what the README shows: process_index without preserve_index
+    db = audformat.Database.load(database)
+    interface = audemo.Emotion(model_root, errors="coerce")
+    index = audformat.filewise_index(list(db.files) + ["audio/missing.wav"])
+    with pytest.warns(RuntimeWarning, match="missing.wav"):
+        frame = interface.process_index(index, root=db.root)
+    assert audformat.index_type(frame.index) == "segmented"
+    table = audemo.to_database(db, frame, "emotion", interface=interface)
+    assert table.type == "filewise"  # as audemo predict -o DB writes it
+    assert list(table.files) == list(index)
+    np.testing.assert_allclose(table.get().to_numpy(float), frame.to_numpy(float))
+    # a segment from 0 that ends before the file ends stays a segment
+    files = list(db.files)
+    segments = audformat.segmented_index(
+        files, [0] * len(files), [pd.Timedelta(0.5, unit="s")] * len(files)
+    )
+    frame = interface.process_index(segments, root=db.root)
+    assert audemo.to_database(db, frame, "part").type == "segmented"
+
+
+def test_to_database_pipeline_is_portable(model_root, database, tmp_path):
+    # the model folder next to the database: both move together
+    model = os.path.join(tmp_path, "model")
+    shutil.copytree(model_root, model)
+    db = audformat.Database.load(database)
+    interface = audemo.Emotion(model)
+    frame = interface.process_index(db.files, root=db.root, preserve_index=True)
+    audemo.to_database(db, frame, "emotion", interface=interface)
+    meta = db["emotion"].meta
+    assert meta["model"] == "../model"
+    assert str(tmp_path) not in meta["pipeline"]
+    db.save(database)
+    moved = str(tmp_path / "moved")
+    os.makedirs(moved)
+    shutil.move(database, os.path.join(moved, "db"))
+    shutil.move(model, os.path.join(moved, "model"))
+    pipeline_file = os.path.join(moved, "db", "pipeline.yaml")
+    db = audformat.Database.load(os.path.join(moved, "db"))
+    open(pipeline_file, "w").write(db["emotion"].meta["pipeline"])
+    pipeline = audemo.load_pipeline(pipeline_file)
+    assert pipeline.fingerprint == interface.fingerprint
+    assert pipeline.model_root == os.path.join(moved, "model")

@@ -133,7 +133,7 @@ def test_runtime_settings_ignored(pipeline, tmp_path):
     )
     with pytest.warns(UserWarning, match=re.escape(message)):
         loaded = audemo.load_pipeline(path)
-    assert loaded.cache_root is None
+    assert loaded.model_cache_root is None
     assert loaded.device == "cpu"
     assert loaded.num_workers == 1
     assert loaded.multiprocessing is False
@@ -169,7 +169,7 @@ def test_runtime_settings_of_categories_ignored(model_root, tmp_path):
         loaded = audemo.load_pipeline(write(tmp_path, text))
     assert isinstance(loaded, audemo.Categories)
     assert (loaded.num_workers, loaded.multiprocessing) == (1, False)
-    assert loaded.cache_root is None
+    assert loaded.model_cache_root is None
 
 
 def test_runtime_arguments_are_the_hidden_ones():

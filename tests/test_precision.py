@@ -10,8 +10,8 @@ from audemo.core.precision import precision_root
 
 
 def test_int8_model(model_root, speech_files, cache_root):
-    fp32 = audemo.Emotion(model_root, cache_root=cache_root)
-    int8 = audemo.Emotion(model_root, precision="int8", cache_root=cache_root)
+    fp32 = audemo.Emotion(model_root, model_cache_root=cache_root)
+    int8 = audemo.Emotion(model_root, precision="int8", model_cache_root=cache_root)
     folder = int8.model_root
     assert folder.startswith(os.path.join(cache_root, "int8"))
     assert int8.fingerprint == fp32.fingerprint
@@ -52,3 +52,22 @@ def test_concordance():
     expected = 2 * np.cov(x, y, bias=True)[0, 1] / (x.var() + y.var() + 0.01)
     assert concordance(x, y) == pytest.approx(expected)
     assert np.isnan(concordance(np.ones(3), np.ones(3)))
+
+
+def test_int8_refused_on_gpu(model_root, cache_root):
+    # dynamic quantization has CPU kernels only: refused before anything runs
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(
+            ValueError, match=f"precision='int8' with device='{device}'"
+        ):
+            audemo.load_model(model_root, device=device, precision="int8")
+    assert not os.path.exists(os.path.join(cache_root, "int8"))
+    # an int8 folder opened directly, whatever the machine has
+    folder = precision_root(model_root, "int8", cache_root=cache_root)
+    with pytest.raises(ValueError, match="runs on the CPU only") as error:
+        audemo.load_model(folder, device="cuda")
+    assert os.path.join(folder, "model.onnx") in str(error.value)
+    assert "precision='fp32' on a GPU" in str(error.value)
+    assert audemo.load_model(folder, device="cpu").sess.get_providers() == [
+        "CPUExecutionProvider"
+    ]

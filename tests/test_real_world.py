@@ -166,7 +166,7 @@ def test_fault_matrix_coerce(model_root, faulty):
     root, files = faulty
     interface = audemo.Emotion(model_root, errors="coerce")
     for name in files:
-        with pytest.warns(RuntimeWarning, match="1 of 1 inputs failed") as record:
+        with pytest.warns(RuntimeWarning, match="1 of 1 file failed") as record:
             frame = interface.process_file(os.path.join(root, name))
         assert len(record) == 1
         assert name in str(record[0].message)
@@ -295,7 +295,7 @@ def test_coerce_corpus(model_root, faulty, speech, tmp_path):
         failures = [w for w in record if issubclass(w.category, RuntimeWarning)]
         assert len(failures) == 1
         message = str(failures[0].message)
-        assert message.startswith("10 of 200 inputs failed")
+        assert message.startswith("10 of 200 files failed")
         for name in broken:
             assert name in message
         assert frame.index.equals(index)
@@ -310,7 +310,7 @@ def test_coerce_with_cache_retries_failures(model_root, faulty, speech, tmp_path
     index = audformat.filewise_index(["good.wav", "missing.wav"])
     cache = str(tmp_path / "cache")
     interface = audemo.Emotion(model_root, errors="coerce")
-    with pytest.warns(RuntimeWarning, match="1 of 2 inputs failed"):
+    with pytest.warns(RuntimeWarning, match="1 of 2 files failed"):
         first = interface.process_index(index, root=root, cache_root=cache)
     assert first.iloc[1].isna().all()
     # the missing file appears: it is processed, not served as NaN from the cache
@@ -463,3 +463,165 @@ def test_signal_shorter_than_window(model_root, speech):
     with pytest.warns(RuntimeWarning, match="at least 400"):
         frame = tiny.process_signal(speech[:, :100], 16000)
     assert frame.isna().all(axis=None)
+
+
+# ----- a newcomer's first hour ---------------------------------------------
+
+
+def test_coerce_counts_files_segments_and_windows(model_root, speech, tmp_path):
+    good = write_wav(str(tmp_path / "good.wav"), speech)
+    broken = str(tmp_path / "broken.wav")
+    (tmp_path / "broken.wav").write_text("this is not audio\n")
+
+    # segments: two of five rows, both of one of two files
+    index = audformat.segmented_index(
+        [broken, broken, good, good, good],
+        [0.0, 1.0, 0.0, 0.5, 1.0],
+        [1.0, 2.0, 0.5, 1.0, 2.0],
+    )
+    interface = audemo.Emotion(model_root, errors="coerce")
+    with pytest.warns(RuntimeWarning) as record:
+        frame = interface.process_index(index)
+    message = str(record[0].message)
+    assert message.startswith(
+        "1 of 2 files failed (2 of 5 segments); their rows hold NaN values"
+    ), message
+    assert broken in message
+    assert frame.loc[broken].isna().all(axis=None)
+
+    # windows
+    windowed = audemo.Emotion(model_root, errors="coerce", win_dur=1.0)
+    with pytest.warns(RuntimeWarning) as record:
+        frame = windowed.process_files([good, broken])
+    rows = len(frame)
+    assert rows > 2
+    assert str(record[0].message).startswith(
+        f"1 of 2 files failed (1 of {rows} windows); its row holds NaN values"
+    )
+
+    # one file: singular
+    with pytest.warns(RuntimeWarning) as record:
+        interface.process_files([broken])
+    assert str(record[0].message).startswith(
+        "1 of 1 file failed; its row holds NaN values (errors='coerce')"
+    )
+
+
+@pytest.fixture
+def database(tmp_path, speech):
+    r"""An audformat database with relative file paths, as db.files gives them."""
+    root = audeer.mkdir(tmp_path / "db")
+    files = []
+    for i in range(3):
+        file = f"audio/{i}.wav"
+        audeer.mkdir(root, "audio")
+        write_wav(os.path.join(root, file), speech[:, i * 4000 : i * 4000 + 16000])
+        files.append(file)
+    db = audformat.Database("newcomer")
+    db["files"] = audformat.Table(audformat.filewise_index(files))
+    db.save(root)
+    return audformat.Database.load(root)
+
+
+def test_db_files_without_root_hint(model_root, database, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    interface = audemo.Emotion(model_root)
+    with pytest.raises(FileNotFoundError, match=r"audio/0\.wav.*root=db\.root"):
+        interface.process_index(database.files)
+    with pytest.raises(FileNotFoundError, match=r"root=db\.root"):
+        interface.process_files(list(database.files))
+    coerce = audemo.Emotion(model_root, errors="coerce")
+    with pytest.warns(RuntimeWarning, match=r"(?s)3 of 3 files failed.*root=db\.root"):
+        frame = coerce.process_index(database.files)
+    assert frame.isna().all(axis=None)
+    # with root all is fine, and no hint
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = interface.process_index(database.files, root=database.root)
+    assert np.isfinite(frame.values).all()
+
+
+def test_multiprocessing_without_main_guard(model_root, speech_files, tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import audemo
+
+            interface = audemo.Emotion(
+                {model_root!r}, num_workers=2, multiprocessing=True
+            )
+            print(interface.process_files({speech_files!r}))
+            """
+        )
+    )
+    # the interpreter itself, by its own path: a link to a virtual
+    # environment's python elsewhere would lose the environment
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: A worker process of multiprocessing=True")
+    assert 'if __name__ == "__main__":' in last
+    # one short traceback: the workers that ran the script again are quiet
+    assert result.stderr.count("Traceback") == 1, result.stderr
+    assert "BrokenProcessPool" not in result.stderr
+
+    # with the guard it works
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        textwrap.dedent(
+            f"""
+            import audemo
+
+            if __name__ == "__main__":
+                interface = audemo.Emotion(
+                    {model_root!r}, num_workers=2, multiprocessing=True
+                )
+                print(len(interface.process_files({speech_files!r})))
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(guarded)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(len(speech_files))
+
+
+def test_process_folder_without_wav_files(model_root, speech, database, tmp_path):
+    interface = audemo.Emotion(model_root)
+    folder = audeer.mkdir(tmp_path / "recordings")
+    write_wav(os.path.join(folder, "a.WAV"), speech)
+    write_wav(os.path.join(folder, "b.WAV"), speech)
+    soundfile.write(os.path.join(folder, "c.flac"), speech.T, 16000)
+    with pytest.warns(
+        UserWarning, match=r"2 files \.WAV, 1 file \.flac.*filetype='WAV'"
+    ):
+        frame = interface.process_folder(folder)
+    assert frame.empty
+    frame = interface.process_folder(folder, filetype="WAV")
+    assert len(frame) == 2 and np.isfinite(frame.values).all()
+
+    # a database folder
+    with pytest.warns(UserWarning, match=r"audformat database.*root=db\.root"):
+        frame = interface.process_folder(database.root)
+    assert frame.empty
+    # audio only in sub-folders
+    nested = audeer.mkdir(tmp_path / "nested", "day-1")
+    write_wav(os.path.join(nested, "a.wav"), speech)
+    with pytest.warns(UserWarning, match=r"1 file \.wav in sub-folders"):
+        interface.process_folder(os.path.dirname(nested))
+    # an empty folder is no mistake
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert interface.process_folder(audeer.mkdir(tmp_path / "empty")).empty

@@ -167,7 +167,7 @@ def test_file_without_speech_is_reported(model_root, speech_with_pauses, tmp_pat
     silent = str(tmp_path / "silent.wav")
     audiofile.write(silent, np.zeros(32000, np.float32), 16000)
     interface = audemo.Emotion(model_root, segment=audemo.VoiceActivity())
-    with pytest.warns(RuntimeWarning, match="1 of 2 files have no segments") as record:
+    with pytest.warns(RuntimeWarning, match="1 of 2 files has no segments") as record:
         frame = interface.process_files([path, silent])
     assert silent in str(record[0].message)
     assert set(frame.index.get_level_values("file")) == {path}
@@ -227,3 +227,40 @@ def test_windows_inside_speech_segments(model_root, conversation, win_dur):
     by_index = coerce.process_index(segments)
     assert by_index.notna().all().all()
     pd.testing.assert_frame_equal(by_index, frame)
+
+
+@pytest.mark.parametrize(
+    "sampling_rate, samples",
+    [
+        # speech to the end of a 16 kHz file whose length in seconds
+        # is no float: 18002 / 16000 s used to give 1.125124999 s
+        (16000, 18002),
+        (16000, 18006),
+        # resampled to 16 kHz a sample longer than the file
+        (22050, 26461),
+        (44100, 50001),
+    ],
+)
+def test_segment_bounds_whole_samples_inside_file(
+    human_voice, tmp_path, sampling_rate, samples
+):
+    signal, rate = audiofile.read(human_voice, always_2d=True)
+    signal = audresample.resample(signal, rate, sampling_rate)[:, :samples]
+    path = str(tmp_path / "voice.wav")
+    audiofile.write(path, signal, sampling_rate)
+    duration_ns = samples * 10**9 / sampling_rate
+    vad = audemo.VoiceActivity()
+    for index in [
+        vad.process_file(path),
+        vad.process_signal(signal, sampling_rate),
+        vad.process_index(audformat.filewise_index([path])),
+    ]:
+        assert len(index) > 0
+        starts = index.get_level_values("start").asi8
+        ends = index.get_level_values("end").asi8
+        assert (ends <= duration_ns).all(), (ends, duration_ns)
+        # whole samples at 16 kHz (62500 ns), or the end of the file
+        assert (starts % 62500 == 0).all(), starts
+        assert ((ends % 62500 == 0) | (ends == int(duration_ns))).all(), ends
+    # speech runs to the end of the file: the last segment ends there
+    assert duration_ns - ends[-1] < 62500

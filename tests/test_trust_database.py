@@ -100,7 +100,10 @@ def commands(root, model_root, tmp_path):
     ).to_csv(results, index=False)
     return [
         ["predict", ["predict", root, "--model", model_root]],
-        ["report", ["report", results, "--truth", f"{root}:gold", "-o", "r.md"]],
+        [
+            "report",
+            ["report", results, "--truth", f"{root}:gold", "-o", "r.md", "--overwrite"],
+        ],
         [
             "categories",
             ["categories", f"{root}:gold:speaker", "--speaker", "speaker"]
@@ -136,7 +139,7 @@ def test_pickled_table(database, model_root, tmp_path):
 
     # beside its CSV file the pickle is ignored: the commands work
     argv = commands(database, model_root, tmp_path)
-    argv[0][1] += ["-o", str(tmp_path / "results.csv")]
+    argv[0][1] += ["-o", str(tmp_path / "results.csv"), "--overwrite"]
     results = run_commands(argv[:2], tmp_path, marker)
     for name, (code, ran, stderr) in results.items():
         assert not ran, name

@@ -28,7 +28,7 @@ def test_header_sampling_rate_refused(tmp_path, model_root):
     with pytest.raises(ValueError, match="sampling rate of 1 Hz is outside"):
         interface.process_file(path)
     coerce = audemo.Emotion(model_root, errors="coerce", win_dur=1.0)
-    with pytest.warns(RuntimeWarning, match="1 of 1 inputs failed"):
+    with pytest.warns(RuntimeWarning, match="1 of 1 file failed"):
         frame = coerce.process_file(path)
     assert frame.isna().all().all()
 

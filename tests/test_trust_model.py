@@ -20,6 +20,7 @@ import textwrap
 import threading
 import time
 import urllib.request
+import warnings
 import zipfile
 
 import numpy as np
@@ -81,6 +82,10 @@ def attack(code, tmp_path, **kwargs):
     return result.stdout + result.stderr
 
 
+def emotion(model, *, cache_root):
+    return audemo.Emotion(model, model_cache_root=cache_root)
+
+
 @pytest.fixture
 def folder(tmp_path):
     r"""A fresh test model folder the test may change."""
@@ -101,14 +106,15 @@ def test_model_yaml_transform_not_run(folder, tmp_path, server, cache_root):
         for load in (
             lambda: audemo.Emotion({folder!r}),
             lambda: audemo.load_model({folder!r}),
-            lambda: audemo.Emotion({url!r}, cache_root={cache_root!r}),
+            lambda: audemo.Emotion({url!r}, model_cache_root={cache_root!r}),
         ):
             try:
                 load()
                 print("LOADED")
             except ValueError as ex:
                 print("REFUSED", ex)
-        print("CLI", cli.main(["info", {url!r}, "--cache-root", {cache_root!r}]))
+        args = ["info", {url!r}, "--model-cache-root", {cache_root!r}, "--download"]
+        print("CLI", cli.main(args))
         time.sleep(0.5)  # a started process would have touched the marker by now
         """,
         tmp_path,
@@ -208,7 +214,7 @@ def test_legacy_folders_accepted(folder, tmp_path, cache_root):
             f"{key}:\n  path: model.onnx\n  labels:\n    logits: "
             f"[arousal, dominance, valence]\n  transform: null\n",
         )
-        assert audemo.Emotion(folder, cache_root=cache_root).fingerprint == digest
+        assert audemo.Emotion(folder, model_cache_root=cache_root).fingerprint == digest
     # plain ONNX, then with a legacy labels.yaml
     os.remove(os.path.join(folder, "model.yaml"))
     model = audemo.load_model(folder, cache_root=cache_root)
@@ -250,7 +256,7 @@ def test_int8_yaml_written_clean(folder, cache_root):
             f"    - arousal\n    - dominance\n    - valence\n  transform: null\n"
         )
     assert audonnx.load(int8).labels("logits") == LABELS["logits"]
-    interface = audemo.Emotion(folder, precision="int8", cache_root=cache_root)
+    interface = audemo.Emotion(folder, precision="int8", model_cache_root=cache_root)
     assert interface.process_signal(np.zeros((1, 16000), np.float32), 16000).shape
     # a folder refused in fp32 is refused for int8 as well
     write_yaml(folder, f"{KEY}:\n  path: other.onnx\n")
@@ -276,7 +282,7 @@ def test_external_data_refused(folder, server, cache_root):
     save_external(folder)
     # onnxruntime would run it, with weights the fingerprint does not cover
     assert os.path.exists(os.path.join(folder, "weights.bin"))
-    for load in (audemo.Emotion, audemo.load_model, model_module.fingerprint):
+    for load in (emotion, audemo.load_model, model_module.fingerprint):
         with pytest.raises(RuntimeError, match=r"external data files \['weights.bin'"):
             load(folder, cache_root=cache_root)
     server.files["/external.zip"] = zip_folder(folder)
@@ -295,14 +301,16 @@ def test_fingerprint_covers_labels(folder, cache_root):
     )
     labelled = model_module.fingerprint(folder, cache_root=cache_root)
     assert labelled != digest
-    interface = audemo.Emotion(folder, outputs="hidden_states", cache_root=cache_root)
+    interface = audemo.Emotion(
+        folder, outputs="hidden_states", model_cache_root=cache_root
+    )
     assert interface.fingerprint == labelled
     assert list(interface.process_signal(np.zeros(16000), 16000).columns) == names
 
 
 def test_changed_folder_loads_anew(folder, tmp_path, cache_root):
     signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
-    before = audemo.Emotion(folder, cache_root=cache_root)
+    before = audemo.Emotion(folder, model_cache_root=cache_root)
     y_before = before.process_signal(signal, 16000)
     onnx_path = os.path.join(folder, "model.onnx")
     stat = os.stat(onnx_path)
@@ -311,7 +319,7 @@ def test_changed_folder_loads_anew(folder, tmp_path, cache_root):
     # same size, old modification time: the memo used to trust it
     assert os.path.getsize(onnx_path) == stat.st_size
     os.utime(onnx_path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    after = audemo.Emotion(folder, cache_root=cache_root)
+    after = audemo.Emotion(folder, model_cache_root=cache_root)
     assert after.fingerprint == sha256(onnx_path) != before.fingerprint
     y_after = after.process_signal(signal, 16000)
     assert not np.allclose(y_before.values, y_after.values)
@@ -388,7 +396,7 @@ def test_read_only_cache(tmp_path, server, archive, cache_root):
     # another model than the archive's, whose int8 variant is not cached
     folder = audemo.testing.create_model(str(tmp_path / "local"), seed=2)
     url = server.url("/m.zip")
-    audemo.Emotion(url, precision="int8", cache_root=cache_root)
+    audemo.Emotion(url, precision="int8", model_cache_root=cache_root)
     # a cache copied for offline use: new inodes, so every memo is stale
     copied = str(tmp_path / "copied-cache")
     shutil.copytree(cache_root, copied)
@@ -412,12 +420,14 @@ def test_read_only_cache(tmp_path, server, archive, cache_root):
             ({url!r}, "fp32", {copied!r}),
             ({folder!r}, "fp32", {empty!r}),
         ]:
-            emotion = audemo.Emotion(model, precision=precision, cache_root=cache_root)
+            emotion = audemo.Emotion(
+                model, precision=precision, model_cache_root=cache_root
+            )
             print("OK", emotion.process_signal(signal, 16000).shape)
         for precision in ("int8", "fp32"):
             try:
                 audemo.Emotion(
-                    {folder!r}, precision=precision, cache_root={copied!r}
+                    {folder!r}, precision=precision, model_cache_root={copied!r}
                 ).process_signal(signal, 16000)
                 print("OK")
             except PermissionError as ex:
@@ -603,8 +613,120 @@ def test_truncated_cache(server, archive, cache_root):
         "sha256": sha256(onnx_path),
     }
     os.truncate(onnx_path, os.path.getsize(onnx_path) // 2)
-    for load in (audemo.download_model, audemo.Emotion):
+    for load in (audemo.download_model, emotion):
         with pytest.raises(RuntimeError, match="is damaged: 'model.onnx' has") as error:
             load(url, cache_root=cache_root)
         assert f"Delete '{folder}' and run again" in str(error.value)
     assert server.requests["/m.zip"] == 1
+
+
+# ----- 6. download records and models copied into the cache ------------------
+
+
+def register(monkeypatch, name, url, sha256=None):
+    entry = model_module.RegisteredModel(
+        url=url, sha256=sha256, license="MIT", description="test"
+    )
+    monkeypatch.setitem(model_module.MODELS, name, entry)
+
+
+def test_download_record_and_info(server, archive, cache_root, monkeypatch):
+    server.files["/unpinned.zip"] = archive
+    url = server.url("/unpinned.zip")
+    register(monkeypatch, "unpinned", url)
+    info = model_module.model_info("unpinned", cache_root=cache_root)
+    assert info["url"] == url and info["license"] == "MIT"
+    assert info["pinned_sha256"] is None
+    assert info["folder"] is info["archive_sha256"] is info["fingerprint"] is None
+    assert server.requests["/unpinned.zip"] == 0  # never downloads
+    folder = audemo.download_model("unpinned", cache_root=cache_root)
+    with open(os.path.join(folder, ".audemo-download.json")) as fp:
+        record = json.load(fp)
+    digest = hashlib.sha256(archive).hexdigest()
+    assert record["url"] == url
+    assert record["archive"] == {"sha256": digest, "size": len(archive)}
+    assert record["verified"] == "download"
+    info = model_module.model_info("unpinned", cache_root=cache_root)
+    assert info["folder"] == folder
+    assert (info["archive_sha256"], info["archive_size"]) == (digest, len(archive))
+    assert info["verified"] == "download" and info["problem"] is None
+    assert info["fingerprint"] == sha256(os.path.join(folder, "model.onnx"))
+    # the published default model has no pinned checksum yet
+    info = model_module.model_info(cache_root=cache_root)
+    assert info["model"] == "w2v2-L-robust-12" and info["pinned_sha256"] is None
+    assert info["url"].startswith("https://zenodo.org/")
+    # a local folder: its path and fingerprint, nothing from a registry
+    info = model_module.model_info(folder)
+    assert info["folder"] == folder and info["url"] is None
+    with pytest.raises(ValueError, match="Unknown model"):
+        model_module.model_info("no-such-model")
+
+
+def test_cached_model_replaced(server, archive, cache_root, tmp_path):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    folder = audemo.download_model(url, cache_root=cache_root)
+    # another model of the same size, copied over the cached one
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=3)
+    shutil.copy(os.path.join(other, "model.onnx"), folder)
+    size = os.path.getsize(os.path.join(folder, "model.onnx"))
+    assert size == os.path.getsize(os.path.join(other, "model.onnx"))
+    for load in (audemo.download_model, audemo.load_model):
+        with pytest.raises(RuntimeError, match="'model.onnx' has SHA256") as error:
+            load(url, cache_root=cache_root)
+        assert f"Delete '{folder}' and run again" in str(error.value)
+    info = model_module.model_info(url, cache_root=cache_root)
+    assert info["problem"] is None  # info reports, use refuses
+    assert server.requests["/m.zip"] == 1
+
+
+def test_pinned_checksum_checked_on_use(server, archive, cache_root, monkeypatch):
+    server.files["/pinned.zip"] = archive
+    url = server.url("/pinned.zip")
+    register(monkeypatch, "pinned", url, hashlib.sha256(archive).hexdigest())
+    folder = audemo.download_model("pinned", cache_root=cache_root)
+    # a later audemo pins another archive under the same name
+    register(monkeypatch, "pinned", url, "0" * 64)
+    with pytest.raises(RuntimeError, match="but audemo expects 0000") as error:
+        audemo.download_model("pinned", cache_root=cache_root)
+    assert f"Delete '{folder}'" in str(error.value)
+
+
+def test_copied_into_cache_verified_once(server, cache_root, model_root, monkeypatch):
+    url = server.url("/never-served.zip")
+    register(monkeypatch, "copied", url)
+    folder = model_module.cache_folder("copied", cache_root=cache_root)
+    shutil.copytree(model_root, folder)
+    info = model_module.model_info("copied", cache_root=cache_root)
+    assert info["folder"] == folder and info["verified"] is None
+    with pytest.warns(UserWarning, match="has no '.audemo-download.json'"):
+        assert audemo.download_model("copied", cache_root=cache_root) == folder
+    with open(os.path.join(folder, ".audemo-download.json")) as fp:
+        record = json.load(fp)
+    assert record["url"] == url
+    assert record["archive"] is None and record["verified"] == "interface"
+    assert "checksum is unknown" in record["note"]
+    assert record["files"]["model.onnx"]["sha256"] == sha256(
+        os.path.join(model_root, "model.onnx")
+    )
+    info = model_module.model_info("copied", cache_root=cache_root)
+    assert info["verified"] == "interface" and info["archive_sha256"] is None
+    # recorded: no check and no warning the next time
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        audemo.load_model("copied", cache_root=cache_root)
+    assert server.requests["/never-served.zip"] == 0
+
+
+def test_copied_into_cache_refused(server, cache_root, tmp_path, monkeypatch):
+    register(monkeypatch, "copied", server.url("/never-served.zip"))
+    folder = model_module.cache_folder("copied", cache_root=cache_root)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "model.onnx"), "wb") as fp:
+        fp.write(b"not a model")
+    with pytest.raises(RuntimeError, match="is damaged: it has no") as error:
+        audemo.download_model("copied", cache_root=cache_root)
+    assert "cannot be opened by onnxruntime" in str(error.value)
+    assert f"Delete '{folder}'" in str(error.value)
+    assert not os.path.exists(os.path.join(folder, ".audemo-download.json"))
+    assert server.requests["/never-served.zip"] == 0

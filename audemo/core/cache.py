@@ -58,6 +58,7 @@ def process_index_resumable(
     file_key: str = "stat",
     part_size: int | None = None,
     verbose: bool = False,
+    description: str | None = None,
 ) -> pd.DataFrame:
     r"""Process an index in parts and cache every part as it completes.
 
@@ -79,6 +80,7 @@ def process_index_resumable(
         part_size: number of index rows per part,
             default :data:`PART_SIZE`
         verbose: show a progress bar over the rows of the index
+        description: label of the progress bar
 
     Returns:
         concatenated results of all parts
@@ -89,7 +91,7 @@ def process_index_resumable(
     frames = []
     with audeer.progress_bar(
         total=len(index),
-        desc=f"Process {len(index)} entries",
+        desc=description or f"Process {len(index)} rows",
         disable=not verbose,
     ) as bar:
         for rows, path in zip(parts, paths):

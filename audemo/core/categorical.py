@@ -23,8 +23,12 @@ import audobject
 import audonnx
 
 from audemo.core.define import SAMPLING_RATE
+from audemo.core.emotion import _RUNTIME_ARGUMENTS
 from audemo.core.emotion import CHUNK_DUR
 from audemo.core.emotion import Emotion
+from audemo.core.emotion import _count
+from audemo.core.emotion import check_options
+from audemo.core.emotion import deprecated_cache_root
 from audemo.core.model import MODEL_FILE
 from audemo.core.model import YAML_FILE
 from audemo.core.model import small_session
@@ -165,13 +169,13 @@ class CategoryEvaluation:
     r"""Result of :func:`audemo.evaluate_categories`."""
 
     uar: float
-    r"""Unweighted average recall: mean of the recalls of the classes."""
+    r"""The unweighted average recall, the mean of the recalls of the classes."""
 
     accuracy: float
     r"""Share of correctly classified rows."""
 
     confusion: pd.DataFrame
-    r"""Confusion matrix: rows are true classes, columns predicted classes."""
+    r"""The confusion matrix, with true classes as rows and predictions as columns."""
 
     predictions: pd.DataFrame
     r"""One row per labelled row of the embeddings.
@@ -261,7 +265,8 @@ def evaluate_categories(
     if groups.isna().any():
         missing = features.index[groups.isna().to_numpy()]
         raise ValueError(
-            f"{len(missing)} of {len(features)} labelled rows have no speaker, "
+            f"{len(missing)} of {_count(len(features), 'labelled row')} "
+            f"{'has' if len(missing) == 1 else 'have'} no speaker, "
             f"e.g. {_entry(missing[0])}."
         )
     classes = _check_classes(targets, "The labelled rows")
@@ -500,7 +505,7 @@ class Categories(Emotion):
     or :func:`audobject.from_yaml`;
     a head or model with a different fingerprint is refused.
     The runtime settings
-    ``cache_root``, ``device``, ``num_workers``, ``num_threads``,
+    ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
     ``multiprocessing`` and ``verbose``
     are not serialized.
 
@@ -524,13 +529,15 @@ class Categories(Emotion):
         mixdown: see :class:`audemo.Emotion`
         segment: see :class:`audemo.Emotion`
         errors: see :class:`audemo.Emotion`
-        cache_root: see :class:`audemo.Emotion`
+        model_cache_root: see :class:`audemo.Emotion`
         device: see :class:`audemo.Emotion`
             (the head always runs on the CPU)
         num_workers: see :class:`audemo.Emotion`
         num_threads: see :class:`audemo.Emotion`
         multiprocessing: see :class:`audemo.Emotion`
         verbose: see :class:`audemo.Emotion`
+        cache_root: deprecated name of ``model_cache_root``
+            (a :class:`FutureWarning` says so)
 
     Raises:
         FileNotFoundError: if ``head`` has no ``model.onnx``
@@ -576,14 +583,7 @@ class Categories(Emotion):
             "mixdown": "process",
             "segment": "process",
         },
-        hide=[
-            "cache_root",
-            "device",
-            "num_workers",
-            "num_threads",
-            "multiprocessing",
-            "verbose",
-        ],
+        hide=list(_RUNTIME_ARGUMENTS),
         resolvers={"model": ModelResolver, "head": audobject.resolver.FilePath},
     )
     def __init__(
@@ -603,13 +603,23 @@ class Categories(Emotion):
         mixdown: bool = False,
         segment: audinterface.Segment | None = None,
         errors: str = "raise",
-        cache_root: str | None = None,
+        model_cache_root: str | None = None,
         device: str = "cpu",
         num_workers: int | None = 1,
         num_threads: int | None = None,
         multiprocessing: bool = False,
         verbose: bool = False,
+        cache_root: str | None = None,
     ):
+        model_cache_root = deprecated_cache_root(self, cache_root, model_cache_root)
+        # before the head and the model are read
+        check_options(
+            win_dur=win_dur,
+            hop_dur=hop_dur,
+            chunk_dur=chunk_dur,
+            num_workers=num_workers,
+            num_threads=num_threads,
+        )
         head = audeer.path(head)
         path = os.path.join(head, MODEL_FILE)
         if not os.path.isfile(path):
@@ -644,7 +654,7 @@ class Categories(Emotion):
             mixdown=mixdown,
             segment=segment,
             errors=errors,
-            cache_root=cache_root,
+            model_cache_root=model_cache_root,
             device=device,
             num_workers=num_workers,
             num_threads=num_threads,
@@ -962,7 +972,8 @@ def _training_data(
     failed = features.isna().any(axis=1).to_numpy()
     if failed.any():
         raise ValueError(
-            f"{failed.sum()} labelled rows have NaN embeddings "
+            f"{_count(int(failed.sum()), 'labelled row')} "
+            f"{'has' if failed.sum() == 1 else 'have'} NaN embeddings "
             f"(inputs that failed with errors='coerce'), "
             f"e.g. {_entry(features.index[failed][0])}: "
             f"leave them out, e.g. with embeddings.dropna()."
@@ -1015,7 +1026,8 @@ def _check_classes(targets: pd.Series, where: str) -> list[str]:
     classes = sorted(targets.unique())
     if len(classes) < 2:
         raise ValueError(
-            f"{where} have {len(classes)} class ({', '.join(classes)}): "
+            f"{where} have {_count(len(classes), 'class', 'classes')} "
+            f"({', '.join(classes)}): "
             f"a classifier needs at least 2."
         )
     return classes

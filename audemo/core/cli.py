@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+import contextlib
 import os
 import sys
 import time
+import warnings
 
+import numpy as np
 import pandas as pd
 
 import audeer
@@ -17,12 +20,15 @@ import audiofile
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import OUTPUTS
+from audemo.core.emotion import CHUNK_DUR
 from audemo.core.model import MODELS
+from audemo.core.model import cache_folder
 from audemo.core.model import download_model
 from audemo.core.model import fingerprint
 from audemo.core.model import is_url
 from audemo.core.model import load_model
 from audemo.core.model import resolve_cache_root
+from audemo.core.precision import PRECISIONS
 
 
 AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "mp3", "opus", "m4a", "aac", "wma")
@@ -42,6 +48,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def main(argv: Sequence[str] | None = None) -> int:
     r"""Run the ``audemo`` command.
 
+    When run as the command (``argv`` is ``None``),
+    Python warnings are shown as ``audemo: warning: ...`` on stderr,
+    without the source line that Python adds.
+
     Args:
         argv: command line arguments without the program name;
             ``None`` reads them from :data:`sys.argv`
@@ -58,20 +68,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     """
     parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.command(args)
-    except KeyboardInterrupt:
-        print("audemo: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # the reader of stdout went away (e.g. `audemo info | head`)
-        sys.stdout = open(os.devnull, "w")
-        return 0
-    except Exception as ex:  # one clear line instead of a traceback
-        message = " ".join(str(ex).split()) or type(ex).__name__
-        print(f"audemo: error: {message}", file=sys.stderr)
-        return 1
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # the sub-command's usage, not the top-level one
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    # called from Python (tests, notebooks), warnings stay Python warnings
+    # that the caller can catch; the command shows them as its own lines
+    context = _clean_warnings() if argv is None else contextlib.nullcontext()
+    with context:
+        try:
+            return args.command(args)
+        except KeyboardInterrupt:
+            print("audemo: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # the reader of stdout went away (e.g. `audemo info | head`)
+            sys.stdout = open(os.devnull, "w")
+            return 0
+        except Exception as ex:  # one clear line instead of a traceback
+            message = " ".join(str(ex).split()) or type(ex).__name__
+            print(f"audemo: error: {message}", file=sys.stderr)
+            return 1
+
+
+@contextlib.contextmanager
+def _clean_warnings():
+    r"""Show warnings as ``audemo: warning: ...`` lines on stderr."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        # the first line is the warning, further lines list its items
+        # (e.g. the files that failed): kept, indented as they are
+        first, *rest = str(message).splitlines() or [category.__name__]
+        text = "\n".join([f"audemo: warning: {first.strip()}", *rest])
+        print(text, file=sys.stderr if file is None else file)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
         epilog=DATABASE_SAFETY,
     )
+    from audemo import __version__
+
+    parser.add_argument("--version", action="version", version=f"audemo {__version__}")
     commands = parser.add_subparsers(title="commands", required=True)
 
     model_help = (
@@ -91,13 +127,23 @@ def _parser() -> argparse.ArgumentParser:
         f"a local model folder, or an http(s):// URL of a zip archive "
         f"(default: {DEFAULT_MODEL})"
     )
-    cache_help = (
+    model_cache_help = (
         "folder for downloaded models (default: $AUDEMO_CACHE_ROOT or ~/.cache/audemo)"
     )
 
+    def add_model_cache_root(command: argparse.ArgumentParser, legacy: bool):
+        command.add_argument(
+            "--model-cache-root", default=None, metavar="DIR", help=model_cache_help
+        )
+        if legacy:
+            # the old name of --model-cache-root in commands without results
+            command.add_argument(
+                "--cache-root", dest="legacy_cache_root", help=argparse.SUPPRESS
+            )
+
     def add_model_arguments(command: argparse.ArgumentParser):
         command.add_argument("model", nargs="?", default=None, help=model_help)
-        command.add_argument("--cache-root", default=None, help=cache_help)
+        add_model_cache_root(command, legacy=True)
 
     predict = commands.add_parser(
         "predict",
@@ -127,7 +173,8 @@ def _parser() -> argparse.ArgumentParser:
         "--output",
         help=(
             "write results to this CSV (.csv) or parquet (.parquet) file, "
-            "or into the audformat database in this folder as a table"
+            "or into the audformat database in this folder as a table; "
+            "checked before anything is processed"
         ),
     )
     predict.add_argument(
@@ -141,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace an existing table of that ID in the database",
+        help="replace an existing output file, or table of that ID in the database",
     )
     predict.add_argument(
         "--outputs",
@@ -165,7 +212,72 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--cache-root",
         default=None,
-        help=cache_help + "; results are cached there as well",
+        metavar="DIR",
+        help=(
+            "cache results in this folder: a second run reads them, "
+            "an interrupted run continues (default: no results cache)"
+        ),
+    )
+    predict.add_argument(
+        "--file-key",
+        choices=["stat", "content"],
+        default=None,
+        help=(
+            "how --cache-root recognizes an audio file: stat: path, size "
+            "and modification time (default); content: SHA256 of its bytes, "
+            "so a moved or copied database keeps its cache"
+        ),
+    )
+    add_model_cache_root(predict, legacy=False)
+    predict.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        default=None,
+        help=(
+            "fp32: the model as published (default); int8: 8-bit weights, "
+            "faster, numbers differ slightly (check with audemo compare)"
+        ),
+    )
+    predict.add_argument(
+        "--device",
+        default=None,
+        help="cpu (default), cuda or cuda:ID",
+    )
+    predict.add_argument(
+        "--channels",
+        type=_channels,
+        default=None,
+        metavar="C",
+        help=(
+            "channel(s) of multi-channel files, e.g. 1 or 0,1 "
+            "(several need --mixdown) (default: 0, the first)"
+        ),
+    )
+    predict.add_argument(
+        "--mixdown",
+        action="store_true",
+        help="mix the selected channels down to mono (without --channels: all)",
+    )
+    predict.add_argument(
+        "--chunk-dur",
+        type=_chunk_dur,
+        default=None,
+        metavar="S",
+        help=(
+            "inputs longer than S seconds run through the model in equal chunks "
+            "of at most S seconds, outputs averaged; none: always whole "
+            f"(default: {CHUNK_DUR:g})"
+        ),
+    )
+    predict.add_argument(
+        "--num-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            "onnxruntime threads per worker "
+            "(default: the cores shared among the workers)"
+        ),
     )
     predict.add_argument(
         "--num-workers",
@@ -205,7 +317,17 @@ def _parser() -> argparse.ArgumentParser:
             "coerce: give it a row of NaN, warn, and go on"
         ),
     )
-    predict.set_defaults(command=_predict)
+    predict.add_argument(
+        "--time-format",
+        choices=["seconds", "timedelta"],
+        default=None,
+        help=(
+            "start and end in CSV: seconds as numbers, exact to the nanosecond "
+            "(default), or pandas durations such as 0 days 00:00:01.5 "
+            "(parquet and database tables always store durations)"
+        ),
+    )
+    predict.set_defaults(command=_predict, command_parser=predict)
 
     download = commands.add_parser(
         "download",
@@ -213,18 +335,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Download a model into the cache and print its folder.",
     )
     add_model_arguments(download)
-    download.set_defaults(command=_download)
+    download.set_defaults(command=_download, command_parser=download)
 
     info = commands.add_parser(
         "info",
-        help="show a model's inputs, outputs and fingerprint",
+        help="show a model's source, licence, inputs, outputs and fingerprint",
         description=(
-            "Show a model's folder, fingerprint (SHA256 of model.onnx), "
-            "inputs and outputs. Downloads the model if needed."
+            "Show what audemo knows about a model: for a registered name "
+            "its URL, licence, description and published checksum, without "
+            "downloading it; the folder, fingerprint (SHA256 of model.onnx), "
+            "inputs and outputs of a model folder, or of a model in the cache "
+            "(or with --download)."
         ),
     )
     add_model_arguments(info)
-    info.set_defaults(command=_info)
+    info.add_argument(
+        "--download",
+        action="store_true",
+        help="download a registered or URL model that is not in the cache",
+    )
+    info.set_defaults(command=_info, command_parser=info)
 
     compare = commands.add_parser(
         "compare",
@@ -239,8 +369,8 @@ def _parser() -> argparse.ArgumentParser:
         "inputs", nargs="+", metavar="INPUT", help="audio files, folders or databases"
     )
     compare.add_argument("--model", default=None, help=model_help)
-    compare.add_argument("--cache-root", default=None, help=cache_help)
-    compare.set_defaults(command=_compare)
+    add_model_cache_root(compare, legacy=True)
+    compare.set_defaults(command=_compare, command_parser=compare)
 
     plot = commands.add_parser(
         "plot",
@@ -263,7 +393,10 @@ def _parser() -> argparse.ArgumentParser:
         help="kind of picture (default: circumplex)",
     )
     plot.add_argument("--file", default=None, help="the file to show in a timeline")
-    plot.set_defaults(command=_plot)
+    plot.add_argument(
+        "--overwrite", action="store_true", help="replace an existing picture"
+    )
+    plot.set_defaults(command=_plot, command_parser=plot)
 
     report = commands.add_parser(
         "report",
@@ -288,7 +421,13 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     report.add_argument(
-        "-o", "--output", default="report.html", help="report file (.md or .html)"
+        "-o",
+        "--output",
+        default="report.html",
+        help="report file (.md or .html) (default: report.html)",
+    )
+    report.add_argument(
+        "--overwrite", action="store_true", help="replace an existing report"
     )
     report.add_argument(
         "--group",
@@ -341,8 +480,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--model", default=None, help=model_help + "; used by --robustness"
     )
-    report.add_argument("--cache-root", default=None, help=cache_help)
-    report.set_defaults(command=_report)
+    add_model_cache_root(report, legacy=True)
+    report.set_defaults(command=_report, command_parser=report)
 
     categories = commands.add_parser(
         "categories",
@@ -411,10 +550,36 @@ def _parser() -> argparse.ArgumentParser:
     categories.add_argument(
         "--cache-root",
         default=None,
-        help=cache_help + "; embeddings are cached there as well",
+        metavar="DIR",
+        help="cache the embeddings in this folder (default: no results cache)",
     )
-    categories.set_defaults(command=_categories)
+    add_model_cache_root(categories, legacy=False)
+    categories.set_defaults(command=_categories, command_parser=categories)
     return parser
+
+
+def _channels(value: str) -> int | list[int]:
+    try:
+        channels = [int(channel) for channel in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a channel number or a list like 0,1"
+        ) from None
+    return channels[0] if len(channels) == 1 else channels
+
+
+def _chunk_dur(value: str) -> float | str:
+    if value.lower() == "none":
+        return "none"  # None is the default: the interface's chunk length
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a positive number of seconds or none"
+        )
+    return seconds
 
 
 def _outputs(value: str) -> list[str]:
@@ -429,50 +594,80 @@ def _outputs(value: str) -> list[str]:
 def _predict(args: argparse.Namespace) -> int:
     from audemo.core.database import check_inside
     from audemo.core.database import check_table_id
+    from audemo.core.database import load_database
     from audemo.core.emotion import Emotion
     from audemo.core.segment import VoiceActivity
 
     if args.hop_dur is not None and args.win_dur is None:
         raise ValueError("--hop-dur needs --win-dur.")
-    started = time.perf_counter()
-    database = args.output and os.path.isdir(args.output)
-    if database and not os.path.exists(os.path.join(args.output, "db.yaml")):
-        raise ValueError(f"Output folder '{args.output}' holds no audformat database.")
-    if database:
-        # before the model runs, and before the database is touched
-        check_table_id(args.table, what="--table")
-    if (
-        args.output
-        and not database
-        and audeer.file_extension(args.output) not in ("csv", "parquet")
-    ):
-        raise ValueError(
-            f"Output '{args.output}' must end in .csv or .parquet "
-            f"or be an audformat database folder."
-        )
+    if args.file_key is not None and args.cache_root is None:
+        raise ValueError("--file-key needs --cache-root (it keys the results cache).")
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
+    channels = 0 if args.channels is None else args.channels
+    if args.channels is None and args.mixdown:
+        channels = None  # all channels
+    if isinstance(channels, list) and not args.mixdown:
+        raise ValueError(
+            f"--channels {','.join(map(str, channels))} selects "
+            f"{len(channels)} channels, the model takes one: "
+            f"add --mixdown or select a single channel."
+        )
+    started = time.perf_counter()
+    # every output is checked before the model runs or a file is read
+    database = None
+    csv = False
+    if args.output and os.path.isdir(args.output):
+        if not os.path.exists(os.path.join(args.output, "db.yaml")):
+            raise ValueError(
+                f"Output folder '{args.output}' holds no audformat database "
+                f"(db.yaml): give -o a .csv or .parquet file, "
+                f"or the folder of a database."
+            )
+        check_table_id(args.table, what="--table")
+        _check_writable(args.output, "-o")
+        database = load_database(args.output)
+        if args.table in database.tables and not args.overwrite:
+            raise ValueError(
+                f"Database '{args.output}' has a table '{args.table}' already: "
+                f"pass --overwrite to replace it, or choose another --table."
+            )
+    elif args.output:
+        extension = _check_output(
+            args.output, ("csv", "parquet"), overwrite=args.overwrite, what="-o"
+        )
+        csv = extension == "csv"
+    else:
+        csv = True  # stdout
+    if args.time_format is not None and not csv:
+        raise ValueError(
+            "--time-format applies to CSV only: parquet files and database "
+            "tables store start and end as durations."
+        )
     jobs = [_input_to_index(path, args.errors) for path in args.inputs]
     options = {
-        "cache_root": args.cache_root,
         "num_workers": args.num_workers or os.cpu_count() or 1,
         "win_dur": args.win_dur,
         "hop_dur": args.hop_dur,
         "segment": VoiceActivity() if args.vad else None,
+        "channels": channels,
+        "mixdown": args.mixdown,
         "errors": args.errors,
         "verbose": True,
+        "model_cache_root": args.model_cache_root,
     }
+    # given only when set: the interface's defaults stay in one place
+    for name in ("precision", "device", "num_threads"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if args.chunk_dur is not None:
+        options["chunk_dur"] = None if args.chunk_dur == "none" else args.chunk_dur
     if args.head:
         from audemo.core.categorical import Categories
 
         interface = Categories(args.head, model=args.model, **options)
     else:
         interface = Emotion(args.model, outputs=args.outputs, **options)
-    results_root = (
-        os.path.join(resolve_cache_root(args.cache_root), "results")
-        if args.cache_root
-        else None
-    )
     if len(jobs) == 1:
         index, root = jobs[0]
     else:
@@ -485,7 +680,9 @@ def _predict(args: argparse.Namespace) -> int:
             ]
         )
         root = None
-    if database and (root is None or audeer.path(root) != audeer.path(args.output)):
+    if database is not None and (
+        root is None or audeer.path(root) != audeer.path(args.output)
+    ):
         # paths relative to another folder mean nothing in the database:
         # absolute ones are made relative to it, or refused if outside
         index = audformat.filewise_index(
@@ -494,16 +691,22 @@ def _predict(args: argparse.Namespace) -> int:
         root = None
         # checked before the files are processed, not after
         check_inside(index, args.output)
-    frame = interface.process_index(index, root=root, cache_root=results_root)
+    cache_options = {}
+    if args.file_key is not None:
+        cache_options["file_key"] = args.file_key
+    frame = interface.process_index(
+        index, root=root, cache_root=args.cache_root, **cache_options
+    )
     # one row per file: no windows, no segments
     whole_files = interface.win_dur is None and interface.process.segment is None
+    time_format = args.time_format or "seconds"
     if args.output is None:
-        _csv_safe(frame).to_csv(sys.stdout, index=False)
-    elif database:
+        _csv_safe(frame, time_format).to_csv(sys.stdout, index=False)
+    elif database is not None:
         table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
-        _write_database(args.output, table, interface, args.table, args.overwrite)
-    elif audeer.file_extension(args.output) == "csv":
-        _csv_safe(frame).to_csv(args.output, index=False)
+        _write_database(args.output, database, table, interface, args.table)
+    elif csv:
+        _csv_safe(frame, time_format).to_csv(args.output, index=False)
     else:
         frame.to_parquet(args.output)
     summary = _summary(frame, root, whole_files, time.perf_counter() - started)
@@ -511,24 +714,75 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_database(root, frame, interface, table_id, overwrite):
-    from audemo.core.database import load_database
+def _legacy_model_cache_root(args: argparse.Namespace) -> str | None:
+    r"""--model-cache-root, or its old name --cache-root with a warning."""
+    legacy = getattr(args, "legacy_cache_root", None)
+    if legacy is None:
+        return args.model_cache_root
+    if args.model_cache_root is not None:
+        raise ValueError(
+            "--cache-root is the old name of --model-cache-root here: give one."
+        )
+    warnings.warn(
+        "--cache-root names the model cache only in audemo download, info, "
+        "compare and report, and will go: use --model-cache-root.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return legacy
+
+
+def _check_output(
+    path: str, extensions: Sequence[str], *, overwrite: bool, what: str
+) -> str:
+    r"""Refuse an output that cannot be written, before any work.
+
+    Returns:
+        the file extension in lower case
+
+    """
+    extension = audeer.file_extension(path).lower()
+    if extension not in extensions:
+        endings = " or ".join(f".{extension}" for extension in extensions)
+        raise ValueError(f"Output '{path}' ({what}) must end in {endings}.")
+    if os.path.isdir(path):
+        raise ValueError(f"Output '{path}' ({what}) is a folder, not a file.")
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(
+            f"Output '{path}' exists: pass --overwrite to replace it, "
+            f"or choose another {what}."
+        )
+    _check_writable(os.path.dirname(audeer.path(path)), what)
+    return extension
+
+
+def _check_writable(folder: str, what: str):
+    if not os.path.isdir(folder):
+        raise ValueError(
+            f"Folder '{folder}' of {what} does not exist: create it first."
+        )
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"Cannot write to folder '{folder}' ({what}).")
+
+
+def _write_database(root, db, frame, interface, table_id):
     from audemo.core.database import to_database
 
-    db = load_database(root)
-    to_database(db, frame, table_id, interface=interface, overwrite=overwrite)
+    # replacing a table was allowed (--overwrite) or it did not exist
+    to_database(db, frame, table_id, interface=interface, overwrite=True)
     db.save(root)
 
 
 def _compare(args: argparse.Namespace) -> int:
     from audemo.core.compare import compare_precision
 
+    model_cache_root = _legacy_model_cache_root(args)
     files = []
     for path in args.inputs:
         index, root = _input_to_index(path, "raise")
         files += list(audformat.utils.expand_file_path(index, root) if root else index)
     table = compare_precision(
-        files, model=args.model, cache_root=args.cache_root, verbose=True
+        files, model=args.model, cache_root=model_cache_root, verbose=True
     )
     print(table.to_string(float_format=lambda value: f"{value:.4f}"))
     return 0
@@ -537,6 +791,7 @@ def _compare(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     import audemo.plot
 
+    _check_output(args.output, _picture_formats(), overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
     if args.kind == "circumplex":
         ax = audemo.plot.circumplex(frame)
@@ -547,12 +802,22 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _picture_formats() -> list[str]:
+    r"""File extensions matplotlib can save pictures as."""
+    from audemo.core.plot import _pyplot
+
+    _pyplot()  # a clear error if matplotlib is missing
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
 def _report(args: argparse.Namespace) -> int:
     from audemo.core.evaluation import evaluate
     from audemo.core.report import write_report
 
-    if audeer.file_extension(args.output).lower() not in ("md", "html"):
-        raise ValueError(f"Report '{args.output}' must end in .md or .html.")
+    _check_output(args.output, ("md", "html"), overwrite=args.overwrite, what="-o")
+    model_cache_root = _legacy_model_cache_root(args)
     prediction = read_results(args.results)
     db, table_id = _load_truth(args.truth)
     truth = db[table_id].get()
@@ -588,7 +853,7 @@ def _report(args: argparse.Namespace) -> int:
     )
     robustness = None
     if args.robustness:
-        robustness = _run_robustness(args, db, truth, truth_range)
+        robustness = _run_robustness(args, db, truth, truth_range, model_cache_root)
     details = {
         "Results": os.path.basename(args.results),
         "Truth": f"database {db.name}, table {table_id}",
@@ -597,7 +862,7 @@ def _report(args: argparse.Namespace) -> int:
     for dimension, row in evaluation.overall.iterrows():
         print(
             f"{dimension}: CCC {row['ccc']:.3f} [{row['ccc_low']:.3f}, "
-            f"{row['ccc_high']:.3f}], n={row['n']}",
+            f"{row['ccc_high']:.3f}], n={int(row['n'])}",
             file=sys.stderr,
         )
     print(path)
@@ -613,6 +878,18 @@ def _categories(args: argparse.Namespace) -> int:
     from audemo.core.emotion import Emotion
 
     root, table_id, column = _split_labels(args.labels)
+    # outputs first: nothing is loaded or computed for an output that fails
+    check_head_root(
+        args.output,
+        overwrite=args.overwrite,
+        model_root=_model_folder(args.model, args.model_cache_root),
+        names=("-o", "--overwrite"),
+    )
+    if args.confusion:
+        # a picture is replaced like the head (no --overwrite needed)
+        _check_output(
+            args.confusion, _picture_formats(), overwrite=True, what="--confusion"
+        )
     db, table_id = _load_truth(f"{root}:{table_id}")
     if column not in db[table_id].columns:
         raise ValueError(
@@ -624,9 +901,9 @@ def _categories(args: argparse.Namespace) -> int:
     interface = Emotion(
         args.model,
         outputs="hidden_states",
-        cache_root=args.cache_root,
         num_workers=os.cpu_count() or 1,
         verbose=True,
+        model_cache_root=args.model_cache_root,
     )
     # before the expensive part, and never into the model in use
     check_head_root(
@@ -635,13 +912,8 @@ def _categories(args: argparse.Namespace) -> int:
         model_root=interface.model_root,
         names=("-o", "--overwrite"),
     )
-    results_root = (
-        os.path.join(resolve_cache_root(args.cache_root), "results")
-        if args.cache_root
-        else None
-    )
     embeddings = interface.process_index(
-        labels.dropna().index, root=db.root, cache_root=results_root
+        labels.dropna().index, root=db.root, cache_root=args.cache_root
     )
     options = {"classifier": args.classifier, "C": args.c}
     evaluation = evaluate_categories(embeddings, labels, speakers, **options)
@@ -661,7 +933,7 @@ def _categories(args: argparse.Namespace) -> int:
     classifier = train_categories(embeddings, labels, **options)
     head = save_categories(classifier, args.output, overwrite=True)  # checked above
     # checks that the head runs with the model that made the embeddings
-    Categories(head, model=args.model, cache_root=args.cache_root)
+    Categories(head, model=args.model, model_cache_root=args.model_cache_root)
     print(head)
     return 0
 
@@ -673,15 +945,25 @@ def _split_labels(spec: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
-def _run_robustness(args, db, truth, truth_range) -> pd.DataFrame:
+def _model_folder(model: str | None, model_cache_root: str | None) -> str | None:
+    r"""Folder of the model if it is there already, without downloading it."""
+    model = model or DEFAULT_MODEL
+    if model in MODELS or is_url(model):
+        folder = cache_folder(model, cache_root=model_cache_root)
+    else:
+        folder = audeer.path(model)
+    return folder if os.path.isdir(folder) else None
+
+
+def _run_robustness(args, db, truth, truth_range, model_cache_root) -> pd.DataFrame:
     from audemo.core.emotion import Emotion
     from audemo.core.evaluation import rescale
     from audemo.core.robustness import robustness
 
     interface = Emotion(
         args.model,
-        cache_root=args.cache_root,
         num_workers=os.cpu_count() or 1,
+        model_cache_root=model_cache_root,
     )
     if audformat.index_type(truth.index) == audformat.define.IndexType.FILEWISE:
         index, truth = truth.index, rescale(truth, truth_range)
@@ -742,6 +1024,10 @@ def _database_column(db: audformat.Database, table_id: str, name: str) -> pd.Ser
 def read_results(path: str) -> pd.DataFrame:
     r"""Read results written by ``audemo predict``.
 
+    ``start`` and ``end`` in CSV files may be seconds
+    (``--time-format seconds``, the default)
+    or pandas durations such as ``0 days 00:00:01.5``
+    (``--time-format timedelta``, and audemo before 1.1).
     In CSV files,
     ``audemo predict`` writes text cells
     starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
@@ -763,7 +1049,7 @@ def read_results(path: str) -> pd.DataFrame:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"Results file '{path}' does not exist.")
-    if audeer.file_extension(path) == "parquet":
+    if audeer.file_extension(path).lower() == "parquet":
         return pd.read_parquet(path)
     frame = pd.read_csv(path, converters={"file": _csv_unquote})
     frame.columns = [_csv_unquote(str(column)) for column in frame.columns]
@@ -771,9 +1057,7 @@ def read_results(path: str) -> pd.DataFrame:
         raise ValueError(f"Results file '{path}' has no 'file' column.")
     if "start" in frame.columns and "end" in frame.columns:
         index = audformat.segmented_index(
-            frame["file"],
-            pd.to_timedelta(frame["start"]),
-            pd.to_timedelta(frame["end"]),
+            frame["file"], _read_time(frame["start"]), _read_time(frame["end"])
         )
         frame = frame.drop(columns=["file", "start", "end"])
     else:
@@ -783,7 +1067,16 @@ def read_results(path: str) -> pd.DataFrame:
     return frame
 
 
-def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+def _read_time(column: pd.Series) -> pd.Series:
+    r"""Seconds (numbers) or pandas durations (text) as durations."""
+    if pd.api.types.is_numeric_dtype(column):
+        # whole nanoseconds: 1.428020833 s is 1428020833 ns, not one less
+        nanoseconds = np.round(column.to_numpy(dtype="float64") * 1e9)
+        return pd.Series(pd.to_timedelta(nanoseconds, unit="ns"), index=column.index)
+    return pd.to_timedelta(column)
+
+
+def _csv_safe(frame: pd.DataFrame, time_format: str = "seconds") -> pd.DataFrame:
     r"""Results as columns, text cells quoted against formula injection.
 
     A spreadsheet runs a cell starting with ``=``, ``+``, ``-``, ``@``,
@@ -796,9 +1089,17 @@ def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     so that :func:`read_results` removes exactly one
     and reads every name back as it was.
     Numbers (e.g. ``-0.2``) are left as they are.
+    With ``time_format="seconds"``,
+    ``start`` and ``end`` become seconds
+    rounded to the nanosecond (the resolution of a duration),
+    which the CSV writer prints in the fewest digits that read back exactly.
 
     """
     frame = frame.reset_index()
+    if time_format == "seconds":
+        for column in ("start", "end"):
+            if column in frame.columns:
+                frame[column] = np.round(frame[column].dt.total_seconds(), 9)
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].map(_csv_quote)
@@ -823,14 +1124,14 @@ def _csv_unquote(value: str) -> str:
 def _summary(
     frame: pd.DataFrame, root: str | None, whole_files: bool, seconds: float
 ) -> str:
-    r"""One line: files, audio duration, failures, time."""
+    r"""One line: files, audio duration, rows, failed files, time."""
     files = frame.index.get_level_values("file")
     failed = frame.isna().all(axis=1).to_numpy()
     failed_files = set(files[failed])
     if whole_files:
         # each row ends where its file ends: no need to read the files again
         ends = frame.index.get_level_values("end")[~failed]
-        audio = ends.total_seconds().to_numpy().sum()
+        audio = float(np.nansum(ends.total_seconds().to_numpy()))
     else:
         audio = 0.0
         for file in dict.fromkeys(files):
@@ -841,9 +1142,25 @@ def _summary(
             )
             audio += audiofile.duration(path)
     return (
-        f"audemo: {len(set(files))} files, {audio / 3600:.2f} h of audio, "
-        f"{len(frame)} rows, {len(failed_files)} failed, {seconds:.1f} s"
+        f"audemo: {_count(len(set(files)), 'file')}, "
+        f"{_duration(audio)} of audio, {_count(len(frame), 'row')}, "
+        f"{len(failed_files)} failed, {_duration(seconds)}"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _duration(seconds: float) -> str:
+    r"""Seconds in a unit that fits, never ``0.0 s`` for a positive duration."""
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    if seconds >= 0.1 or seconds == 0:
+        return f"{seconds:.1f} s"
+    return f"{seconds:.2g} s"
 
 
 def _input_to_index(path: str, errors: str) -> tuple[pd.Index, str | None]:
@@ -871,24 +1188,47 @@ def _input_to_index(path: str, errors: str) -> tuple[pd.Index, str | None]:
 
 
 def _download(args: argparse.Namespace) -> int:
-    root = download_model(args.model, cache_root=args.cache_root, verbose=True)
+    root = download_model(
+        args.model, cache_root=_legacy_model_cache_root(args), verbose=True
+    )
     print(root)
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
+    from audemo.core.model import model_info
+
+    model_cache_root = _legacy_model_cache_root(args)
     name = args.model or DEFAULT_MODEL
-    root = download_model(name, cache_root=args.cache_root, verbose=True)
-    model = load_model(root)
-    print(f"model: {name}")
+    # what is known without the network: the registry and the cache
+    info = model_info(name, cache_root=model_cache_root)
+    print(f"model: {info['model']}")
+    for key in ("url", "license", "description"):
+        if info[key] is not None:
+            print(f"{key}: {info[key]}")
     if name in MODELS:
-        print(f"url: {MODELS[name].url}")
-        print(f"license: {MODELS[name].license}")
-        print(f"description: {MODELS[name].description}")
-    elif is_url(name):
-        print(f"url: {name}")
+        print(
+            f"sha256: {info['pinned_sha256']}"
+            if info["pinned_sha256"]
+            else "sha256: not pinned (no published checksum; the download "
+            "is checked by opening it and comparing its inputs and outputs)"
+        )
+    print(f"cache: {resolve_cache_root(model_cache_root)}")
+    if info["folder"] is None and not args.download:
+        folder = cache_folder(name, cache_root=model_cache_root)
+        cache = f" --model-cache-root {model_cache_root}" if model_cache_root else ""
+        print(
+            f"folder: not in the cache (would be {folder}); "
+            f"`audemo download {name}{cache}` or "
+            f"`audemo info {name}{cache} --download` gets it"
+        )
+        return 0
+    # a cached model is checked (and a damaged one reported) on the way
+    root = download_model(name, cache_root=model_cache_root, verbose=True)
+    model = load_model(root)
     print(f"folder: {root}")
-    print(f"fingerprint: {fingerprint(root, cache_root=args.cache_root)}")
-    print(f"cache: {resolve_cache_root(args.cache_root)}")
+    print(f"fingerprint: {fingerprint(root, cache_root=model_cache_root)}")
+    if info["archive_sha256"]:
+        print(f"archive sha256: {info['archive_sha256']}")
     print(model)
     return 0

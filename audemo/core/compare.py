@@ -62,7 +62,7 @@ def compare_precision(
             model,
             outputs=["logits", "hidden_states"],
             precision=precision,
-            cache_root=cache_root,
+            model_cache_root=cache_root,
             num_workers=num_workers,
             verbose=verbose,
         )

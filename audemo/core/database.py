@@ -9,6 +9,7 @@ import pandas as pd
 
 import audeer
 import audformat
+import audiofile
 
 from audemo.core.define import DIMENSIONS
 from audemo.core.safe_yaml import read_yaml_bytes
@@ -39,7 +40,10 @@ def check_table_id(table_id: str, *, what: str = "table_id"):
     and writes the table to ``<root>/db.<ID>.<format>``,
     so an ID with ``/`` or ``..`` writes outside the database folder,
     and one the file system refuses fails after ``db.yaml`` was written.
-    audemo writes only IDs following ``TABLE_ID_RULE``.
+    audemo writes only IDs made of
+    letters, digits, ``-``, ``_`` and ``.``,
+    not starting with ``.`` and without ``..``,
+    at most 128 characters long.
 
     Args:
         table_id: table ID
@@ -47,7 +51,7 @@ def check_table_id(table_id: str, *, what: str = "table_id"):
             e.g. ``"--table"``
 
     Raises:
-        ValueError: if ``table_id`` does not follow ``TABLE_ID_RULE``
+        ValueError: if ``table_id`` breaks this rule
 
     Examples:
         >>> check_table_id("emotion.test")
@@ -80,7 +84,7 @@ def load_database(root: str) -> audformat.Database:
     This function reads ``db.yaml`` with a safe loader
     (Python tags are refused,
     at most 1 MiB,
-    see ``audemo.core.safe_yaml.safe_load()``)
+    read by audemo's safe YAML parser)
     and builds the header from it with audformat,
     then loads every table from its parquet or CSV file,
     never from a pickle:
@@ -175,6 +179,15 @@ def to_database(
     The table gets the index of ``frame``:
     filewise (``process_index(..., preserve_index=True)``)
     or segmented (windows, speech segments).
+    A segmented index whose rows are exactly whole files
+    (each file once, from 0 to its end or ``NaT``,
+    as :meth:`audemo.Emotion.process_index` returns for a filewise index
+    without windows or segmentation)
+    becomes a filewise table,
+    as ``audemo predict`` writes it:
+    the table then joins with the database's other filewise tables.
+    The end of a row is compared with the file's duration,
+    so the files must be found below ``db.root``.
     File paths are made relative to ``db.root``
     when they are absolute paths below it;
     absolute paths elsewhere are refused.
@@ -191,6 +204,12 @@ def to_database(
     and its ``meta`` holds the model name, fingerprint,
     audemo version and the interface as YAML,
     so that the numbers can be reproduced.
+    A model folder is stored relative to ``db.root``
+    (as :meth:`audobject.Object.to_yaml` writes it
+    relative to the YAML file),
+    registered names and URLs as they are,
+    so the table stays valid when the database moves
+    together with the model folder.
     Rows of inputs that failed (``errors="coerce"``) stay as NaN.
 
     Call ``db.save(root)`` afterwards to write the database.
@@ -200,7 +219,7 @@ def to_database(
         frame: result of :class:`audemo.Emotion`
         table_id: ID of the new table:
             letters, digits, ``-``, ``_`` and ``.``
-            (not first, no ``..``),
+            (``.`` not first, no ``..``),
             at most 128 characters,
             since it becomes part of the table's file name
         interface: the interface that made ``frame``
@@ -246,6 +265,7 @@ def to_database(
             f"an audformat filewise or segmented index ({ex})."
         ) from ex
     check_inside(index, db.root)
+    index = _whole_files_to_filewise(index, db.root)
     dimensions = [column for column in frame.columns if column in DIMENSIONS]
     embedding = [
         column for column in frame.columns if str(column).startswith("hidden_states-")
@@ -280,10 +300,11 @@ def to_database(
     meta = {"audemo_version": __version__}
     description = "Emotion predictions of audemo"
     if interface is not None:
+        model = _model_reference(interface.model, db.root)
         meta.update(
-            model=interface.model if _portable(interface.model) else None,
+            model=model,
             fingerprint=interface.fingerprint,
-            pipeline=interface.to_yaml_s(include_version=True),
+            pipeline=_pipeline_yaml(interface, db.root),
         )
         name = os.path.basename(str(interface.model).rstrip("/"))
         description += f" (model {name}, sha256 {interface.fingerprint[:12]})"
@@ -330,7 +351,8 @@ def check_inside(index: pd.Index, root: str | None):
     )
     if outside:
         raise ValueError(
-            f"{len(outside)} files are not inside the database "
+            f"{_count(len(outside), 'file')} {'is' if len(outside) == 1 else 'are'} "
+            f"not inside the database "
             f"(root {root or 'not set'}), e.g. '{outside[0]}': a table can only "
             f"reference files below the database root."
         )
@@ -356,6 +378,72 @@ def _relative_index(index: pd.Index, root: str | None) -> pd.Index:
     return audformat.filewise_index([relative(file) for file in index])
 
 
-def _portable(model: str) -> bool:
-    # a registered name or URL means something on another machine, a path does not
-    return not os.path.isabs(model)
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _model_reference(model: str, root: str | None) -> str | None:
+    r"""The model as a pipeline YAML file next to ``db.yaml`` names it."""
+    from audemo.core.model import MODELS
+    from audemo.core.model import is_url
+
+    if model in MODELS or is_url(model):
+        return model
+    if root is None:
+        # an absolute path without a database root to relate it to
+        # means nothing on another machine
+        return None if os.path.isabs(model) else model
+    # as audemo.core.resolver.ModelResolver writes it into a YAML file in root
+    return os.path.relpath(model, root)
+
+
+def _pipeline_yaml(interface, root: str | None) -> str:
+    r"""The interface as YAML, model folders relative to the database root.
+
+    :meth:`audobject.Object.to_yaml_s` knows no folder
+    and writes a model folder as an absolute path of this machine;
+    this writes it as :meth:`audobject.Object.to_yaml` would
+    into a file next to ``db.yaml``.
+
+    """
+    import yaml
+
+    if root is None:
+        return interface.to_yaml_s(include_version=True)
+    return yaml.dump(interface.to_dict(include_version=True, root=root))
+
+
+def _whole_files_to_filewise(index: pd.Index, root: str | None) -> pd.Index:
+    r"""A segmented index of whole files as a filewise index, else as it is.
+
+    :meth:`audemo.Emotion.process_index` returns a segmented index
+    from 0 to the end of each file (``NaT`` for a failed file)
+    for a filewise one;
+    ``audemo predict`` stores such results as a filewise table,
+    and so does :func:`to_database`.
+    Only when every row is a whole file:
+    a segment that starts at 0 and ends before the file ends is kept.
+
+    """
+    if audformat.index_type(index) != audformat.define.IndexType.SEGMENTED:
+        return index
+    files = index.get_level_values("file")
+    starts = index.get_level_values("start")
+    ends = index.get_level_values("end")
+    if files.has_duplicates or (starts != pd.Timedelta(0)).any():
+        return index
+    for file, end in zip(files, ends):
+        if pd.isna(end):
+            continue  # NaT: to the end of the file
+        if not os.path.isabs(file) and root is None:
+            return index  # nowhere to find the file
+        path = file if os.path.isabs(file) else os.path.join(root, file)
+        try:
+            duration = audiofile.duration(path)
+        except Exception:  # a file that cannot be read proves nothing
+            return index
+        # the end is the number of samples over the sampling rate,
+        # in nanoseconds: equal to the duration up to rounding
+        if abs(end.total_seconds() - duration) > 1e-6:
+            return index
+    return audformat.filewise_index(list(files))

@@ -10,7 +10,6 @@ import threading
 import pandas as pd
 
 import audeer
-import audformat
 import audobject
 
 from audemo.core.cache import FILE_KEYS
@@ -24,6 +23,8 @@ from audemo.core.cache import write_part
 from audemo.core.emotion import Emotion
 from audemo.core.emotion import _process_shard
 from audemo.core.emotion import _warn_failures
+from audemo.core.emotion import check_index
+from audemo.core.emotion import progress_description
 from audemo.core.pipeline import load_pipeline
 
 
@@ -69,7 +70,7 @@ def process_index(
     in the layout of the cache of :meth:`audemo.Emotion.process_index`,
     and a later run submits only the partitions that are missing.
     With the default ``partition_size``
-    (:data:`audemo.core.cache.PART_SIZE`)
+    (100 rows)
     both share their caches:
     a run on the cluster resumes a local run and vice versa.
     Partitions with failures are not cached.
@@ -102,6 +103,8 @@ def process_index(
         data frame with one row per file, segment or window
 
     Raises:
+        TypeError: if ``index`` is not a pandas index
+            (e.g. a list of files: pass ``audformat.filewise_index(files)``)
         ValueError: if ``client`` is ``None``,
             ``interface`` is not an :class:`audemo.Emotion`,
             its segmentation cannot be serialized,
@@ -132,7 +135,7 @@ def process_index(
         )
     if file_key not in FILE_KEYS:
         raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
-    audformat.assert_index(index)
+    check_index(index)
     # raises a ValueError if the segmentation cannot be serialized
     key = interface.cache_key()
     if len(index) == 0:
@@ -170,9 +173,10 @@ def process_index(
             futures[future.key] = (part, future)
 
     done = num_parts - len(futures)
+    label = progress_description(index)
     with audeer.progress_bar(
         total=num_parts,
-        desc=_description(done, num_parts),
+        desc=_description(label, done, num_parts),
         disable=not verbose,
     ) as bar:
         bar.update(done)
@@ -187,7 +191,7 @@ def process_index(
                 if paths[part] is not None and not part_failures:
                     write_part(frame, paths[part])
                 done += 1
-                bar.set_description(_description(done, num_parts))
+                bar.set_description(_description(label, done, num_parts))
                 bar.update(1)
         finally:
             # an error stops the run: drop the tasks that are left
@@ -197,7 +201,12 @@ def process_index(
     failures = [message for messages in failures for message in messages]
     frame.attrs["failures"] = len(failures)
     if failures:
-        _warn_failures(failures, len(frame))
+        _warn_failures(
+            failures,
+            index.get_level_values("file").unique(),
+            len(frame),
+            interface._row_unit(),
+        )
     interface._check_segmented(index.get_level_values("file"), frame)
     return frame
 
@@ -209,8 +218,8 @@ def _as_completed(futures: list):
     return as_completed(futures)
 
 
-def _description(done: int, total: int) -> str:
-    return f"Partitions {done}/{total}"
+def _description(label: str, done: int, total: int) -> str:
+    return f"{label}: partition {done}/{total}"
 
 
 def _run_partition(
@@ -218,10 +227,10 @@ def _run_partition(
     overrides: tuple[tuple[str, object], ...],
     index: pd.Index,
     root: str | None,
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[tuple[str | None, str]]]:
     r"""Process one partition on a worker.
 
-    Returns the result and the messages of failed inputs,
+    Returns the result and the files and messages of failed inputs,
     since warnings of workers do not reach the client,
     or ``None`` and the error.
 

@@ -2,14 +2,17 @@ r"""Emotion: the emotion model as an audinterface feature extractor."""
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 import concurrent.futures
+import concurrent.futures.process
 import contextlib
 import functools
 import hashlib
 import inspect
 import json
 import multiprocessing
+import numbers
 import os
 import warnings
 
@@ -31,6 +34,7 @@ from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.model import DEFAULT_MODEL
+from audemo.core.model import check_device
 from audemo.core.model import download_model
 from audemo.core.model import fingerprint as model_fingerprint
 from audemo.core.model import open_model
@@ -45,6 +49,17 @@ from audemo.core.segment import VoiceActivity
 
 
 ERRORS = ("raise", "coerce")
+
+# hidden audobject arguments: settings of this run, not of the numbers
+_RUNTIME_ARGUMENTS = (
+    "model_cache_root",
+    "cache_root",
+    "device",
+    "num_workers",
+    "num_threads",
+    "multiprocessing",
+    "verbose",
+)
 
 CHUNK_DUR = 20.0
 r"""Default chunk length in seconds.
@@ -92,7 +107,7 @@ class Emotion(audinterface.Feature, audobject.Object):
     :func:`audobject.from_yaml` rebuilds the same pipeline
     and refuses a model with a different fingerprint.
     The runtime settings
-    ``cache_root``, ``device``, ``num_workers``, ``num_threads``,
+    ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
     ``multiprocessing`` and ``verbose``
     are not serialized
     (`hidden arguments`_).
@@ -114,8 +129,10 @@ class Emotion(audinterface.Feature, audobject.Object):
             ``None`` accepts the model as it is
             and records its fingerprint
         win_dur: window duration in seconds
-            to get one row per window (emotion over time)
-        hop_dur: hop duration in seconds, defaults to ``win_dur / 2``
+            to get one row per window (emotion over time),
+            at least 0.025 s (the model's 400 samples)
+        hop_dur: hop duration in seconds, defaults to ``win_dur / 2``;
+            needs ``win_dur``
         chunk_dur: inputs longer than this (in seconds)
             are split into the fewest chunks of equal length
             not longer than ``chunk_dur``,
@@ -125,7 +142,8 @@ class Emotion(audinterface.Feature, audobject.Object):
             and memory stays bounded.
             Long WAV, FLAC, OGG and MP3 files are also read chunk by chunk
             (each chunk resampled on its own).
-            ``None`` processes every input whole
+            ``None`` processes every input whole;
+            otherwise at least 0.025 s
         sampling_rate: sampling rate the model expects (16000)
         resample: resample signals of other sampling rates
         channels: channel selection, see :func:`audresample.remix`
@@ -134,10 +152,13 @@ class Emotion(audinterface.Feature, audobject.Object):
             if given, one row per segment it finds
         errors: ``"raise"`` to stop at the first failing input,
             ``"coerce"`` for a row of NaN and a warning instead
-        cache_root: cache folder of downloaded models,
+        model_cache_root: cache folder of downloaded models,
             see :func:`audemo.download_model`
+            (not the cache of results,
+            which is the ``cache_root`` of :meth:`process_index`)
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
-        num_workers: number of files processed in parallel
+        num_workers: number of files processed in parallel;
+            ``None`` uses one worker per CPU core
         num_threads: number of onnxruntime threads per worker;
             ``None`` shares the CPU cores among the workers.
             The thread count can change the last bit of the results
@@ -145,9 +166,12 @@ class Emotion(audinterface.Feature, audobject.Object):
         multiprocessing: use processes instead of threads
             for ``num_workers``
         verbose: show progress bars
+        cache_root: deprecated name of ``model_cache_root``
+            (a :class:`FutureWarning` says so)
 
     Raises:
-        ValueError: if an argument has an invalid value
+        ValueError: if an argument has an invalid value,
+            e.g. ``win_dur`` or ``num_workers`` not positive
         RuntimeError: if the model cannot be obtained
             or its fingerprint differs from ``fingerprint``
 
@@ -178,14 +202,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             "mixdown": "process",
             "segment": "process",
         },
-        hide=[
-            "cache_root",
-            "device",
-            "num_workers",
-            "num_threads",
-            "multiprocessing",
-            "verbose",
-        ],
+        hide=list(_RUNTIME_ARGUMENTS),
         resolvers={"model": ModelResolver},
     )
     def __init__(
@@ -204,13 +221,22 @@ class Emotion(audinterface.Feature, audobject.Object):
         mixdown: bool = False,
         segment: audinterface.Segment | None = None,
         errors: str = "raise",
-        cache_root: str | None = None,
+        model_cache_root: str | None = None,
         device: str = "cpu",
         num_workers: int | None = 1,
         num_threads: int | None = None,
         multiprocessing: bool = False,
         verbose: bool = False,
+        cache_root: str | None = None,
     ):
+        model_cache_root = deprecated_cache_root(self, cache_root, model_cache_root)
+        check_options(
+            win_dur=win_dur,
+            hop_dur=hop_dur,
+            chunk_dur=chunk_dur,
+            num_workers=num_workers,
+            num_threads=num_threads,
+        )
         output_names = _check_outputs(outputs)
         if sampling_rate != SAMPLING_RATE:
             raise ValueError(
@@ -229,11 +255,8 @@ class Emotion(audinterface.Feature, audobject.Object):
             raise ValueError(
                 f"precision must be one of {PRECISIONS}, not '{precision}'."
             )
-        if chunk_dur is not None and chunk_dur * sampling_rate < MIN_SAMPLES:
-            raise ValueError(
-                f"chunk_dur must be at least {MIN_SAMPLES / sampling_rate} s, "
-                f"not {chunk_dur}."
-            )
+        # before the download: a bad device or int8 on a GPU fails at once
+        check_device(device, precision)
 
         if fingerprint is not None and not isinstance(fingerprint, str):
             # YAML reads an unquoted all-digit SHA256 as an integer,
@@ -246,8 +269,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         if isinstance(segment, VoiceActivity):
             segment.errors = errors
         model = model or DEFAULT_MODEL
-        root = download_model(model, cache_root=cache_root, verbose=verbose)
-        actual = model_fingerprint(root, cache_root=cache_root)
+        root = download_model(model, cache_root=model_cache_root, verbose=verbose)
+        actual = model_fingerprint(root, cache_root=model_cache_root)
         if fingerprint is not None and fingerprint != actual:
             raise RuntimeError(
                 f"The model '{model}' in '{root}' has fingerprint "
@@ -257,7 +280,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             )
 
         self.model = model if root != audeer.path(model) else root
-        r"""Model reference: registered name, URL or model folder."""
+        r"""Registered name, URL or folder of the model."""
         self.outputs = outputs
         r"""Requested outputs."""
         self.fingerprint = actual
@@ -268,20 +291,24 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""What to do with inputs that fail."""
         self.chunk_dur = chunk_dur
         r"""Maximum duration in seconds processed in one model run."""
-        self.cache_root = cache_root
+        self.model_cache_root = model_cache_root
+        r"""Cache folder of downloaded models."""
         self.device = device
         self.multiprocessing = multiprocessing
+        # None means one worker per core: resolved once, so that audinterface
+        # starts as many threads as the onnxruntime threads were sized for
+        num_workers = num_workers or available_cores()
         self.num_workers = num_workers
 
         self.precision = precision
         r"""Precision the model runs in."""
 
         self._output_names = output_names
-        self._model_root = precision_root(root, precision, cache_root=cache_root)
+        self._model_root = precision_root(root, precision, cache_root=model_cache_root)
         self._run_fingerprint = (
             actual
             if precision == "fp32"
-            else model_fingerprint(self._model_root, cache_root=cache_root)
+            else model_fingerprint(self._model_root, cache_root=model_cache_root)
         )
         self.num_threads = num_threads or _threads_per_worker(num_workers)
         r"""Number of onnxruntime threads per worker."""
@@ -316,7 +343,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         self.hop_dur = hop_dur
         # Feature builds its Process itself; turning it into RobustProcess
         # keeps every argument Feature passed on to it
-        self.process.__class__ = RobustProcess
+        self.process.__class__ = LabelledProcess
         self.process.errors = errors
         self.process.chunk_dur = chunk_dur
         self._deferred_failures = None
@@ -325,6 +352,19 @@ class Emotion(audinterface.Feature, audobject.Object):
     def model_root(self) -> str:
         r"""Local folder of the model."""
         return self._model_root
+
+    @property
+    def cache_root(self) -> str | None:
+        r"""Deprecated name of :attr:`model_cache_root`."""
+        warnings.warn(
+            f"{type(self).__name__}.cache_root is deprecated: "
+            f"use {type(self).__name__}.model_cache_root "
+            f"(the cache of models; the cache of results is "
+            f"process_index(cache_root=...)).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.model_cache_root
 
     def process_index(
         self,
@@ -340,7 +380,7 @@ class Emotion(audinterface.Feature, audobject.Object):
 
         With ``cache_root``,
         results are stored in parts of
-        :data:`audemo.core.cache.PART_SIZE` rows
+        100 rows
         as soon as each part is done,
         as parquet files (reading them runs no code).
         A part is found again by a key that covers
@@ -376,11 +416,13 @@ class Emotion(audinterface.Feature, audobject.Object):
         since whoever can write there decides the results.
 
         Args:
-            index: index conform to audformat_
+            index: index conform to audformat_,
+                e.g. ``db.files`` or ``audformat.filewise_index(files)``
             preserve_index: if ``True`` and neither ``segment``
                 nor ``win_dur`` is set, return the original index
-            root: root folder to expand relative file paths
-            cache_root: cache folder (see above)
+            root: root folder to expand relative file paths,
+                ``db.root`` for the files of an audformat database
+            cache_root: cache folder of results (see above)
             process_func_args: arguments passed on to the processing function
             file_key: how audio files enter the cache key:
                 ``"stat"`` or ``"content"`` (see above)
@@ -389,29 +431,43 @@ class Emotion(audinterface.Feature, audobject.Object):
             data frame with one row per file, segment or window
 
         Raises:
-            ValueError: if ``cache_root`` is given
+            TypeError: if ``index`` is not a pandas index
+                (e.g. a list of files: use :meth:`process_files`)
+            ValueError: if ``index`` is not conform to audformat_,
+                ``cache_root`` is given
                 but ``segment`` is not an :class:`audobject.Object`,
                 or ``file_key`` is invalid
+            FileNotFoundError: if relative file paths do not exist,
+                no ``root`` is given,
+                and ``errors`` is ``"raise"``
             PermissionError: if other users can write
                 the cache folder or a part in it
+            RuntimeError: if a worker process of ``multiprocessing``
+                ended abruptly
 
         .. _audformat: https://audeering.github.io/audformat/data-format.html
 
         """
+        check_index(index)
         if file_key not in FILE_KEYS:
             raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
         if len(index) == 0:
             return super().process_index(index, preserve_index=preserve_index)
-        with self._worker_pool() as pool:
-            if cache_root is None:
-                frame = self._process(index, root, process_func_args, pool)
-            else:
-                frame = self._process_cached(
+        files = index.get_level_values("file").unique()
+        hint = self._check_relative_files(files, root)
+
+        def run() -> pd.DataFrame:
+            with self._worker_pool() as pool:
+                if cache_root is None:
+                    return self._process(index, root, process_func_args, pool)
+                return self._process_cached(
                     index, root, process_func_args, pool, cache_root, file_key
                 )
+
+        frame = self._collect_failures(run, files, hint)
         if preserve_index and self.process.segment is None and self.win_dur is None:
             frame.index = index
-        self._check_segmented(index.get_level_values("file"), frame)
+        self._check_segmented(files, frame)
         return frame
 
     def process_files(
@@ -437,16 +493,39 @@ class Emotion(audinterface.Feature, audobject.Object):
         Returns:
             data frame with one row per file, segment or window
 
+        Raises:
+            TypeError: if ``files`` is a single path
+                or an index instead of a list
+            FileNotFoundError: if relative file paths do not exist,
+                no ``root`` is given,
+                and ``errors`` is ``"raise"``
+
         """
-        if not self.multiprocessing or len(files) == 0:
-            frame = super().process_files(
-                files,
-                starts=starts,
-                ends=ends,
-                root=root,
-                process_func_args=process_func_args,
+        if isinstance(files, str) or isinstance(files, pd.MultiIndex):
+            what = "a string" if isinstance(files, str) else "a segmented index"
+            use = (
+                "process_file(file)"
+                if isinstance(files, str)
+                else "process_index(index)"
             )
-            self._check_segmented(files, frame)
+            raise TypeError(
+                f"files must be a list of file paths, not {what}: use {use}."
+            )
+        if not self.multiprocessing or len(files) == 0:
+            unique = list(dict.fromkeys(files))
+            hint = self._check_relative_files(unique, root)
+            frame = self._collect_failures(
+                lambda: super(Emotion, self).process_files(
+                    files,
+                    starts=starts,
+                    ends=ends,
+                    root=root,
+                    process_func_args=process_func_args,
+                ),
+                unique,
+                hint,
+            )
+            self._check_segmented(unique, frame)
             return frame
         if starts is None and ends is None:
             index = audformat.filewise_index(files)
@@ -458,14 +537,111 @@ class Emotion(audinterface.Feature, audobject.Object):
             )
         return self.process_index(index, root=root, process_func_args=process_func_args)
 
+    def process_folder(
+        self,
+        root: str,
+        *,
+        filetype: str = "wav",
+        include_root: bool = True,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        r"""Process the audio files in a folder (not in its sub-folders).
+
+        Only files whose name ends in ``.<filetype>``
+        (case-sensitive) are processed.
+        If there are none,
+        a warning names what the folder holds instead:
+        files of another type
+        (pass ``filetype``, e.g. ``filetype="flac"``),
+        audio in sub-folders,
+        or an audformat database
+        (load it with :meth:`audformat.Database.load`
+        and process ``db.files`` with :meth:`process_index`).
+
+        Args:
+            root: folder
+            filetype: file extension without dot, case-sensitive
+            include_root: if ``True``
+                the file paths in the index are absolute
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            data frame with one row per file, segment or window
+
+        Raises:
+            FileNotFoundError: if ``root`` does not exist
+
+        """
+        frame = super().process_folder(
+            root,
+            filetype=filetype,
+            include_root=include_root,
+            process_func_args=process_func_args,
+        )
+        if len(frame) == 0:
+            hint = _empty_folder_hint(audeer.path(root), filetype)
+            if hint:
+                warnings.warn(hint, UserWarning, stacklevel=_caller_stacklevel())
+        return frame
+
+    def _check_relative_files(self, files: Sequence[str], root: str | None) -> str:
+        r"""Hint for relative paths that do not exist without ``root``.
+
+        With ``errors="raise"`` the first missing file
+        is an error before anything is processed.
+
+        """
+        if root is not None:
+            return ""
+        missing = [
+            file
+            for file in files
+            if isinstance(file, str)
+            and not os.path.isabs(file)
+            and not os.path.exists(file)
+        ]
+        if not missing:
+            return ""
+        hint = (
+            f"{_count(len(missing), 'relative file path')} "
+            f"{'does' if len(missing) == 1 else 'do'} not exist "
+            f"in the current folder '{os.getcwd()}' and no root was given: "
+            f"pass the folder the paths are relative to as root, "
+            f"for an audformat database root=db.root "
+            f"(process_index(db.files, root=db.root))."
+        )
+        if self.errors == "raise":
+            raise FileNotFoundError(f"Audio file '{missing[0]}' does not exist. {hint}")
+        return hint
+
+    def _collect_failures(self, run, files: Sequence[str], hint: str = ""):
+        r"""Run and warn once about all failures, counted per file."""
+        if self._deferred_failures is not None:
+            # an outer call collects them
+            return run()
+        self._deferred_failures = []
+        try:
+            frame = run()
+            failures = self._deferred_failures
+        finally:
+            self._deferred_failures = None
+        if failures:
+            _warn_failures(failures, files, len(frame), self._row_unit(), hint)
+        return frame
+
+    def _row_unit(self) -> str:
+        return "window" if self.win_dur is not None else "segment"
+
     def _check_segmented(self, files: Sequence[str], frame: pd.DataFrame):
         if self.process.segment is None or len(files) == 0:
             return
         found = set(frame.index.get_level_values("file")) if len(frame) else set()
         silent = [file for file in dict.fromkeys(files) if file not in found]
         if silent:
+            total = len(set(files))
             _warn(
-                f"{len(silent)} of {len(set(files))} files have no segments "
+                f"{len(silent)} of {_count(total, 'file')} "
+                f"{'has' if len(silent) == 1 else 'have'} no segments "
                 f"(no speech found) and therefore no rows",
                 silent,
             )
@@ -478,26 +654,35 @@ class Emotion(audinterface.Feature, audobject.Object):
         positions = np.array_split(
             np.arange(len(index)), min(len(index), pool._max_workers * 4)
         )
-        futures = [
-            pool.submit(_process_shard, self, index[rows], root, process_func_args)
-            for rows in positions
-        ]
         frames, failures = [], []
-        with audeer.progress_bar(
-            total=len(index),
-            desc=f"Process {len(index)} entries",
-            disable=not self.verbose,
-        ) as bar:
-            for future, rows in zip(futures, positions):
-                frame, shard_failures = future.result()
-                frames.append(frame)
-                failures.extend(shard_failures)
-                bar.update(len(rows))
+        try:
+            futures = [
+                pool.submit(_process_shard, self, index[rows], root, process_func_args)
+                for rows in positions
+            ]
+            with audeer.progress_bar(
+                total=len(index),
+                desc=progress_description(index),
+                disable=not self.verbose,
+            ) as bar:
+                for future, rows in zip(futures, positions):
+                    frame, shard_failures = future.result()
+                    frames.append(frame)
+                    failures.extend(shard_failures)
+                    bar.update(len(rows))
+        except concurrent.futures.process.BrokenProcessPool:
+            # the 85-line traceback of the pool hides the usual cause
+            raise RuntimeError(_BROKEN_POOL_MESSAGE) from None
         frame = concat_parts(frames)
         frame.attrs["failures"] = len(failures)
         if failures:
             if self._deferred_failures is None:
-                _warn_failures(failures, len(frame))
+                _warn_failures(
+                    failures,
+                    index.get_level_values("file").unique(),
+                    len(frame),
+                    self._row_unit(),
+                )
             else:
                 self._deferred_failures.extend(failures)
         return frame
@@ -514,37 +699,39 @@ class Emotion(audinterface.Feature, audobject.Object):
             # the file may have been fixed or the disk mounted again
             return frame, frame.attrs.get("failures", 0) == 0
 
-        # one progress bar over all parts and one warning over all failures
+        # one progress bar over all parts;
+        # process_index warns once over all failures
         self.verbose = self.process.verbose = False
-        self._deferred_failures = []
         try:
-            frame = process_index_resumable(
+            return process_index_resumable(
                 process_part,
                 index,
                 folder,
                 root=root,
                 file_key=file_key,
                 verbose=verbose,
+                description=progress_description(index),
             )
-            if self._deferred_failures:
-                _warn_failures(self._deferred_failures, len(frame))
         finally:
             self.verbose = self.process.verbose = verbose
-            self._deferred_failures = None
-        return frame
 
     @contextlib.contextmanager
     def _worker_pool(self):
         if not self.multiprocessing:
             yield None
             return
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            # a worker process that imports a script without a __main__ guard
+            # runs it again and gets here: it ends quietly instead of
+            # printing multiprocessing's traceback, and the caller's process
+            # explains the guard (see _BROKEN_POOL_MESSAGE)
+            raise SystemExit(1)
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
         )
-        workers = self.num_workers or os.cpu_count() or 1
         with concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context
+            self.num_workers, mp_context=context
         ) as pool:
             yield pool
 
@@ -597,7 +784,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             self._run_fingerprint,
             self.device,
             self.num_threads,
-            self.cache_root,
+            self.model_cache_root,
             os.getpid(),
         )
 
@@ -642,7 +829,12 @@ class Emotion(audinterface.Feature, audobject.Object):
         return np.concatenate([result[name].reshape(-1) for name in self._output_names])
 
     def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
-        failures = [value.message for value in y if isinstance(value, Failure)]
+        has_files = "file" in y.index.names
+        failures = [
+            (y.index[i][0] if has_files else None, value.message)
+            for i, value in enumerate(y)
+            if isinstance(value, Failure)
+        ]
         if failures:
             nan = np.full(len(self.column_names), np.nan, dtype=np.float32)
             y = pd.Series(
@@ -651,7 +843,8 @@ class Emotion(audinterface.Feature, audobject.Object):
                 dtype=object,
             )
             if self._deferred_failures is None:
-                _warn_failures(failures, len(y))
+                files = y.index.get_level_values("file").unique() if has_files else []
+                _warn_failures(failures, files, len(y), self._row_unit())
             else:
                 self._deferred_failures.extend(failures)
         frame = super()._series_to_frame(y)
@@ -659,12 +852,297 @@ class Emotion(audinterface.Feature, audobject.Object):
         return frame
 
 
+class LabelledProcess(RobustProcess):
+    r"""RobustProcess whose progress bar counts files or segments.
+
+    audinterface labels the progress of every index "segments",
+    also when its rows are whole files.
+
+    """
+
+    def _process_index_wo_segment(
+        self,
+        index: pd.Index,
+        root: str | None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.Series:
+        return process_index_labelled(self, index, root, process_func_args)
+
+
+def process_index_labelled(
+    process: audinterface.Process,
+    index: pd.Index,
+    root: str | None,
+    process_func_args: dict[str, object] | None = None,
+) -> pd.Series:
+    r"""Run the rows of an index, with a progress bar that counts them right.
+
+    audinterface's ``Process._process_index_wo_segment``
+    with the label of :func:`progress_description`.
+
+    Args:
+        process: the process
+        index: segmented index
+        root: root folder to expand relative file paths
+        process_func_args: arguments passed on to the processing function
+
+    Returns:
+        one value per row
+
+    """
+    if index.empty:
+        return pd.Series(None, index=index, dtype=object)
+    params = [
+        (
+            (file,),
+            {
+                "idx": idx,
+                "root": root,
+                "start": start,
+                "end": end,
+                "process_func_args": process_func_args,
+            },
+        )
+        for idx, (file, start, end) in enumerate(index)
+    ]
+    xs = audeer.run_tasks(
+        process._process_file,
+        params,
+        num_workers=process.num_workers,
+        multiprocessing=process.multiprocessing,
+        progress_bar=process.verbose,
+        task_description=progress_description(index),
+        maximum_refresh_time=1,
+    )
+    y = [value for x in xs for value in x[0]]
+    files = [value for x in xs for value in x[1]]
+    starts = [value for x in xs for value in x[2]]
+    ends = [value for x in xs for value in x[3]]
+    return pd.Series(y, audformat.segmented_index(files, starts, ends))
+
+
+def progress_description(index: pd.Index) -> str:
+    r"""Progress bar label: "Process N files" or "Process N segments".
+
+    Rows that cover whole files
+    (a filewise index, or start 0 and end ``NaT``)
+    are files, other rows are segments.
+
+    Args:
+        index: audformat index
+
+    Returns:
+        label
+
+    Examples:
+        >>> progress_description(audformat.filewise_index(["a.wav", "b.wav"]))
+        'Process 2 files'
+        >>> progress_description(audformat.segmented_index(["a.wav"], [0.5], [1.0]))
+        'Process 1 segment'
+
+    """
+    if len(index.names) == 1:
+        return f"Process {_count(len(index), 'file')}"
+    starts = index.get_level_values("start")
+    ends = index.get_level_values("end")
+    if bool(((starts == pd.Timedelta(0)) & ends.isna()).all()):
+        return f"Process {_count(len(index), 'file')}"
+    return f"Process {_count(len(index), 'segment')}"
+
+
+def check_index(index: object):
+    r"""Refuse what is not an audformat index, saying what to pass instead.
+
+    Args:
+        index: what was passed as ``index``
+
+    Raises:
+        TypeError: if ``index`` is not a pandas index
+        ValueError: if ``index`` is not conform to audformat
+
+    Examples:
+        >>> check_index(audformat.filewise_index(["a.wav"]))
+        >>> check_index(["a.wav"])
+        Traceback (most recent call last):
+        ...
+        TypeError: index must be an audformat index, not a list: pass audformat.filewise_index(files), or use process_files(files) for a list of files.
+
+    """  # noqa: E501
+    use = (
+        "pass audformat.filewise_index(files), "
+        "or use process_files(files) for a list of files"
+    )
+    if isinstance(index, (pd.Series, pd.DataFrame)):
+        raise TypeError(
+            f"index must be an audformat index, not a {type(index).__name__}: "
+            f"pass its .index (e.g. db['files'].get().index) or db.files."
+        )
+    if not isinstance(index, pd.Index):
+        article = "an" if type(index).__name__[0] in "aeiou" else "a"
+        raise TypeError(
+            f"index must be an audformat index, "
+            f"not {article} {type(index).__name__}: {use}."
+        )
+    names = list(index.names)
+    if names not in (["file"], ["file", "start", "end"]):
+        raise ValueError(
+            f"index must be an audformat index with the level 'file' (filewise) "
+            f"or 'file', 'start', 'end' (segmented), "
+            f"not a pandas index with the levels {names}: {use}."
+        )
+    audformat.assert_index(index)
+
+
+def available_cores() -> int:
+    r"""Number of CPU cores this process may use.
+
+    Returns:
+        at least 1
+
+    """
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def check_options(
+    *,
+    win_dur: object,
+    hop_dur: object,
+    chunk_dur: object,
+    num_workers: object,
+    num_threads: object,
+):
+    r"""Refuse options that would fail for every input.
+
+    Shared by :class:`audemo.Emotion` and :class:`audemo.Categories`,
+    so that a wrong option is an error at construction,
+    not a failure blamed on each file.
+
+    Args:
+        win_dur: window duration
+        hop_dur: hop duration
+        chunk_dur: chunk duration
+        num_workers: number of workers
+        num_threads: number of threads per worker
+
+    Raises:
+        ValueError: if an option is invalid
+
+    Examples:
+        >>> check_options(
+        ...     win_dur=1.0, hop_dur=None, chunk_dur=20.0, num_workers=None,
+        ...     num_threads=None,
+        ... )
+        >>> check_options(
+        ...     win_dur=0, hop_dur=None, chunk_dur=20.0, num_workers=1, num_threads=None
+        ... )
+        Traceback (most recent call last):
+        ...
+        ValueError: win_dur must be at least 0.025 s (the model needs 400 samples at 16000 Hz), not 0: pass a duration in seconds, e.g. win_dur=1.0, or win_dur=None for no windows.
+
+    """  # noqa: E501
+    minimum = MIN_SAMPLES / SAMPLING_RATE
+    needs = f"the model needs {MIN_SAMPLES} samples at {SAMPLING_RATE} Hz"
+    examples = {
+        "win_dur": "win_dur=1.0, or win_dur=None for no windows",
+        "hop_dur": "hop_dur=0.5, or hop_dur=None for win_dur / 2",
+        "chunk_dur": "chunk_dur=20.0, or chunk_dur=None for no chunks",
+    }
+    for name, value, least in (
+        ("win_dur", win_dur, minimum),
+        ("hop_dur", hop_dur, 0.0),
+        ("chunk_dur", chunk_dur, minimum),
+    ):
+        if value is None:
+            continue
+        seconds = _seconds(value)
+        what = f"at least {least} s ({needs})" if least else "positive"
+        if seconds is None or not seconds > 0 or seconds < least:
+            raise ValueError(
+                f"{name} must be {what}, not {value!r}: "
+                f"pass a duration in seconds, e.g. {examples[name]}."
+            )
+    if hop_dur is not None and win_dur is None:
+        raise ValueError(
+            f"hop_dur={hop_dur!r} needs win_dur: "
+            f"pass both (e.g. win_dur=1.0, hop_dur={hop_dur!r}) "
+            f"or leave out hop_dur."
+        )
+    for name, value, none in (
+        ("num_workers", num_workers, "one per CPU core"),
+        ("num_threads", num_threads, "to share the CPU cores among the workers"),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, numbers.Integral)
+        ):
+            raise ValueError(
+                f"{name} must be a positive integer or None ({none}), not {value!r}."
+            )
+        if value is not None and value < 1:
+            raise ValueError(
+                f"{name} must be a positive integer or None ({none}), "
+                f"not {value}: e.g. {name}=1."
+            )
+
+
+def _seconds(value: object) -> float | None:
+    r"""Duration in seconds, ``None`` if it is none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value) if np.isfinite(value) else None
+    try:
+        # audinterface also takes strings ("500ms") and Timedelta objects
+        duration = audinterface.utils.to_timedelta(value, SAMPLING_RATE)
+    except Exception:
+        return None
+    return duration.total_seconds() if not pd.isna(duration) else None
+
+
+def deprecated_cache_root(
+    interface: object, cache_root: str | None, model_cache_root: str | None
+) -> str | None:
+    r"""``model_cache_root``, or ``cache_root`` with a warning.
+
+    Args:
+        interface: the object whose class name the warning gives
+        cache_root: the deprecated argument
+        model_cache_root: the new argument
+
+    Returns:
+        the model cache folder
+
+    Raises:
+        ValueError: if both are given and differ
+
+    """
+    if cache_root is None:
+        return model_cache_root
+    name = type(interface).__name__
+    if model_cache_root is not None and model_cache_root != cache_root:
+        raise ValueError(
+            f"{name}() got cache_root={cache_root!r} and "
+            f"model_cache_root={model_cache_root!r}: "
+            f"pass only model_cache_root (cache_root is its deprecated name)."
+        )
+    warnings.warn(
+        f"{name}(cache_root=...) is deprecated: it is the cache of models, "
+        f"pass model_cache_root={cache_root!r} instead "
+        f"(the cache of results is process_index(cache_root=...)).",
+        FutureWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+    return cache_root
+
+
 def _process_shard(
     interface: Emotion,
     index: pd.Index,
     root: str | None,
     process_func_args: dict | None,
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[tuple[str | None, str]]]:
     # runs in a worker process: failures go back to the parent,
     # since warnings of worker processes are lost
     interface._deferred_failures = []
@@ -682,19 +1160,66 @@ def _broadcast(values, length: int, default) -> list:
     return list(values)
 
 
-def _warn_failures(failures: list[str], total: int):
-    _warn(
-        f"{len(failures)} of {total} inputs failed "
-        f"and have NaN values in the result (errors='coerce')",
-        failures,
-    )
+def _warn_failures(
+    failures: list[tuple[str | None, str]],
+    files: Sequence[str],
+    rows: int,
+    unit: str,
+    hint: str = "",
+):
+    r"""One warning over failures (file, message), counted per file.
+
+    Args:
+        failures: file (``None`` for a signal) and message of each failed row
+        files: the distinct files of the input (empty for a signal)
+        rows: number of rows of the result
+        unit: what a row is besides a file: ``"segment"`` or ``"window"``
+        hint: added after the summary
+
+    """
+    failed_files = list(dict.fromkeys(file for file, _ in failures))
+    if len(files) == 0 or failed_files == [None]:
+        total, subject = 1, "The signal"
+        one = True
+    else:
+        total = len(files)
+        subject = f"{len(failed_files)} of {_count(total, 'file')}"
+        one = len(failed_files) == 1
+    summary = f"{subject} failed"
+    if len(failures) != len(failed_files) or rows != total:
+        summary += f" ({len(failures)} of {_count(rows, unit)})"
+    rows_of = "its row holds" if len(failures) == 1 else "their rows hold"
+    if not one and len(failures) == 1:  # pragma: no cover - one row, two files
+        rows_of = "their rows hold"
+    summary += f"; {rows_of} NaN values (errors='coerce')"
+    _warn(summary, [message for _, message in failures], hint)
 
 
-def _warn(summary: str, items: list[str]):
-    r"""One warning: a summary line, then one line per item."""
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    r"""``"1 file"``, ``"2 files"``, ``"0 files"``."""
+    if number == 1:
+        return f"{number} {noun}"
+    return f"{number} {plural or noun + 's'}"
+
+
+_BROKEN_POOL_MESSAGE = (
+    "A worker process of multiprocessing=True ended abruptly. "
+    "Usually the script that runs audemo has no "
+    'if __name__ == "__main__": guard: each worker process imports the script '
+    "again and, without the guard, runs it (and starts workers) "
+    "instead of processing. Put the code that processes under "
+    'if __name__ == "__main__":, or pass multiprocessing=False. '
+    "Otherwise the worker was killed, e.g. for lack of memory: "
+    "use fewer num_workers."
+)
+
+
+def _warn(summary: str, items: list[str], hint: str = ""):
+    r"""One warning: a summary line, one line per item, and a hint."""
     lines = "\n".join(f"  {item}" for item in items)
+    hint = f"\n{hint}" if hint else ""
     warnings.warn(
-        f"{summary}:\n{lines}",
+        f"{summary}:\n{lines}{hint}",
         RuntimeWarning,
         stacklevel=_caller_stacklevel(),
     )
@@ -711,7 +1236,9 @@ def _caller_stacklevel() -> int:
     level = 1
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if level > 1 and not module.startswith(("audemo.", "audinterface.", "audeer.")):
+        if level > 1 and not module.startswith(
+            ("audemo.", "audinterface.", "audeer.", "audobject.")
+        ):
             return level - 1
         frame = frame.f_back
         level += 1
@@ -757,5 +1284,60 @@ def _check_outputs(outputs: str | Sequence[str]) -> list[str]:
 
 
 def _threads_per_worker(num_workers: int | None) -> int:
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     return max(1, cores // max(1, num_workers or cores))
+
+
+def _empty_folder_hint(root: str, filetype: str) -> str:
+    r"""Why a folder has no files of ``filetype``, and what to do."""
+    if os.path.exists(os.path.join(root, "db.yaml")):
+        return (
+            f"'{root}' holds an audformat database, not audio files to list: "
+            f"load it with db = audformat.Database.load({root!r}) and process "
+            f"interface.process_index(db.files, root=db.root)."
+        )
+    others = collections.Counter()
+    nested = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            extension = audeer.file_extension(name)
+            if folder == root:
+                if extension.lower() in AUDIO_EXTENSIONS:
+                    others[extension] += 1
+            elif extension == filetype:
+                nested += 1
+    if not others and not nested:
+        return ""
+    found = ", ".join(
+        f"{_count(number, 'file')} .{extension}"
+        for extension, number in others.most_common()
+    )
+    parts = [f"'{root}' holds no .{filetype} files (filetype={filetype!r}"]
+    parts[0] += ", case-sensitive)"
+    if found:
+        suggestion = others.most_common(1)[0][0]
+        parts.append(f"but {found}: pass filetype={suggestion!r} to process_folder()")
+    if nested:
+        parts.append(
+            f"{'but' if not found else 'and'} {_count(nested, 'file')} "
+            f".{filetype} in sub-folders, which process_folder() does not search: "
+            f"list them (e.g. audeer.list_file_names(root, filetype="
+            f"{filetype!r}, recursive=True)) and use process_files()"
+        )
+    return " ".join(parts) + "."
+
+
+AUDIO_EXTENSIONS = (
+    "wav",
+    "flac",
+    "ogg",
+    "mp3",
+    "m4a",
+    "aac",
+    "opus",
+    "wma",
+    "aif",
+    "aiff",
+    "webm",
+    "mp4",
+)

@@ -36,28 +36,30 @@ class Evaluation:
     """
 
     overall: pd.DataFrame
-    r"""Metrics over all samples, index: dimension"""
+    r"""The metrics over all samples, one row per dimension."""
 
     groups: pd.DataFrame | None
-    r"""Metrics per group,
-    index: grouping (e.g. ``sex``), group (e.g. ``female``), dimension;
+    r"""The metrics per group,
+    with the index levels grouping (e.g. ``sex``), group (e.g. ``female``)
+    and dimension;
     ``ccc_difference`` is the group's CCC minus the overall CCC
     (the paper's fairness measure).
     ``None`` without ``groups``"""
 
     speakers: pd.DataFrame | None
-    r"""Spread of the CCC over speakers, index: dimension;
-    columns ``speakers`` (how many had at least ``min_samples``),
+    r"""The spread of the CCC over speakers, one row per dimension,
+    with the columns ``speakers`` (how many had at least ``min_samples``),
     ``min``, ``median``, ``max``.
     ``None`` without ``speakers``"""
 
     speaker_ccc: pd.DataFrame | None
-    r"""CCC of each speaker with at least ``min_samples`` samples,
-    index: speaker, columns: dimensions"""
+    r"""The CCC of each speaker with at least ``min_samples`` samples,
+    one row per speaker and one column per dimension"""
 
     data: pd.DataFrame
-    r"""The aligned samples: ``truth-<dimension>`` (after rescaling),
-    ``prediction-<dimension>``, and the group and speaker columns"""
+    r"""The aligned samples, with the columns ``truth-<dimension>``
+    (after rescaling), ``prediction-<dimension>``,
+    and the group and speaker columns"""
 
     settings: dict
     r"""Options the numbers depend on"""
@@ -342,8 +344,11 @@ def _align(prediction: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     if not predicted.all():
         lost = data.index[~predicted].get_level_values("file")
         warnings.warn(
-            f"{len(lost)} of {len(data)} gold samples have no prediction "
-            f"(missing or failed, NaN) and are left out, e.g. '{lost[0]}'.",
+            f"{len(lost)} of {len(data)} gold "
+            f"{'sample' if len(data) == 1 else 'samples'} "
+            f"{'has' if len(lost) == 1 else 'have'} no prediction "
+            f"(missing or failed, NaN) and {'is' if len(lost) == 1 else 'are'} "
+            f"left out, e.g. '{lost[0]}'.",
             UserWarning,
             stacklevel=3,
         )
@@ -362,7 +367,8 @@ def _to_filewise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     files = frame.index.get_level_values("file")
     if files.has_duplicates:
         raise ValueError(
-            f"The {name} has {len(frame)} rows for {files.nunique()} files "
+            f"The {name} has {len(frame)} rows for {files.nunique()} "
+            f"{'file' if files.nunique() == 1 else 'files'} "
             f"(windows or segments) but the other side has one row per file: "
             f"average them per file first, "
             f"e.g. {name}.groupby(level='file').mean(), "

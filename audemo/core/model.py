@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import warnings
 import zipfile
 
 import filelock
@@ -99,6 +100,19 @@ READ_TIMEOUT = 60.0
 r"""Seconds a download may wait for the server to send anything."""
 
 _STANDARD_LABELS = (None, {}, {"logits": list(DIMENSIONS)})
+_DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?")
+# onnxruntime's dynamic quantization: kernels for the CPU provider only
+_CPU_ONLY_OPS = {"DynamicQuantizeLinear", "DynamicQuantizeMatMul"}
+_GPU_INSTALL = (
+    "pip puts onnxruntime and onnxruntime-gpu into the same folder, "
+    "where one overwrites the other: install the GPU build alone with "
+    "'pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu' "
+    "and check that "
+    "'python -c \"import onnxruntime; print(onnxruntime.get_available_providers())\"' "
+    "lists CUDAExecutionProvider"
+)
+# SHA256 of ONNX files hashed by this process, for a read-only cache
+_DIGESTS: dict[tuple, str] = {}
 _MODEL_KEY = re.compile(r"\$?audonnx\.core\.model\.Model(==[0-9A-Za-z.+!_-]+)?")
 
 
@@ -153,20 +167,30 @@ def download_model(
     The archive is written to a temporary file,
     checked (size, SHA256 where the registry knows it),
     extracted to a temporary folder
-    (at most :data:`MAX_UNPACKED_BYTES`,
-    no entry compressed more than :data:`MAX_COMPRESSION_RATIO` times),
-    checked as :func:`read_model_folder` and :func:`check_interface` do,
+    (at most 4 GiB in all,
+    no entry over 1 MiB compressed more than 100 times),
+    checked (plain YAML files only, see :ref:`security:Model folders and downloads`;
+    input ``signal``, outputs ``logits`` and ``hidden_states``)
     and only then moved to its final place,
-    with the sizes and SHA256 of its files in ``.audemo-download.json``:
-    a file cut short in the cache later is reported, not used.
+    with the URL, the size and SHA256 of the archive
+    and the sizes and SHA256 of its files
+    in ``.audemo-download.json``.
+    Later uses check the sizes
+    and the SHA256 of ``model.onnx``
+    (remembered, like the fingerprint):
+    a file cut short or changed in the cache is reported, not used.
+    A folder in the cache without that record,
+    copied there by hand,
+    is checked once the same way and then recorded,
+    with a warning that the checksum of its archive is unknown.
     A file lock makes several processes
     that ask at once download it only once;
     temporary files of a process that was killed
     are removed by the next download.
 
-    A download may last :data:`DOWNLOAD_DEADLINE` seconds
-    (``$AUDEMO_DOWNLOAD_DEADLINE`` sets another limit)
-    and wait :data:`READ_TIMEOUT` seconds for the server to send anything.
+    A download may last an hour
+    (``$AUDEMO_DOWNLOAD_DEADLINE`` sets another limit in seconds)
+    and wait 60 seconds for the server to send anything.
     Redirects are followed only to ``http(s)://``
     and never from ``https://`` to ``http://``.
 
@@ -185,7 +209,8 @@ def download_model(
         absolute path of the model folder
 
     Raises:
-        FileNotFoundError: if a local folder does not exist
+        FileNotFoundError: if a local folder does not exist,
+            is a zip archive
             or holds no model
         PermissionError: if the model must be downloaded
             but the cache folder is not writable
@@ -198,7 +223,7 @@ def download_model(
         ValueError: if ``model`` is neither
             a registered name, a URL nor an existing folder,
             or the folder's YAML files are refused
-            (see :func:`read_model_folder`)
+            (see :ref:`security:Model folders and downloads`)
 
     Examples:
         >>> root = audemo.testing.create_model("my-model")
@@ -209,20 +234,99 @@ def download_model(
     model = model or DEFAULT_MODEL
     if model in MODELS or is_url(model):
         return _cached_download(model, cache_root=cache_root, verbose=verbose)
-    root = audeer.path(model)
-    if not os.path.isdir(root):
-        if os.path.sep in model or os.path.exists(root):
-            raise FileNotFoundError(
-                f"Model folder '{root}' does not exist or is not a folder."
-            )
-        raise ValueError(
-            f"Unknown model '{model}'. "
-            f"Use one of the registered names {sorted(MODELS)}, "
-            f"an http(s):// URL of a zip archive, "
-            f"or a folder holding an audonnx model."
-        )
+    root = _local_folder(model)
     read_model_folder(root)
     return root
+
+
+def model_info(model: str | None = None, *, cache_root: str | None = None) -> dict:
+    r"""What audemo knows about a model, without downloading it.
+
+    Args:
+        model: model reference, see :func:`audemo.download_model`
+        cache_root: cache folder
+
+    Returns:
+        dictionary with the keys
+
+        * ``model``: the reference
+          (a local folder as absolute path)
+        * ``url``, ``license``, ``description``:
+          from the registry (``url`` also for a URL),
+          else ``None``
+        * ``pinned_sha256``: SHA256 of the archive
+          that the registry pins,
+          ``None`` if it publishes none
+          (then only the checks of the archive's content protect the download)
+        * ``folder``: the model folder,
+          ``None`` if the model is not in the cache yet
+        * ``archive_sha256``, ``archive_size``:
+          of the archive the cached model was extracted from,
+          as recorded at download,
+          else ``None``
+        * ``verified``: ``"download"``
+          (downloaded and checked by audemo),
+          ``"interface"``
+          (found in the cache without a download record,
+          checked by its interface),
+          ``None`` (not checked yet, or a local folder)
+        * ``fingerprint``: see :ref:`model:Fingerprints`,
+          ``None`` if not in the cache or ``problem`` is set
+        * ``problem``: why the cached model cannot be used,
+          else ``None``
+
+    Raises:
+        FileNotFoundError: if a local folder does not exist
+            or is a zip archive
+        ValueError: if ``model`` is not a valid reference
+
+    Examples:
+        >>> info = model_info()
+        >>> info["license"], info["pinned_sha256"], info["folder"]
+        ('CC BY-NC-SA 4.0', None, None)
+
+    """
+    model = model or DEFAULT_MODEL
+    registered = MODELS.get(model)
+    info = dict.fromkeys(
+        (
+            "url license description pinned_sha256 folder archive_sha256 "
+            "archive_size verified fingerprint problem"
+        ).split()
+    )
+    info["model"] = model
+    if registered or is_url(model):
+        if registered:
+            info.update(
+                url=registered.url,
+                license=registered.license,
+                description=registered.description,
+                pinned_sha256=registered.sha256,
+            )
+        else:
+            info["url"] = model
+        folder = cache_folder(model, cache_root=cache_root)
+        if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
+            return info
+        info["folder"] = folder
+        try:
+            record = _read_record(folder)
+        except RuntimeError as ex:
+            return {**info, "problem": str(ex)}
+        if record is not None:
+            archive = record.get("archive") or {}
+            info.update(
+                archive_sha256=archive.get("sha256"),
+                archive_size=archive.get("size"),
+                verified=record.get("verified", "download"),
+            )
+    else:
+        folder = info["model"] = info["folder"] = _local_folder(model)
+    try:
+        info["fingerprint"] = fingerprint(folder, cache_root=cache_root)
+    except (OSError, RuntimeError, ValueError) as ex:
+        info["problem"] = str(ex)
+    return info
 
 
 def load_model(
@@ -237,7 +341,14 @@ def load_model(
 
     Resolves ``model`` as :func:`audemo.download_model` does,
     downloading it on first use,
-    and opens it with :func:`open_model`.
+    checks its files as that function does
+    and builds the model from ``model.onnx`` and the labels
+    (never from code named in its YAML files).
+
+    ``device="cuda"`` needs the GPU build of onnxruntime
+    (see :ref:`install:Run on a GPU`);
+    without it the model is not silently run on the CPU:
+    loading fails with the install recipe.
 
     Args:
         model: model reference, see :func:`audemo.download_model`
@@ -246,17 +357,23 @@ def load_model(
         num_workers: number of onnxruntime threads;
             ``None`` lets onnxruntime decide
         precision: ``"fp32"`` (as published) or ``"int8"``
-            (quantized matrix multiplications, made once and cached,
-            see :func:`audemo.core.precision.precision_root`)
+            (weights of the matrix multiplications quantized to 8 bits,
+            made once and stored in ``<cache_root>/int8/``;
+            CPU only)
 
     Returns:
         model
 
     Raises:
         FileNotFoundError: if a local folder does not exist
-        RuntimeError: if the model cannot be downloaded or opened
-        ValueError: if ``model`` is not a valid reference
-            or its folder is refused, see :func:`read_model_folder`
+        RuntimeError: if the model cannot be downloaded or opened,
+            or ``device`` asks for CUDA
+            but onnxruntime cannot use it
+        ValueError: if ``model`` is not a valid reference,
+            its folder is refused
+            (see :ref:`security:Model folders and downloads`),
+            ``device`` is not one of the above,
+            or ``precision="int8"`` is combined with a GPU
 
     Examples:
         >>> root = audemo.testing.create_model("my-model")
@@ -270,10 +387,84 @@ def load_model(
     """
     from audemo.core.precision import precision_root
 
+    check_device(device, precision)
     root = download_model(model, cache_root=cache_root)
     root = precision_root(root, precision, cache_root=cache_root)
     return open_model(
         root, device=device, num_workers=num_workers, cache_root=cache_root
+    )
+
+
+def check_device(device: str, precision: str = "fp32") -> str:
+    r"""Check a device before a model is downloaded or opened.
+
+    ``precision="int8"`` is refused with a GPU:
+    the int8 model uses onnxruntime's dynamic quantization,
+    whose operators
+    (``DynamicQuantizeLinear``, ``MatMulInteger`` on 8-bit unsigned inputs)
+    have kernels for the CPU only,
+    so onnxruntime would run them on the CPU
+    and copy the data between GPU and CPU in every layer.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
+        precision: precision of the model
+
+    Returns:
+        ``device``
+
+    Raises:
+        ValueError: if ``device`` is none of the above
+            or ``precision`` is ``"int8"`` and ``device`` a GPU
+
+    Examples:
+        >>> check_device("cuda:0")
+        'cuda:0'
+
+    """
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or 'cuda:<id>' (e.g. 'cuda:0'), "
+            f"not {device!r}."
+        )
+    if precision == "int8" and device != "cpu":
+        raise ValueError(_int8_on_gpu(device))
+    return device
+
+
+def _int8_on_gpu(device: str) -> str:
+    return (
+        f"precision='int8' with device='{device}': refused. "
+        f"The int8 model uses onnxruntime's dynamic quantization "
+        f"(DynamicQuantizeLinear, MatMulInteger), which runs on the CPU only: "
+        f"onnxruntime would move these nodes to the CPU "
+        f"and copy data between GPU and CPU in every layer. "
+        f"Use precision='fp32' on a GPU, or precision='int8' with device='cpu'."
+    )
+
+
+def _require_cuda(device: str, root: str, active: list[str] | None = None):
+    # onnxruntime falls back to the CPU with no more than a warning, both when
+    # its build has no CUDA and when CUDA or cuDNN libraries are missing
+    available = onnxruntime.get_available_providers()
+    if "CUDAExecutionProvider" in (available if active is None else active):
+        return
+    if active is None:
+        problem = (
+            f"the installed onnxruntime {onnxruntime.__version__} "
+            f"has no CUDA support (providers: {available})"
+        )
+    else:
+        problem = (
+            f"onnxruntime {onnxruntime.__version__} could not start CUDA "
+            f"for the model in '{root}' (it runs on {active}); "
+            f"onnxruntime-gpu needs a visible GPU (nvidia-smi) "
+            f"and the CUDA and cuDNN versions it was built for"
+        )
+    raise RuntimeError(
+        f"device='{device}' asks for CUDA, but {problem}: "
+        f"the model would run on the CPU. {_GPU_INSTALL}, "
+        f"or pass device='cpu'."
     )
 
 
@@ -350,7 +541,9 @@ def read_model_folder(
 
     path = os.path.join(root, MODEL_FILE)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"Model folder '{root}' holds no '{MODEL_FILE}'.")
+        raise FileNotFoundError(
+            f"Model folder '{root}' holds no '{MODEL_FILE}'.{_subfolder_hint(root)}"
+        )
     real_root = os.path.realpath(root)
     if os.path.commonpath([os.path.realpath(path), real_root]) != real_root:
         raise ValueError(
@@ -411,6 +604,47 @@ def read_model_folder(
     return path, _check_labels(args.get("labels"), what)
 
 
+def _local_folder(model: str) -> str:
+    root = audeer.path(model)
+    if os.path.isdir(root):
+        return root
+    if os.path.isfile(root) and zipfile.is_zipfile(root):
+        raise FileNotFoundError(
+            f"Model '{root}' is a zip archive, not a model folder. "
+            f"Extract it ('unzip {model} -d <folder>') and pass the folder "
+            f"that holds '{MODEL_FILE}', or pass the archive's http(s):// URL "
+            f"to let audemo download, check and cache it."
+        )
+    if os.path.sep in model or os.path.exists(root):
+        raise FileNotFoundError(
+            f"Model folder '{root}' does not exist or is not a folder."
+        )
+    raise ValueError(
+        f"Unknown model '{model}'. "
+        f"Use one of the registered names {sorted(MODELS)}, "
+        f"an http(s):// URL of a zip archive, "
+        f"or a folder holding an audonnx model."
+    )
+
+
+def _subfolder_hint(root: str) -> str:
+    # an archive extracted into a folder of its own (as `unzip -d` and file
+    # managers do) gives a folder that holds the model folder
+    try:
+        subs = sorted(
+            entry.path
+            for entry in os.scandir(root)
+            if entry.is_dir() and os.path.isfile(os.path.join(entry, MODEL_FILE))
+        )
+    except OSError:
+        return ""
+    if len(subs) == 1:
+        return f" Its sub-folder '{subs[0]}' holds the model: pass that folder."
+    if subs:
+        return f" Its sub-folders {subs} hold models: pass one of them."
+    return ""
+
+
 def open_model(
     root: str,
     *,
@@ -426,6 +660,9 @@ def open_model(
     (which refuses ONNX files with external data),
     then the model is built with :class:`audonnx.Model`
     (never from its YAML file).
+    A GPU device must be active in the session
+    (see :func:`check_device`),
+    and a dynamically quantized model is refused on a GPU.
 
     Args:
         root: model folder
@@ -442,10 +679,14 @@ def open_model(
         FileNotFoundError: if the folder holds no ``model.onnx``
         RuntimeError: if onnxruntime cannot open the model,
             it uses external data,
-            or its fingerprint differs from ``expected_fingerprint``
-        ValueError: if the folder is refused, see :func:`read_model_folder`
+            its fingerprint differs from ``expected_fingerprint``,
+            or ``device`` asks for CUDA but onnxruntime cannot use it
+        ValueError: if the folder is refused, see :func:`read_model_folder`,
+            ``device`` is invalid,
+            or the model is dynamically quantized and ``device`` a GPU
 
     """
+    check_device(device)
     path, labels = read_model_folder(root)
     actual = fingerprint(root, cache_root=cache_root)
     if expected_fingerprint not in (None, actual):
@@ -464,12 +705,25 @@ def open_model(
     # is rarely reused; without it the int8 model peaks at 617 instead of
     # 812 MB for inputs up to 10 s, at the same speed (docs/performance.rst)
     options.enable_mem_pattern = False
+    if device != "cpu":
+        # parsed only for a GPU: this costs about a second for the full model
+        try:
+            proto = onnx.load(path, load_external_data=False)
+            ops = {node.op_type for node in proto.graph.node}
+        except Exception:  # not ONNX: onnxruntime reports it below
+            ops = set()
+        if ops & _CPU_ONLY_OPS:
+            raise ValueError(f"'{path}': {_int8_on_gpu(device)}")
+        _require_cuda(device, root)
     try:
-        return audonnx.Model(
+        model = audonnx.Model(
             path, labels=labels, device=device, session_options=options
         )
     except Exception as ex:  # onnxruntime raises its own exception types
         raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
+    if device != "cpu":
+        _require_cuda(device, root, model.sess.get_providers())
+    return model
 
 
 def fingerprint(root: str, *, cache_root: str | None = None) -> str:
@@ -520,6 +774,15 @@ def fingerprint(root: str, *, cache_root: str | None = None) -> str:
 
     """
     path, labels = read_model_folder(root)
+    digest = _onnx_sha256(path, cache_root=cache_root)
+    if labels in _STANDARD_LABELS:
+        return digest
+    text = json.dumps({"labels": labels, "onnx": digest}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _onnx_sha256(path: str, *, cache_root: str | None) -> str:
+    # SHA256 of an ONNX file, remembered on disk and in this process
     path = os.path.realpath(path)
     stat = os.stat(path)
     record_path = os.path.join(
@@ -545,17 +808,19 @@ def fingerprint(root: str, *, cache_root: str | None = None) -> str:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         digest = None
+    key = tuple(stamp.values())
+    if digest is None and key in _DIGESTS:
+        # a read-only cache: hashed by this process already
+        digest = _DIGESTS[key]
     if digest is None:
         digest = _sha256(path)
         _refuse_external_data(path)
+        _DIGESTS[key] = digest
         try:
             _write_json_atomic(record_path, {**stamp, "sha256": digest})
         except OSError:
             pass  # a read-only cache works, it only hashes again
-    if labels in _STANDARD_LABELS:
-        return digest
-    text = json.dumps({"labels": labels, "onnx": digest}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return digest
 
 
 def check_interface(root: str, *, source: str | None = None) -> None:
@@ -722,11 +987,13 @@ def cache_folder(model: str, *, cache_root: str | None = None) -> str:
 
 def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> str:
     folder = cache_folder(model, cache_root=cache_root)
-    # a complete model is used without the lock: the cache may be read-only
-    if _is_complete(folder):
-        return folder
     registered = MODELS.get(model)
     url = registered.url if registered else model
+    pinned = registered.sha256 if registered else None
+    check = dict(url=url, pinned=pinned, cache_root=cache_root)
+    # a complete model is used without the lock: the cache may be read-only
+    if _is_complete(folder, **check):
+        return folder
     if _offline():
         raise RuntimeError(
             f"Model '{model}' is not in the cache ({folder}) "
@@ -737,7 +1004,7 @@ def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> st
         )
     with cache_lock(folder, cache_root=cache_root):
         # another process may have finished while we waited for the lock
-        if _is_complete(folder):
+        if _is_complete(folder, **check, locked=True):
             return folder
         # temporary files are written only under the lock,
         # so those found now belong to a process that was killed
@@ -754,24 +1021,25 @@ def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> st
         extract_root = f"{folder}.{token}.extract"
         try:
             _download(url, archive, model=model, folder=folder, verbose=verbose)
-            if registered and registered.sha256:
-                digest = _sha256(archive)
-                if digest != registered.sha256:
-                    raise RuntimeError(
-                        f"The archive downloaded from {url} has SHA256 "
-                        f"{digest}, expected {registered.sha256}. "
-                        f"It is corrupt or was replaced; nothing was cached."
-                    )
+            digest = _sha256(archive)
+            if pinned and digest != pinned:
+                raise RuntimeError(
+                    f"The archive downloaded from {url} has SHA256 "
+                    f"{digest}, expected {pinned}. "
+                    f"It is corrupt or was replaced; nothing was cached."
+                )
             root = _extract(archive, extract_root, url=url)
             check_interface(root, source=url)
-            files = {
-                name: {"size": os.path.getsize(file), "sha256": _sha256(file)}
-                for name in sorted(os.listdir(root))
-                if os.path.isfile(file := os.path.join(root, name))
+            # checked on later use: the sizes always, model.onnx's SHA256
+            # through the fingerprint memo; the archive's SHA256 for
+            # `audemo info` and for comparison with a checksum pinned later
+            record = {
+                "url": url,
+                "archive": {"sha256": digest, "size": os.path.getsize(archive)},
+                "verified": "download",
+                "files": _file_entries(root),
             }
-            _write_json_atomic(
-                os.path.join(root, RECORD_FILE), {"url": url, "files": files}
-            )
+            _write_json_atomic(os.path.join(root, RECORD_FILE), record)
             os.replace(root, folder)
         finally:
             _remove(archive)
@@ -780,25 +1048,119 @@ def _cached_download(model: str, *, cache_root: str | None, verbose: bool) -> st
     return folder
 
 
-def _is_complete(folder: str) -> bool:
+def _is_complete(
+    folder: str,
+    *,
+    url: str,
+    pinned: str | None,
+    cache_root: str | None,
+    locked: bool = False,
+) -> bool:
     # the folder appears by an atomic rename only after it was verified;
-    # a file cut short later (disk full, an interrupted copy) must not be used
+    # a file cut short or replaced later (disk full, an interrupted copy)
+    # must not be used
     if not os.path.isfile(os.path.join(folder, MODEL_FILE)):
         return False
-    try:
-        with open(os.path.join(folder, RECORD_FILE)) as fp:
-            files = json.load(fp)["files"]
-        sizes = {name: entry["size"] for name, entry in files.items()}
-    except FileNotFoundError:
-        return True  # cached by an older audemo or copied by hand
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as ex:
-        raise _damaged(folder, f"its '{RECORD_FILE}' is unreadable ({ex})") from ex
-    for name, expected in sizes.items():
+    record = _read_record(folder)
+    if record is None:
+        _verify_unrecorded(folder, url=url, locked=locked)
+        return True
+    for name, entry in record["files"].items():
         path = os.path.join(folder, name)
         size = os.path.getsize(path) if os.path.isfile(path) else None
-        if size != expected:
-            raise _damaged(folder, f"'{name}' has {size} bytes instead of {expected}")
+        if size != entry["size"]:
+            raise _damaged(
+                folder, f"'{name}' has {size} bytes instead of {entry['size']}"
+            )
+    expected = record["files"].get(MODEL_FILE, {}).get("sha256")
+    path = os.path.join(folder, MODEL_FILE)
+    if expected and (actual := _onnx_sha256(path, cache_root=cache_root)) != expected:
+        raise _damaged(
+            folder,
+            f"'{MODEL_FILE}' has SHA256 {actual} instead of {expected} "
+            f"recorded when it was downloaded",
+        )
+    archive = (record.get("archive") or {}).get("sha256")
+    if pinned and archive and archive != pinned:
+        raise _damaged(
+            folder,
+            f"it was downloaded from an archive with SHA256 {archive}, "
+            f"but audemo expects {pinned} for {url}",
+        )
     return True
+
+
+def _read_record(folder: str) -> dict | None:
+    try:
+        with open(os.path.join(folder, RECORD_FILE)) as fp:
+            record = json.load(fp)
+        for entry in record["files"].values():
+            int(entry["size"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as ex:
+        raise _damaged(folder, f"its '{RECORD_FILE}' is unreadable ({ex})") from ex
+    return record
+
+
+def _file_entries(root: str) -> dict:
+    return {
+        name: {"size": os.path.getsize(file), "sha256": _sha256(file)}
+        for name in sorted(os.listdir(root))
+        if os.path.isfile(file := os.path.join(root, name)) and name != RECORD_FILE
+    }
+
+
+def _verify_unrecorded(folder: str, *, url: str, locked: bool):
+    # A folder without a record was copied into the cache by hand
+    # (as the offline instructions suggest) or by an older audemo.
+    # Refusing it would break those set-ups; using it unchecked would trust
+    # anything with the right name. So check it as a download is checked,
+    # once, and record its files so that later changes are found.
+    # The archive's checksum cannot be known: the record says so.
+    def check():
+        try:
+            check_interface(folder, source=folder)
+        except RuntimeError as ex:
+            raise _damaged(
+                folder,
+                f"it has no '{RECORD_FILE}' (copied by hand?) "
+                f"and fails the checks of a download: {ex}",
+            ) from ex
+
+    record_path = os.path.join(folder, RECORD_FILE)
+    lock = contextlib.nullcontext() if locked else cache_lock(folder, cache_root=None)
+    try:
+        with lock:
+            if os.path.exists(record_path):
+                return  # recorded by another process meanwhile
+            check()
+            record = {
+                "url": url,
+                "archive": None,
+                "verified": "interface",
+                "note": (
+                    "found in the cache without a download record; "
+                    "checked by its interface, the archive's checksum is unknown"
+                ),
+                "files": _file_entries(folder),
+            }
+            try:
+                _write_json_atomic(record_path, record)
+            except OSError:
+                return  # a read-only folder: checked again on every use
+    except PermissionError:
+        # a read-only cache cannot be recorded: checked on every use
+        check()
+        return
+    warnings.warn(
+        f"The model in '{folder}' has no '{RECORD_FILE}': it was not "
+        f"downloaded by this audemo (copied by hand?). It passed the check of "
+        f"its interface and its files are recorded now, but the checksum of "
+        f"the archive it came from is unknown. To have it downloaded and "
+        f"checked, delete the folder and run 'audemo download'.",
+        stacklevel=5,
+    )
 
 
 def _damaged(folder: str, problem: str) -> RuntimeError:

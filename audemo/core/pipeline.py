@@ -31,6 +31,7 @@ r"""Classes that are never instantiated: they execute code from the YAML."""
 
 RUNTIME_ARGUMENTS = {
     "audemo.core.emotion.Emotion": (
+        "model_cache_root",
         "cache_root",
         "device",
         "num_workers",
@@ -39,6 +40,7 @@ RUNTIME_ARGUMENTS = {
         "verbose",
     ),
     "audemo.core.categorical.Categories": (
+        "model_cache_root",
         "cache_root",
         "device",
         "num_workers",
@@ -99,11 +101,9 @@ def load_pipeline(
     and builds the pipeline from exactly the data it checked
     (a file swapped between two reads, or a FIFO, cannot win):
 
-    * only a regular file of at most
-      :data:`audemo.core.safe_yaml.MAX_YAML_BYTES` is read;
+    * only a regular file of at most 1 MiB is read;
       Python tags are refused,
-      and aliases may expand to at most
-      :data:`audemo.core.safe_yaml.MAX_YAML_NODES` values
+      and aliases may expand to at most 100,000 values
       (no YAML bombs)
     * the file describes one object,
       written as audemo writes it: ``$module.Class`` (optionally ``==version``)
@@ -112,13 +112,24 @@ def load_pipeline(
       (a key starting with ``$``, or with ``auglib.core.``
       or ``audbenchmark.core.``),
       must be the only key of its mapping
-      and name a class in :data:`audemo.core.pipeline.ALLOWED_CLASSES`
-      or ``allow``;
-      the classes in :data:`audemo.core.pipeline.REFUSED_CLASSES`
-      are refused even if allowed
+      and name one of the classes
+      :class:`audemo.Emotion`, :class:`audemo.Categories`
+      and :class:`audemo.VoiceActivity`
+      (written as ``audemo.core.emotion.Emotion``,
+      ``audemo.core.categorical.Categories``
+      and ``audemo.core.segment.VoiceActivity``)
+      or a class in ``allow``;
+      ``audonnx.core.function.Function``
+      (it runs code from the YAML)
+      is refused even if allowed
     * arguments of the machine that runs the pipeline
-      (:data:`audemo.core.pipeline.RUNTIME_ARGUMENTS`,
-      e.g. ``num_workers``, ``multiprocessing``, ``cache_root``)
+      (for :class:`audemo.Emotion` and :class:`audemo.Categories`
+      ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
+      ``multiprocessing`` and ``verbose``;
+      for :class:`audemo.VoiceActivity`
+      ``errors``, ``num_workers`` and ``verbose``;
+      for :class:`audonnx.Model`
+      ``device``, ``num_workers`` and ``session_options``)
       are dropped from the file with a warning:
       only ``override_args`` sets them
     * an :class:`audemo.Emotion` must record the fingerprint of its model,
@@ -129,12 +140,11 @@ def load_pipeline(
     The model the pipeline names
     (a folder relative to the YAML file, a registered name or a URL)
     is obtained and opened by audemo's own model loader
-    (``audemo.core.model``),
+    (as :func:`audemo.load_model` does),
     which reads the folder's ``model.yaml``
     with the same safe YAML parser, not with :mod:`audobject`,
     and the pipeline is refused unless the model's fingerprint
-    (``audemo.core.model.fingerprint()``,
-    the SHA256 of its ``model.onnx``)
+    (the SHA256 of its ``model.onnx``)
     equals the recorded one;
     a categories head is refused unless the SHA256
     of its ``model.onnx`` equals the recorded ``head_fingerprint``.
@@ -158,7 +168,7 @@ def load_pipeline(
         allow: further classes to accept,
             as ``"module.Class"``
         override_args: arguments that replace those in the file,
-            e.g. ``{"cache_root": "/data/cache", "num_workers": 4}``;
+            e.g. ``{"model_cache_root": "/data/cache", "num_workers": 4}``;
             they apply to every object in the pipeline that has them
 
     Returns:
@@ -229,7 +239,7 @@ def _clean_pipeline(data: object, source: str, allowed: set, dropped: list) -> d
     of its mapping and is checked,
     and argument names must be identifiers.
     The copy also expands YAML aliases
-    (bounded by :func:`audemo.core.safe_yaml.safe_load`),
+    (bounded by the safe YAML parser),
     so that no checked value is shared with another place.
 
     """

@@ -260,7 +260,8 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
                 table[metric], table[f"{metric}_low"], table[f"{metric}_high"]
             )
         ]
-    shown["n"] = table["n"]
+    # counts are whole numbers, however pandas stored them
+    shown["n"] = table["n"].map(_count)
     return shown
 
 
@@ -278,6 +279,12 @@ def _number(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.3f}"
     return str(value)
+
+
+def _count(value) -> str:
+    if isinstance(value, (int, np.integer, float, np.floating)) and not np.isnan(value):
+        return str(int(value)) if float(value).is_integer() else _number(value)
+    return _number(value)
 
 
 def _format_range(truth_range) -> str:

@@ -62,8 +62,13 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
             ``"coerce"`` to return one segment covering the whole file
             so that :class:`audemo.Emotion` reports it as a failure.
             :class:`audemo.Emotion` sets this to its own ``errors``
-        num_workers: number of files processed in parallel (threads)
+        num_workers: number of files processed in parallel (threads);
+            ``None`` uses one thread per CPU core
         verbose: show a progress bar
+
+    Segment starts and ends are whole samples at 16 kHz
+    (multiples of 62.5 µs, exact to the nanosecond)
+    and end at the latest where the file or signal ends.
 
     Raises:
         ValueError: if an argument is out of range
@@ -101,6 +106,15 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
         ]:
             if value < 0:
                 raise ValueError(f"{name} must not be negative, not {value}.")
+        if num_workers is not None and (
+            isinstance(num_workers, bool)
+            or not isinstance(num_workers, int)
+            or num_workers < 1
+        ):
+            raise ValueError(
+                f"num_workers must be a positive integer or None "
+                f"(one per CPU core), not {num_workers!r}: e.g. num_workers=1."
+            )
         self.threshold = threshold
         r"""Speech probability that starts a segment."""
         self.min_speech_dur = min_speech_dur
@@ -119,7 +133,8 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
             resample=True,
             channels=channels,
             mixdown=mixdown,
-            num_workers=num_workers,
+            # audinterface would start min(32, cores + 4) threads for None
+            num_workers=num_workers or _available_cores(),
             verbose=verbose,
         )
         self.process.__class__ = _SegmentProcess
@@ -147,13 +162,71 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
             min_silence_dur=self.min_silence_dur,
             speech_pad=self.speech_pad,
         )
-        return audinterface.utils.signal_index(
-            [start / SAMPLING_RATE for start, _ in segments],
-            [end / SAMPLING_RATE for _, end in segments],
-        )
+        return samples_index(segments)
+
+
+def samples_index(segments: list[tuple[int, int]]) -> pd.MultiIndex:
+    r"""Index of segments given in samples at 16 kHz, exact to the nanosecond.
+
+    A sample at 16 kHz lasts exactly 62500 ns:
+    starts and ends are whole samples,
+    without the float noise of ``samples / 16000`` seconds
+    (``0.0625624999`` instead of ``0.0625625``).
+
+    Args:
+        segments: (start, end) in samples at 16 kHz
+
+    Returns:
+        index with the levels ``start`` and ``end``
+
+    Examples:
+        >>> samples_index([(1001, 18002)])
+        MultiIndex([('0 days 00:00:00.062562500', '0 days 00:00:01.125125')],
+                   names=['start', 'end'])
+
+    """
+    starts = np.array([start for start, _ in segments], dtype=np.int64)
+    ends = np.array([end for _, end in segments], dtype=np.int64)
+    return _exact_index(starts * _NS_PER_SAMPLE, ends * _NS_PER_SAMPLE)
+
+
+def _exact_index(starts, ends) -> pd.MultiIndex:
+    # audinterface.utils.signal_index goes through float seconds
+    return pd.MultiIndex.from_arrays(
+        [
+            pd.TimedeltaIndex(pd.to_timedelta(starts, unit="ns")).as_unit("ns"),
+            pd.TimedeltaIndex(pd.to_timedelta(ends, unit="ns")).as_unit("ns"),
+        ],
+        names=["start", "end"],
+    )
+
+
+# 10**9 / 16000: a whole number, so sample positions convert exactly
+_NS_PER_SAMPLE = 10**9 // SAMPLING_RATE
+assert _NS_PER_SAMPLE * SAMPLING_RATE == 10**9
 
 
 class _SegmentProcess(RobustProcess):
+    def _process_index_wo_segment(self, index, root, process_func_args=None):
+        # imported here: emotion.py imports this module
+        from audemo.core.emotion import process_index_labelled
+
+        return process_index_labelled(self, index, root, process_func_args)
+
+    def _call(self, signal, sampling_rate, **kwargs):
+        index = super()._call(signal, sampling_rate, **kwargs)
+        # resampling to 16 kHz can make a signal up to a sample longer:
+        # a segment must not end after the signal it was found in
+        # (whole nanoseconds, rounded down)
+        duration = pd.Timedelta(
+            np.atleast_2d(signal).shape[-1] * 10**9 // sampling_rate, unit="ns"
+        )
+        starts = index.get_level_values("start")
+        ends = index.get_level_values("end")
+        ends = ends.where(ends <= duration, duration)
+        keep = starts < ends
+        return _exact_index(starts[keep].asi8, ends[keep].asi8)
+
     def _failed(self, error, cause, file, start, end):
         if self.errors == "raise":
             return super()._failed(error, cause, file, start, end)
@@ -254,6 +327,13 @@ def speech_segments(
         else:
             merged.append((begin, end))
     return merged
+
+
+def _available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 @functools.lru_cache(maxsize=2)
