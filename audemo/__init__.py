@@ -28,11 +28,9 @@ from audemo.core.segment import VoiceActivity
 __all__ = []
 
 
-try:
-    import importlib.metadata
+# from the core, so that core modules never import the package root
+from audemo.core.utils import version as _version  # noqa: E402
 
-    __version__ = importlib.metadata.version(__name__)
-except Exception:  # pragma: no cover
-    __version__ = "unknown"
-finally:
-    del importlib
+
+__version__ = _version()
+del _version

@@ -23,10 +23,10 @@ import audobject
 import audonnx
 
 from audemo.core.define import SAMPLING_RATE
-from audemo.core.emotion import _RUNTIME_ARGUMENTS
+from audemo.core.emotion import BORROWED_ARGUMENTS
 from audemo.core.emotion import CHUNK_DUR
+from audemo.core.emotion import RUNTIME_ARGUMENTS
 from audemo.core.emotion import Emotion
-from audemo.core.emotion import _count
 from audemo.core.emotion import check_options
 from audemo.core.emotion import deprecated_cache_root
 from audemo.core.model import MODEL_FILE
@@ -34,6 +34,7 @@ from audemo.core.model import YAML_FILE
 from audemo.core.model import small_session
 from audemo.core.process import Failure
 from audemo.core.resolver import ModelResolver
+from audemo.core.utils import count
 
 
 if typing.TYPE_CHECKING:  # pragma: no cover - scikit-learn is an extra
@@ -265,7 +266,7 @@ def evaluate_categories(
     if groups.isna().any():
         missing = features.index[groups.isna().to_numpy()]
         raise ValueError(
-            f"{len(missing)} of {_count(len(features), 'labelled row')} "
+            f"{len(missing)} of {count(len(features), 'labelled row')} "
             f"{'has' if len(missing) == 1 else 'have'} no speaker, "
             f"e.g. {_entry(missing[0])}."
         )
@@ -577,13 +578,8 @@ class Categories(Emotion):
     """
 
     @audobject.init_decorator(
-        borrow={
-            "sampling_rate": "process",
-            "resample": "process",
-            "mixdown": "process",
-            "segment": "process",
-        },
-        hide=list(_RUNTIME_ARGUMENTS),
+        borrow=BORROWED_ARGUMENTS,
+        hide=list(RUNTIME_ARGUMENTS),
         resolvers={"model": ModelResolver, "head": audobject.resolver.FilePath},
     )
     def __init__(
@@ -972,7 +968,7 @@ def _training_data(
     failed = features.isna().any(axis=1).to_numpy()
     if failed.any():
         raise ValueError(
-            f"{_count(int(failed.sum()), 'labelled row')} "
+            f"{count(int(failed.sum()), 'labelled row')} "
             f"{'has' if failed.sum() == 1 else 'have'} NaN embeddings "
             f"(inputs that failed with errors='coerce'), "
             f"e.g. {_entry(features.index[failed][0])}: "
@@ -1026,7 +1022,7 @@ def _check_classes(targets: pd.Series, where: str) -> list[str]:
     classes = sorted(targets.unique())
     if len(classes) < 2:
         raise ValueError(
-            f"{where} have {_count(len(classes), 'class', 'classes')} "
+            f"{where} have {count(len(classes), 'class', 'classes')} "
             f"({', '.join(classes)}): "
             f"a classifier needs at least 2."
         )

@@ -29,6 +29,7 @@ from audemo.core.model import is_url
 from audemo.core.model import load_model
 from audemo.core.model import resolve_cache_root
 from audemo.core.precision import PRECISIONS
+from audemo.core.utils import count
 
 
 AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "mp3", "opus", "m4a", "aac", "wma")
@@ -804,9 +805,9 @@ def _plot(args: argparse.Namespace) -> int:
 
 def _picture_formats() -> list[str]:
     r"""File extensions matplotlib can save pictures as."""
-    from audemo.core.plot import _pyplot
+    from audemo.core.utils import import_optional
 
-    _pyplot()  # a clear error if matplotlib is missing
+    import_optional("matplotlib.pyplot", purpose="plots")  # a clear error early
     from matplotlib.backend_bases import FigureCanvasBase
 
     return sorted(FigureCanvasBase.get_supported_filetypes())
@@ -832,9 +833,9 @@ def _report(args: argparse.Namespace) -> int:
         truth_range = tuple(args.truth_range)
     else:
         truth_range = _scheme_ranges(db, table_id, dimensions)
-    from audemo.core.database import _relative_index
+    from audemo.core.database import relative_index
 
-    prediction = prediction.set_axis(_relative_index(prediction.index, db.root))
+    prediction = prediction.set_axis(relative_index(prediction.index, db.root))
     groups = None
     if args.group:
         groups = pd.concat(
@@ -1142,14 +1143,10 @@ def _summary(
             )
             audio += audiofile.duration(path)
     return (
-        f"audemo: {_count(len(set(files)), 'file')}, "
-        f"{_duration(audio)} of audio, {_count(len(frame), 'row')}, "
+        f"audemo: {count(len(set(files)), 'file')}, "
+        f"{_duration(audio)} of audio, {count(len(frame), 'row')}, "
         f"{len(failed_files)} failed, {_duration(seconds)}"
     )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _duration(seconds: float) -> str:

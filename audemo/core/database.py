@@ -14,6 +14,7 @@ import audiofile
 from audemo.core.define import DIMENSIONS
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
+from audemo.core.utils import count
 
 
 DIMENSION_SCHEME = "audemo-dimension"
@@ -258,7 +259,7 @@ def to_database(
         )
     try:
         audformat.assert_index(frame.index)
-        index = _relative_index(frame.index, db.root)
+        index = relative_index(frame.index, db.root)
     except (ValueError, TypeError) as ex:
         raise ValueError(
             f"The results cannot become a table: their index is not "
@@ -351,14 +352,14 @@ def check_inside(index: pd.Index, root: str | None):
     )
     if outside:
         raise ValueError(
-            f"{_count(len(outside), 'file')} {'is' if len(outside) == 1 else 'are'} "
+            f"{count(len(outside), 'file')} {'is' if len(outside) == 1 else 'are'} "
             f"not inside the database "
             f"(root {root or 'not set'}), e.g. '{outside[0]}': a table can only "
             f"reference files below the database root."
         )
 
 
-def _relative_index(index: pd.Index, root: str | None) -> pd.Index:
+def relative_index(index: pd.Index, root: str | None) -> pd.Index:
     if root is None:
         return index
     root = audeer.path(root)
@@ -376,10 +377,6 @@ def _relative_index(index: pd.Index, root: str | None) -> pd.Index:
             index.get_level_values("end"),
         )
     return audformat.filewise_index([relative(file) for file in index])
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _model_reference(model: str, root: str | None) -> str | None:

@@ -33,25 +33,30 @@ from audemo.core.define import DIMENSIONS
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
 from audemo.core.define import SAMPLING_RATE
-from audemo.core.model import DEFAULT_MODEL
+from audemo.core.model import acquire_model
 from audemo.core.model import check_device
-from audemo.core.model import download_model
-from audemo.core.model import fingerprint as model_fingerprint
 from audemo.core.model import open_model
 from audemo.core.precision import PRECISIONS
-from audemo.core.precision import precision_root
 from audemo.core.process import Failure
 from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
 from audemo.core.process import combine_chunks
 from audemo.core.resolver import ModelResolver
 from audemo.core.segment import VoiceActivity
+from audemo.core.utils import count
 
 
 ERRORS = ("raise", "coerce")
 
-# hidden audobject arguments: settings of this run, not of the numbers
-_RUNTIME_ARGUMENTS = (
+BORROWED_ARGUMENTS = {
+    "sampling_rate": "process",
+    "resample": "process",
+    "mixdown": "process",
+    "segment": "process",
+}
+r"""Arguments audobject finds on the interface's process."""
+
+RUNTIME_ARGUMENTS = (
     "model_cache_root",
     "cache_root",
     "device",
@@ -60,6 +65,7 @@ _RUNTIME_ARGUMENTS = (
     "multiprocessing",
     "verbose",
 )
+r"""Hidden audobject arguments: settings of a run, not of the numbers."""
 
 CHUNK_DUR = 20.0
 r"""Default chunk length in seconds.
@@ -196,13 +202,8 @@ class Emotion(audinterface.Feature, audobject.Object):
     """  # noqa: E501
 
     @audobject.init_decorator(
-        borrow={
-            "sampling_rate": "process",
-            "resample": "process",
-            "mixdown": "process",
-            "segment": "process",
-        },
-        hide=list(_RUNTIME_ARGUMENTS),
+        borrow=BORROWED_ARGUMENTS,
+        hide=list(RUNTIME_ARGUMENTS),
         resolvers={"model": ModelResolver},
     )
     def __init__(
@@ -268,22 +269,19 @@ class Emotion(audinterface.Feature, audobject.Object):
             )
         if isinstance(segment, VoiceActivity):
             segment.errors = errors
-        model = model or DEFAULT_MODEL
-        root = download_model(model, cache_root=model_cache_root, verbose=verbose)
-        actual = model_fingerprint(root, cache_root=model_cache_root)
-        if fingerprint is not None and fingerprint != actual:
-            raise RuntimeError(
-                f"The model '{model}' in '{root}' has fingerprint "
-                f"{actual}, but this pipeline expects {fingerprint}. "
-                f"It was made with a different model: "
-                f"get that model, or pass fingerprint=None to accept this one."
-            )
+        files = acquire_model(
+            model,
+            precision=precision,
+            expected_fingerprint=fingerprint,
+            cache_root=model_cache_root,
+            verbose=verbose,
+        )
 
-        self.model = model if root != audeer.path(model) else root
+        self.model = files.reference
         r"""Registered name, URL or folder of the model."""
         self.outputs = outputs
         r"""Requested outputs."""
-        self.fingerprint = actual
+        self.fingerprint = files.fingerprint
         r"""SHA256 of the model's ``model.onnx``."""
         self.channels = channels
         r"""Channel selection."""
@@ -304,12 +302,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Precision the model runs in."""
 
         self._output_names = output_names
-        self._model_root = precision_root(root, precision, cache_root=model_cache_root)
-        self._run_fingerprint = (
-            actual
-            if precision == "fp32"
-            else model_fingerprint(self._model_root, cache_root=model_cache_root)
-        )
+        self._model_root = files.run_root
+        self._run_fingerprint = files.run_fingerprint
         self.num_threads = num_threads or _threads_per_worker(num_workers)
         r"""Number of onnxruntime threads per worker."""
         onnx_model = self._onnx_model()
@@ -603,7 +597,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         if not missing:
             return ""
         hint = (
-            f"{_count(len(missing), 'relative file path')} "
+            f"{count(len(missing), 'relative file path')} "
             f"{'does' if len(missing) == 1 else 'do'} not exist "
             f"in the current folder '{os.getcwd()}' and no root was given: "
             f"pass the folder the paths are relative to as root, "
@@ -640,7 +634,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         if silent:
             total = len(set(files))
             _warn(
-                f"{len(silent)} of {_count(total, 'file')} "
+                f"{len(silent)} of {count(total, 'file')} "
                 f"{'has' if len(silent) == 1 else 'have'} no segments "
                 f"(no speech found) and therefore no rows",
                 silent,
@@ -942,12 +936,12 @@ def progress_description(index: pd.Index) -> str:
 
     """
     if len(index.names) == 1:
-        return f"Process {_count(len(index), 'file')}"
+        return f"Process {count(len(index), 'file')}"
     starts = index.get_level_values("start")
     ends = index.get_level_values("end")
     if bool(((starts == pd.Timedelta(0)) & ends.isna()).all()):
-        return f"Process {_count(len(index), 'file')}"
-    return f"Process {_count(len(index), 'segment')}"
+        return f"Process {count(len(index), 'file')}"
+    return f"Process {count(len(index), 'segment')}"
 
 
 def check_index(index: object):
@@ -1183,23 +1177,16 @@ def _warn_failures(
         one = True
     else:
         total = len(files)
-        subject = f"{len(failed_files)} of {_count(total, 'file')}"
+        subject = f"{len(failed_files)} of {count(total, 'file')}"
         one = len(failed_files) == 1
     summary = f"{subject} failed"
     if len(failures) != len(failed_files) or rows != total:
-        summary += f" ({len(failures)} of {_count(rows, unit)})"
+        summary += f" ({len(failures)} of {count(rows, unit)})"
     rows_of = "its row holds" if len(failures) == 1 else "their rows hold"
     if not one and len(failures) == 1:  # pragma: no cover - one row, two files
         rows_of = "their rows hold"
     summary += f"; {rows_of} NaN values (errors='coerce')"
     _warn(summary, [message for _, message in failures], hint)
-
-
-def _count(number: int, noun: str, plural: str | None = None) -> str:
-    r"""``"1 file"``, ``"2 files"``, ``"0 files"``."""
-    if number == 1:
-        return f"{number} {noun}"
-    return f"{number} {plural or noun + 's'}"
 
 
 _BROKEN_POOL_MESSAGE = (
@@ -1309,7 +1296,7 @@ def _empty_folder_hint(root: str, filetype: str) -> str:
     if not others and not nested:
         return ""
     found = ", ".join(
-        f"{_count(number, 'file')} .{extension}"
+        f"{count(number, 'file')} .{extension}"
         for extension, number in others.most_common()
     )
     parts = [f"'{root}' holds no .{filetype} files (filetype={filetype!r}"]
@@ -1319,7 +1306,7 @@ def _empty_folder_hint(root: str, filetype: str) -> str:
         parts.append(f"but {found}: pass filetype={suggestion!r} to process_folder()")
     if nested:
         parts.append(
-            f"{'but' if not found else 'and'} {_count(nested, 'file')} "
+            f"{'but' if not found else 'and'} {count(nested, 'file')} "
             f".{filetype} in sub-folders, which process_folder() does not search: "
             f"list them (e.g. audeer.list_file_names(root, filetype="
             f"{filetype!r}, recursive=True)) and use process_files()"

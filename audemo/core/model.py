@@ -395,6 +395,79 @@ def load_model(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelFiles:
+    r"""The folders and fingerprints of a model, as an interface runs it."""
+
+    reference: str
+    r"""Registered name or URL as given, or the absolute model folder."""
+    root: str
+    r"""Folder of the model as published (float32)."""
+    fingerprint: str
+    r"""Fingerprint of the published model."""
+    run_root: str
+    r"""Folder of the model that runs (the int8 variant or ``root``)."""
+    run_fingerprint: str
+    r"""Fingerprint of the model that runs."""
+
+
+def acquire_model(
+    model: str | None = None,
+    *,
+    precision: str = "fp32",
+    expected_fingerprint: str | None = None,
+    cache_root: str | None = None,
+    verbose: bool = False,
+) -> ModelFiles:
+    r"""Get a model ready to run: download, verify, make its precision variant.
+
+    Args:
+        model: model reference, see :func:`audemo.download_model`
+        precision: ``"fp32"`` or ``"int8"``
+        expected_fingerprint: fingerprint of the published model;
+            ``None`` accepts the model as it is
+        cache_root: cache folder of models
+        verbose: show a progress bar while downloading
+
+    Returns:
+        folders and fingerprints
+
+    Raises:
+        RuntimeError: if the model's fingerprint differs from ``fingerprint``,
+            or the model cannot be downloaded or opened
+
+    Examples:
+        >>> root = audemo.testing.create_model("model")
+        >>> files = acquire_model(root)
+        >>> files.run_root == files.root
+        True
+
+    """
+    from audemo.core.precision import precision_root
+
+    model = model or DEFAULT_MODEL
+    root = download_model(model, cache_root=cache_root, verbose=verbose)
+    actual = fingerprint(root, cache_root=cache_root)
+    if expected_fingerprint is not None and expected_fingerprint != actual:
+        raise RuntimeError(
+            f"The model '{model}' in '{root}' has fingerprint "
+            f"{actual}, but this pipeline expects {expected_fingerprint}. "
+            f"It was made with a different model: "
+            f"get that model, or pass fingerprint=None to accept this one."
+        )
+    run_root = precision_root(root, precision, cache_root=cache_root)
+    run_fingerprint = (
+        actual if run_root == root else fingerprint(run_root, cache_root=cache_root)
+    )
+    return ModelFiles(
+        reference=model if root != audeer.path(model) else root,
+        root=root,
+        fingerprint=actual,
+        run_root=run_root,
+        run_fingerprint=run_fingerprint,
+    )
+
+
 def check_device(device: str, precision: str = "fp32") -> str:
     r"""Check a device before a model is downloaded or opened.
 

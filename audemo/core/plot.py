@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.utils import import_optional
 
 
 COLORS = {"arousal": "#d62728", "dominance": "#2ca02c", "valence": "#1f77b4"}
@@ -56,7 +57,7 @@ def timeline(
         'Time / s'
 
     """
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     frame = _select_file(frame, file)
     missing = [name for name in dimensions if name not in frame.columns]
     if missing:
@@ -117,7 +118,7 @@ def circumplex(
         ('Valence', 'Arousal')
 
     """
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     for name in ("valence", "arousal"):
         if name not in frame.columns:
             raise ValueError(f"The results have no column '{name}'.")
@@ -209,7 +210,7 @@ def confusion(
         ('Predicted', 'True')
 
     """
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     if list(matrix.index) != list(matrix.columns):
         raise ValueError(
             "A confusion matrix needs the same classes as rows (true) "
@@ -245,14 +246,6 @@ def confusion(
     ax.set_ylabel("True")
     ax.set_title(f"UAR {np.nanmean(np.diag(shares)):.3f}")
     return ax
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as ex:  # pragma: no cover - depends on the environment
-        raise ImportError("Plots need matplotlib: pip install 'audemo[plot]'") from ex
-    return plt
 
 
 def _select_file(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:

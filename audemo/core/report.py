@@ -16,7 +16,7 @@ import audeer
 from audemo.core.evaluation import METRICS
 from audemo.core.evaluation import Evaluation
 from audemo.core.plot import COLORS
-from audemo.core.plot import _pyplot
+from audemo.core.utils import import_optional
 
 
 def write_report(
@@ -190,7 +190,7 @@ class _Document:
             self.parts.append(frame.to_html(index=False, border=0, na_rep="–"))
 
     def figure(self, figure, caption: str):
-        plt = _pyplot()
+        plt = import_optional("matplotlib.pyplot", purpose="plots")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
         plt.close(figure)
@@ -261,7 +261,7 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
             )
         ]
     # counts are whole numbers, however pandas stored them
-    shown["n"] = table["n"].map(_count)
+    shown["n"] = table["n"].map(_whole_number)
     return shown
 
 
@@ -281,7 +281,7 @@ def _number(value) -> str:
     return str(value)
 
 
-def _count(value) -> str:
+def _whole_number(value) -> str:
     if isinstance(value, (int, np.integer, float, np.floating)) and not np.isnan(value):
         return str(int(value)) if float(value).is_integer() else _number(value)
     return _number(value)
@@ -298,7 +298,7 @@ def _format_range(truth_range) -> str:
 
 
 def _scatter(evaluation: Evaluation):
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     dimensions = evaluation.settings["dimensions"]
     figure, axes = plt.subplots(
         1, len(dimensions), figsize=(4 * len(dimensions), 4), squeeze=False
@@ -327,7 +327,7 @@ def _scatter(evaluation: Evaluation):
 
 
 def _group_bars(table: pd.DataFrame, grouping: str):
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     groups = list(dict.fromkeys(table.index.get_level_values("group")))
     dimensions = list(dict.fromkeys(table.index.get_level_values("dimension")))
     figure, ax = plt.subplots(
@@ -361,7 +361,7 @@ def _group_bars(table: pd.DataFrame, grouping: str):
 
 
 def _speaker_spread(evaluation: Evaluation):
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     speaker_ccc = evaluation.speaker_ccc
     figure, ax = plt.subplots(figsize=(1.5 + 1.5 * len(speaker_ccc.columns), 3.5))
     for number, dimension in enumerate(speaker_ccc.columns):
@@ -393,7 +393,7 @@ def _robustness_table(summary: pd.DataFrame) -> pd.DataFrame:
 
 def _robustness_figure(summary: pd.DataFrame):
     r"""Noise curves over the SNR and the shift of every perturbation."""
-    plt = _pyplot()
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
     metric = "ccc" if "ccc" in summary.columns.get_level_values("metric") else "shift"
     dimensions = list(summary[metric].columns)
     figure, (curves, bars) = plt.subplots(

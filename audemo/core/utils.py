@@ -1,0 +1,145 @@
+r"""Helpers shared by several modules: counts, warnings, optional packages, cores."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import types
+import warnings
+
+
+# optional packages and the extra that installs each
+OPTIONAL_PACKAGES = {
+    "audmetric": "evaluation",
+    "dask": "dask",
+    "distributed": "dask",
+    "matplotlib": "plot",
+    "sklearn": "evaluation",
+}
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    r"""A number with its noun in singular or plural.
+
+    Args:
+        number: how many
+        noun: singular noun
+        plural: plural noun, default ``noun + "s"``
+
+    Returns:
+        e.g. ``"1 file"`` or ``"2 files"``
+
+    Examples:
+        >>> count(1, "file"), count(0, "file"), count(2, "class", "classes")
+        ('1 file', '0 files', '2 classes')
+
+    """
+    if number == 1:
+        return f"{number} {noun}"
+    return f"{number} {plural or noun + 's'}"
+
+
+def warn_items(summary: str, items: list[str], hint: str = ""):
+    r"""Issue one warning: a summary line, one line per item, and a hint.
+
+    The warning points at the user's call
+    (see :func:`caller_stacklevel`).
+
+    Args:
+        summary: first line, without the colon
+        items: one indented line each
+        hint: last line, if given
+
+    """
+    lines = "\n".join(f"  {item}" for item in items)
+    hint = f"\n{hint}" if hint else ""
+    warnings.warn(
+        f"{summary}:\n{lines}{hint}",
+        RuntimeWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
+def caller_stacklevel() -> int:
+    r"""Stack level of the first frame outside audemo and the toolkit.
+
+    A warning then points at the user's call,
+    not at the library code that found the problem.
+
+    Returns:
+        stack level for :func:`warnings.warn`
+
+    """
+    frame = inspect.currentframe()
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if level > 1 and not module.startswith(
+            ("audemo.", "audinterface.", "audeer.", "audobject.")
+        ):
+            return level - 1
+        frame = frame.f_back
+        level += 1
+    return 1  # pragma: no cover - there is always a caller
+
+
+def import_optional(name: str, *, purpose: str) -> types.ModuleType:
+    r"""Import an optional package, or say which extra installs it.
+
+    Args:
+        name: module to import, e.g. ``"matplotlib.pyplot"``
+        purpose: what needs it, e.g. ``"plots"``
+
+    Returns:
+        the module
+
+    Raises:
+        ImportError: if the package is not installed,
+            naming the extra to install
+
+    Examples:
+        >>> import_optional("json", purpose="examples").__name__
+        'json'
+
+    """
+    try:
+        return importlib.import_module(name)
+    except ImportError as ex:
+        package = name.split(".")[0]
+        extra = OPTIONAL_PACKAGES.get(package)
+        install = (
+            f"pip install 'audemo[{extra}]'" if extra else f"pip install {package}"
+        )
+        raise ImportError(f"{package} is needed for {purpose}: {install}") from ex
+
+
+def available_cores() -> int:
+    r"""Number of CPU cores this process may use.
+
+    Returns:
+        at least 1
+
+    """
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def version() -> str:
+    r"""Version of audemo, as installed.
+
+    Core modules take it from here:
+    importing it from the package root would import upwards.
+
+    Returns:
+        version string, ``"unknown"`` if audemo is not installed
+
+    """
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("audemo")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
