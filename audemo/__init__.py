@@ -2,12 +2,15 @@ r"""Dimensional speech emotion recognition for audEERING's audio toolkit."""
 
 from audemo import plot
 from audemo import testing
+from audemo.core.calibration import Calibration
 from audemo.core.categorical import Categories
-from audemo.core.categorical import CategoryEvaluation
-from audemo.core.categorical import evaluate_categories
-from audemo.core.categorical import save_categories
-from audemo.core.categorical import train_categories
+from audemo.core.categories_evaluation import CategoryEvaluation
+from audemo.core.categories_evaluation import evaluate_categories
+from audemo.core.categories_export import save_categories
+from audemo.core.categories_training import train_categories
 from audemo.core.compare import compare_precision
+from audemo.core.conversation import normalize_per_speaker
+from audemo.core.conversation import speaker_summary
 from audemo.core.database import to_database
 from audemo.core.emotion import Emotion
 from audemo.core.evaluation import METRICS
@@ -23,6 +26,11 @@ from audemo.core.robustness import RobustnessResult
 from audemo.core.robustness import perturb
 from audemo.core.robustness import robustness
 from audemo.core.segment import VoiceActivity
+from audemo.core.turns import check_turns
+from audemo.core.turns import exclude_overlap
+from audemo.core.turns import overlap_mask
+from audemo.core.turns import read_rttm
+from audemo.core.turns import turns_from_annotation
 
 
 __all__ = []

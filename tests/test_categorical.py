@@ -16,11 +16,12 @@ import audonnx
 
 import audemo
 from audemo.core.categorical import Categories
-from audemo.core.categorical import CategoryEvaluation
-from audemo.core.categorical import _head_session
-from audemo.core.categorical import evaluate_categories
-from audemo.core.categorical import save_categories
-from audemo.core.categorical import train_categories
+from audemo.core.categories_evaluation import CategoryEvaluation
+from audemo.core.categories_evaluation import evaluate_categories
+from audemo.core.categories_export import check_head_root
+from audemo.core.categories_export import save_categories
+from audemo.core.categories_head import head_session
+from audemo.core.categories_training import train_categories
 from audemo.core.plot import confusion
 
 
@@ -326,7 +327,7 @@ def test_changed_head_is_refused(model_root, embeddings, labels, tmp_path):
     # the object made before the change keeps running the head it checked;
     # a process that has not loaded it yet (a worker) refuses the new file
     pd.testing.assert_frame_equal(interface.process_signal(signal, 16000), before)
-    _head_session.cache_clear()
+    head_session.cache_clear()
     with pytest.raises(RuntimeError, match="changed after the pipeline"):
         interface.process_signal(signal, 16000)
     # a different emotion model is refused as well
@@ -500,7 +501,7 @@ def test_pipeline_needs_head_fingerprint(model_root, embeddings, labels, tmp_pat
 
 def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys):
     from audemo.core.cli import main
-    from audemo.core.cli import read_results
+    from audemo.core.results import read_results
 
     head = str(tmp_path / "head")
     picture = str(tmp_path / "confusion.png")
@@ -617,3 +618,11 @@ def test_runtime_options_as_in_emotion(db, model_root, head, tmp_path):
     # num_workers=None: one worker per core
     workers = Categories(head, model=model_root, num_workers=None)
     assert workers.num_workers == len(os.sched_getaffinity(0))
+
+
+def test_head_root_with_folder_named_model_onnx(tmp_path):
+    # a model.onnx that is no file is no head to replace
+    root = tmp_path / "head"
+    audeer.mkdir(root / "model.onnx")
+    with pytest.raises(ValueError, match="holds a model.onnx that is not a"):
+        check_head_root(str(root))

@@ -2,6 +2,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ import audformat
 
 import audemo
 from audemo.core.cli import main
+from audemo.core.results import read_results
 
 
 def run_cli(*args, cwd=None):
@@ -133,15 +135,6 @@ def test_predict_failures(model_root, speech_files, tmp_path):
     empty = audeer.mkdir(tmp_path / "empty")
     assert main(["predict", empty, "--model", model_root]) == 1
     assert main(["predict", speech_files[0], "--model", model_root, "-o", "x.txt"]) == 1
-
-
-def test_predict_usage_errors(capsys):
-    with pytest.raises(SystemExit) as error:
-        main(["predict", "a.wav", "--outputs", "scores"])
-    assert error.value.code == 2
-    assert "not one of logits" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main([])
 
 
 def test_download_and_info(server, archive, cache_root):
@@ -269,8 +262,6 @@ def test_predict_windows_vad_errors(model_root, speech_files, tmp_path, capsys):
 def test_csv_formula_injection(model_root, speech_files, tmp_path, capsys):
     import csv
 
-    from audemo.core.cli import read_results
-
     # file names a spreadsheet would run as formulas, in a real database
     names = ["=1+2.wav", "-loud.wav", "@sum.wav", "+plus.wav", "'=quoted.wav"]
     names += ["'plain.wav", "normal.wav"]
@@ -330,53 +321,57 @@ def no_processing(monkeypatch):
     monkeypatch.setattr(audemo.Emotion, "process_index", refuse)
 
 
+OUTPUT_CASES = [
+    (["predict", "{existing}"], "exists: pass --overwrite"),
+    (["predict", "{tmp}/new/r.csv"], "does not exist: create"),
+    (["predict", "{tmp}/r.txt"], "must end in .csv or .parquet"),
+    (
+        ["predict", "{tmp}/r.parquet", "--time-format", "seconds"],
+        "--time-format applies to CSV only",
+    ),
+    (["predict", "{tmp}/r.csv", "--file-key", "content"], "--file-key needs"),
+    (["predict", "{tmp}/r.csv", "--head", "h", "--outputs", "hidden_states"], "--head"),
+    (["predict", "{tmp}/r.csv", "--hop-dur", "1"], "--hop-dur needs --win-dur"),
+    (["report", "{existing_report}", "--truth", "x:y"], "exists: pass --overwrite"),
+    (["report", "{tmp}/no/r.md", "--truth", "x:y"], "does not exist"),
+    (["plot", "{tmp}/no/p.png"], "does not exist"),
+    (["plot", "{tmp}/p.xyz"], "must end in"),
+    (["plot", "{existing}"], "must end in"),
+]
+
+
+@pytest.mark.parametrize("argv, message", OUTPUT_CASES)
 def test_outputs_checked_before_processing(
-    model_root, speech_files, tmp_path, capsys, no_processing
+    model_root, speech_files, tmp_path, capsys, no_processing, argv, message
 ):
-    predict = ["predict", *speech_files, "--model", model_root]
     existing = tmp_path / "results.csv"
     existing.write_text("keep me")
-    cases = [
-        ([*predict, "-o", str(existing)], "exists: pass --overwrite"),
-        ([*predict, "-o", str(tmp_path / "new" / "r.csv")], "does not exist: create"),
-        ([*predict, "-o", str(tmp_path / "r.txt")], "must end in .csv or .parquet"),
-        ([*predict, "-o", str(tmp_path / "r.csv"), "--time-format", "x"], None),
-        (
-            [*predict, "-o", str(tmp_path / "r.parquet"), "--time-format", "seconds"],
-            "--time-format applies to CSV only",
-        ),
-        ([*predict, "--file-key", "content"], "--file-key needs --cache-root"),
-    ]
-    results = str(tmp_path / "in.csv")
-    open(results, "w").write("file,arousal,dominance,valence\na.wav,0.5,0.5,0.5\n")
     existing_report = tmp_path / "report.md"
     existing_report.write_text("keep me")
-    cases += [
-        (
-            ["report", results, "--truth", "x:y", "-o", str(existing_report)],
-            "exists: pass --overwrite",
-        ),
-        (
-            ["report", results, "--truth", "x:y", "-o", str(tmp_path / "no" / "r.md")],
-            "does not exist",
-        ),
-        (["plot", results, "-o", str(tmp_path / "no" / "p.png")], "does not exist"),
-        (["plot", results, "-o", str(tmp_path / "p.xyz")], "must end in"),
-        (["plot", results, "-o", str(existing)], "must end in"),
+    results = str(tmp_path / "in.csv")
+    open(results, "w").write("file,arousal,dominance,valence\na.wav,0.5,0.5,0.5\n")
+    command, output, *options = [
+        arg.format(tmp=tmp_path, existing=existing, existing_report=existing_report)
+        for arg in argv
     ]
-    for argv, message in cases:
-        if message is None:  # a usage error
-            with pytest.raises(SystemExit):
-                main(argv)
-            capsys.readouterr()
-            continue
-        assert main(argv) == 1, argv
-        err = capsys.readouterr().err
-        assert err.startswith("audemo: error: ") and message in err, (argv, err)
-        assert len(err.strip().splitlines()) == 1
+    inputs = [*speech_files, "--model", model_root] if command == "predict" else []
+    inputs += [results] if command != "predict" else []
+    assert main([command, *inputs, "-o", output, *options]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("audemo: error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1
     assert existing.read_text() == "keep me"
     assert existing_report.read_text() == "keep me"
     assert not os.path.exists(tmp_path / "new")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+def test_output_folder_not_writable(model_root, speech_files, tmp_path, capsys):
+    folder = audeer.mkdir(tmp_path / "read-only")
+    os.chmod(folder, 0o500)
+    output = os.path.join(folder, "r.csv")
+    assert main(["predict", speech_files[0], "--model", model_root, "-o", output]) == 1
+    assert "Cannot write to folder" in capsys.readouterr().err
 
 
 def test_output_overwrite_and_extension_case(model_root, speech_files, tmp_path):
@@ -396,7 +391,6 @@ def test_output_overwrite_and_extension_case(model_root, speech_files, tmp_path)
 
 
 def test_time_format(model_root, speech_files, tmp_path, capsys):
-    from audemo.core.cli import read_results
 
     expected = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.3).process_files(
         speech_files[:2]
@@ -442,14 +436,20 @@ def test_unknown_option_shows_subcommand_usage(capsys):
     )
 
 
-def test_predict_runtime_options(model_root, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def stereo(tmp_path_factory):
     import audiofile
 
     rng = np.random.default_rng(1)
-    stereo = str(tmp_path / "stereo.wav")
+    path = str(tmp_path_factory.mktemp("stereo") / "stereo.wav")
     signal = (rng.standard_normal((2, 40000)) * 0.1).astype("float32")
-    audiofile.write(stereo, signal, 16000)
-    cases = [
+    audiofile.write(path, signal, 16000)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv, options",
+    [
         (["--channels", "1"], {"channels": 1}),
         (["--mixdown"], {"channels": None, "mixdown": True}),
         (["--channels", "0,1", "--mixdown"], {"channels": [0, 1], "mixdown": True}),
@@ -457,23 +457,50 @@ def test_predict_runtime_options(model_root, tmp_path, capsys):
         (["--chunk-dur", "none"], {"chunk_dur": None}),
         (["--precision", "int8"], {"precision": "int8"}),
         (["--num-threads", "1", "--device", "cpu"], {"num_threads": 1}),
-    ]
+    ],
+)
+def test_predict_runtime_options(model_root, stereo, tmp_path, capsys, argv, options):
     model_cache = str(tmp_path / "models")
-    for argv, options in cases:
-        code = main(
-            ["predict", stereo, "--model", model_root, "--model-cache-root"]
-            + [model_cache, *argv]
-        )
-        assert code == 0, argv
-        frame = read_csv(capsys.readouterr().out)
-        expected = audemo.Emotion(
-            model_root, model_cache_root=model_cache, **options
-        ).process_file(stereo)
-        np.testing.assert_allclose(frame.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    code = main(
+        ["predict", stereo, "--model", model_root, "--model-cache-root"]
+        + [model_cache, *argv]
+    )
+    assert code == 0, argv
+    frame = read_csv(capsys.readouterr().out)
+    expected = audemo.Emotion(
+        model_root, model_cache_root=model_cache, **options
+    ).process_file(stereo)
+    np.testing.assert_allclose(frame.to_numpy(), expected.to_numpy(), rtol=1e-6)
+
+
+def test_predict_channels_need_mixdown(model_root, stereo, capsys):
     assert main(["predict", stereo, "--model", model_root, "--channels", "0,1"]) == 1
     assert "add --mixdown" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["predict", stereo, "--chunk-dur", "-1"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--outputs", "scores"], "not one of logits"),
+        (["--chunk-dur", "-1"], "'-1' is not a positive number of seconds or none"),
+        (["--chunk-dur", "long"], "'long' is not a positive number of seconds"),
+        (["--channels", "left"], "'left' is not a channel number or a list like 0,1"),
+        (["--time-format", "x"], "invalid choice: 'x'"),
+    ],
+)
+def test_predict_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["predict", "a.wav", *argv])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: audemo predict") and message in err
+
+
+def test_no_command(capsys):
+    with pytest.raises(SystemExit) as error:
+        main([])
+    assert error.value.code == 2
+    assert "the following arguments are required" in capsys.readouterr().err
 
 
 def test_results_cache_and_model_cache(model_root, speech_root, tmp_path, capsys):
@@ -529,3 +556,102 @@ def test_cache_root_old_name_for_model_cache(cache_root, capsys):
     argv = ["info", "--cache-root", cache_root, "--model-cache-root", cache_root]
     assert main(argv) == 1
     assert "give one" in capsys.readouterr().err
+
+
+def test_summary_counts_failed_windowed_files(model_root, speech_files, tmp_path):
+    missing = str(tmp_path / "missing.wav")
+    args = ["predict", speech_files[0], missing, "--model", model_root]
+    args += ["--win-dur", "1", "--errors", "coerce"]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    summary = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"audemo: 2 files, \d+\.\d s of audio, \d+ rows, 1 failed, \S+ s", summary
+    ), summary
+
+
+def test_interrupted(model_root, speech_files, tmp_path):
+    folder = audeer.mkdir(tmp_path / "many")
+    for number in range(500):
+        os.symlink(speech_files[number % 3], os.path.join(folder, f"{number}.wav"))
+    output = str(tmp_path / "results.csv")
+    process = subprocess.Popen(
+        ["audemo", "predict", folder, "--model", model_root, "--num-workers", "1"]
+        + ["-o", output],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stderr.read(1)  # the progress bar: files are being processed
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().endswith("audemo: interrupted")
+    assert not os.path.exists(output)
+
+
+def test_compare(model_root, speech_root, tmp_path, capsys):
+    model_cache = str(tmp_path / "models")
+    argv = ["compare", speech_root, "--model", model_root, "--cache-root", model_cache]
+    with pytest.warns(FutureWarning, match="--model-cache-root"):
+        assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[0] == "ccc"
+    assert "arousal" in table and "valence" in table
+
+
+@pytest.fixture
+def categories_database(speech_files, tmp_path):
+    r"""Three speakers saying the three sentences, labelled by sentence."""
+    root = audeer.mkdir(tmp_path / "categories-db")
+    files, speakers, labels = [], [], []
+    for speaker in ("a", "b", "c"):
+        for file, label in zip(speech_files, ["happy", "sad", "neutral"]):
+            files.append(f"{speaker}-{os.path.basename(file)}")
+            shutil.copy(file, os.path.join(root, files[-1]))
+            speakers.append(speaker)
+            labels.append(label)
+    index = audformat.filewise_index(files)
+    db = audformat.Database("categories", source="espeak-ng", usage="unrestricted")
+    for table_id, column, values in [
+        ("emotion", "emotion", labels),
+        ("files", "speaker", speakers),
+    ]:
+        db[table_id] = audformat.Table(index)
+        db[table_id][column] = audformat.Column()
+        db[table_id][column].set(values)
+    db.save(root)
+    return root
+
+
+def test_categories_and_head(categories_database, model_root, tmp_path, capsys):
+    root = categories_database
+    head = str(tmp_path / "head")
+    picture = str(tmp_path / "confusion.png")
+    argv = ["categories", f"{root}:emotion:emotion", "--speaker", "speaker"]
+    argv += ["-o", head, "--model", model_root, "--confusion", picture]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == head
+    assert "leave-one-speaker-out over 3 speakers: UAR " in err
+    assert os.path.getsize(picture) > 1000
+    results = str(tmp_path / "categories.csv")
+    argv = ["predict", root, "--model", model_root, "--head", head, "-o", results]
+    assert main(argv) == 0
+    frame = read_results(results)
+    assert sorted(frame.columns) == ["happy", "neutral", "sad"]
+    assert len(frame) == 9
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ("{root}:emotion", "Labels must be DB_FOLDER:TABLE:COLUMN, not"),
+        ("{root}:emotion:mood", "Table 'emotion' has no column 'mood': it has"),
+        ("{root}:gold:emotion", "has no table 'gold'"),
+    ],
+)
+def test_categories_errors(categories_database, tmp_path, capsys, labels, message):
+    argv = ["categories", labels.format(root=categories_database)]
+    argv += ["--speaker", "speaker", "-o", str(tmp_path / "head")]
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err

@@ -13,6 +13,9 @@ import audonnx
 import audresample
 
 import audemo
+from audemo.core import emotion as emotion_module
+from audemo.core.index import files_index
+from audemo.core.options import check_options
 
 
 DIMENSIONS = ["arousal", "dominance", "valence"]
@@ -598,3 +601,34 @@ def test_progress_labels(model_root, speech_files, capsys):
     assert "Process 3 files" in labels(processes, files)
     assert "Process 2 segments" in labels(processes, segments)
     assert "entries" not in labels(processes, files)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"precision": "fp16"}, "precision must be one of"),
+        ({"win_dur": True}, "win_dur must be at least"),
+        ({"errors": "ignore"}, "errors must be one of"),
+    ],
+)
+def test_check_options(options, match):
+    with pytest.raises(ValueError, match=match):
+        check_options(**options)
+
+
+def test_files_index_lists():
+    index = files_index(["a.wav", "b.wav"], starts=[0.0, 1.0], ends=None)
+    assert index.get_level_values("start").total_seconds().tolist() == [0.0, 1.0]
+
+
+def test_model_replaced_after_construction(model_root, tmp_path, speech_files):
+    # the session of a process is opened from the fingerprint recorded at
+    # construction: a model replaced in its folder is refused, naming the input
+    root = str(tmp_path / "model")
+    shutil.copytree(model_root, root)
+    interface = audemo.Emotion(root)
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+    shutil.copy(os.path.join(other, "model.onnx"), os.path.join(root, "model.onnx"))
+    emotion_module._shared_model.cache_clear()
+    with pytest.raises(RuntimeError, match="The model failed on"):
+        interface.process_file(speech_files[0])

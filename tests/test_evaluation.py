@@ -11,7 +11,7 @@ import audmetric
 
 import audemo
 from audemo.core.cli import main
-from audemo.core.cli import read_results
+from audemo.core.results import read_results
 
 
 SPEAKERS = {  # espeak-ng voice: sex of the stand-in speaker
@@ -233,6 +233,61 @@ def test_groups_and_speakers(labelled_database, predictions):
             predictions, truth, groups=files["sex"], min_samples=9, num_bootstrap=0
         )
     assert none.groups is None
+
+
+def test_speakers_with_few_samples(labelled_database, predictions):
+    db = audformat.Database.load(labelled_database)
+    truth = db["gold"].get()
+    files = db["files"].get()
+    speakers = files["speaker"].copy()
+    speakers.iloc[0] = "alone"  # one sample: fewer than min_samples
+    # one valence label left for a speaker: no valence CCC for it
+    voice = "en-gb"
+    rated = files.index[files["speaker"] == voice]
+    gaps = truth.copy()
+    gaps.loc[rated[1:], "valence"] = np.nan
+    result = audemo.evaluate(
+        predictions, gaps, speakers=speakers, min_samples=3, num_bootstrap=0
+    )
+    assert sorted(result.speaker_ccc.index) == sorted(SPEAKERS)
+    assert np.isnan(result.speaker_ccc.loc[voice, "valence"])
+    predicted = predictions.droplevel(["start", "end"]).loc[rated, "arousal"]
+    assert result.speaker_ccc.loc[voice, "arousal"] == pytest.approx(
+        hand_ccc(truth.loc[rated, "arousal"], predicted)
+    )
+    assert result.speakers["speakers"].to_dict() == {
+        "arousal": 4,
+        "dominance": 4,
+        "valence": 3,
+    }
+
+
+def test_segmented_truth_with_filewise_groups(labelled_database, predictions):
+    db = audformat.Database.load(labelled_database)
+    truth = db["gold"].get()
+    files = db["files"].get()
+    # gold labels on the segments of the predictions, groups per file
+    segmented = truth.reindex(predictions.index.get_level_values("file"))
+    segmented = segmented.set_axis(predictions.index)
+    result = audemo.evaluate(
+        predictions,
+        segmented,
+        groups=files["sex"],
+        speakers=files["speaker"],
+        min_samples=4,
+        num_bootstrap=0,
+    )
+    assert audformat.is_segmented_index(result.data.index)
+    filewise = audemo.evaluate(
+        predictions,
+        truth,
+        groups=files["sex"],
+        speakers=files["speaker"],
+        min_samples=4,
+        num_bootstrap=0,
+    )
+    pd.testing.assert_frame_equal(result.groups, filewise.groups)
+    pd.testing.assert_frame_equal(result.speaker_ccc, filewise.speaker_ccc)
 
 
 def test_alignment(labelled_database, predictions, model_root):

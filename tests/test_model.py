@@ -14,6 +14,15 @@ import audonnx.testing
 
 import audemo
 from audemo.core import model as model_module
+from audemo.core import registry
+from audemo.core.fingerprint import fingerprint
+from audemo.core.folder import check_interface
+from audemo.core.folder import read_model_folder
+from audemo.core.folder import write_model_yaml
+from audemo.core.ort import session_options
+from audemo.core.resolver import ModelResolver
+from audemo.core.storage import cache_lock
+from audemo.core.storage import write_json_atomic
 from conftest import model_archive
 
 
@@ -91,10 +100,10 @@ def test_load_model_broken_onnx(tmp_path):
 
 def test_cache_root(monkeypatch, tmp_path):
     monkeypatch.setenv("AUDEMO_CACHE_ROOT", str(tmp_path / "env"))
-    assert model_module.resolve_cache_root() == str(tmp_path / "env")
-    assert model_module.resolve_cache_root(str(tmp_path / "x")) == str(tmp_path / "x")
+    assert registry.resolve_cache_root() == str(tmp_path / "env")
+    assert registry.resolve_cache_root(str(tmp_path / "x")) == str(tmp_path / "x")
     monkeypatch.delenv("AUDEMO_CACHE_ROOT")
-    assert model_module.resolve_cache_root() == audeer.path("~/.cache/audemo")
+    assert registry.resolve_cache_root() == audeer.path("~/.cache/audemo")
 
 
 def test_download(server, archive, cache_root):
@@ -160,7 +169,7 @@ def test_download_wrong_interface(server, cache_root, tmp_path):
     identity = audonnx.testing.create_model([[1, -1]])
     identity.to_yaml(str(tmp_path / "identity" / "model.yaml"))
     # without the transform audonnx's test model has, which audemo refuses
-    model_module.write_model_yaml(str(tmp_path / "identity"), None)
+    write_model_yaml(str(tmp_path / "identity"), None)
     path = tmp_path / "identity.zip"
     with zipfile.ZipFile(path, "w") as archive:
         for name in ("model.onnx", "model.yaml"):
@@ -231,20 +240,20 @@ def test_offline(server, archive, cache_root, monkeypatch):
 
 def test_registered_model_checksum(server, archive, cache_root, monkeypatch):
     server.files["/registered.zip"] = archive
-    good = model_module.RegisteredModel(
+    good = registry.RegisteredModel(
         url=server.url("/registered.zip"),
         sha256=hashlib.sha256(archive).hexdigest(),
         license="MIT",
         description="test",
     )
-    bad = model_module.RegisteredModel(
+    bad = registry.RegisteredModel(
         url=good.url, sha256="0" * 64, license="MIT", description="test"
     )
-    monkeypatch.setitem(model_module.MODELS, "bad-model", bad)
+    monkeypatch.setitem(registry.MODELS, "bad-model", bad)
     with pytest.raises(RuntimeError, match="expected 0000"):
         audemo.download_model("bad-model", cache_root=cache_root)
     _assert_nothing_cached(cache_root)
-    monkeypatch.setitem(model_module.MODELS, "good-model", good)
+    monkeypatch.setitem(registry.MODELS, "good-model", good)
     folder = audemo.download_model("good-model", cache_root=cache_root)
     assert folder == os.path.join(cache_root, "models", "registered")
 
@@ -277,7 +286,7 @@ def test_fingerprint(model_root, tmp_path, cache_root):
     root = audemo.testing.create_model(str(tmp_path / "m"))
     with open(os.path.join(root, "model.onnx"), "rb") as fp:
         expected = hashlib.sha256(fp.read()).hexdigest()
-    assert model_module.fingerprint(root, cache_root=cache_root) == expected
+    assert fingerprint(root, cache_root=cache_root) == expected
     records = os.listdir(os.path.join(cache_root, "fingerprints"))
     assert len(records) == 1
     # remembered: a stale record is trusted while size and mtime match
@@ -286,20 +295,20 @@ def test_fingerprint(model_root, tmp_path, cache_root):
         text = fp.read()
     with open(record, "w") as fp:
         fp.write(text.replace(expected, "f" * 64))
-    assert model_module.fingerprint(root, cache_root=cache_root) == "f" * 64
+    assert fingerprint(root, cache_root=cache_root) == "f" * 64
     # a changed file is hashed again
     audemo.testing.create_model(root, seed=1)
     os.utime(os.path.join(root, "model.onnx"), ns=(1, 1))
-    changed = model_module.fingerprint(root, cache_root=cache_root)
+    changed = fingerprint(root, cache_root=cache_root)
     assert changed not in (expected, "f" * 64)
     # an unreadable record is recomputed
     with open(record, "w") as fp:
         fp.write("{not json")
-    assert model_module.fingerprint(root, cache_root=cache_root) == changed
+    assert fingerprint(root, cache_root=cache_root) == changed
 
 
 def test_check_interface_accepts_test_model(model_root):
-    model_module.check_interface(model_root)
+    check_interface(model_root)
     session = onnxruntime.InferenceSession(os.path.join(model_root, "model.onnx"))
     assert [node.name for node in session.get_outputs()] == [
         "hidden_states",
@@ -341,7 +350,7 @@ def test_device_cuda_fallback_detected(model_root, monkeypatch):
     # onnxruntime-gpu without CUDA libraries lists CUDA but runs on the CPU:
     # the session is real and falls back, the check must see it
     monkeypatch.setattr(
-        model_module.onnxruntime,
+        onnxruntime,
         "get_available_providers",
         lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"],
     )
@@ -400,3 +409,145 @@ def test_folder_with_model_subfolder(tmp_path, archive):
     audemo.testing.create_model(os.path.join(outer, "other"))
     with pytest.raises(FileNotFoundError, match="hold models: pass one of them"):
         audemo.download_model(outer)
+
+
+# ----- pieces of the model layer, in-process --------------------------------
+
+KEY = f"$audonnx.core.model.Model=={audonnx.__version__}"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[1, 2]\n", "does not describe one model"),
+        ("builtins.dict:\n  path: model.onnx\n", "describes a 'builtins.dict'"),
+        (f"{KEY}: [model.onnx]\n", "has no entries under"),
+        (f"{KEY}:\n  path: model.onnx\n  device: cpu\n", "unknown entries"),
+        (f"{KEY}:\n  path: model.onnx\n  transform: {{a: 1}}\n", "has a transform"),
+        (f"{KEY}:\n  path: model.onnx\n  labels: 7\n", "has labels 7"),
+        (f"{KEY}:\n  labels: null\n", "has 'path: None'"),
+    ],
+)
+def test_read_model_folder_refused(tmp_path, text, message):
+    # plain YAML only: nothing here could run code, so no child process
+    root = audemo.testing.create_model(str(tmp_path / "m"))
+    with open(os.path.join(root, "model.yaml"), "w") as fp:
+        fp.write(text)
+    with pytest.raises(ValueError, match=message) as error:
+        read_model_folder(root)
+    assert os.path.join(root, "model.yaml") in str(error.value)
+    with pytest.raises(ValueError, match=message) as error:
+        read_model_folder(root, source="https://example.org/m.zip")
+    assert "of the model from https://example.org/m.zip" in str(error.value)
+
+
+def test_read_model_folder_legacy_labels_refused(tmp_path):
+    root = audemo.testing.create_model(str(tmp_path / "m"))
+    os.remove(os.path.join(root, "model.yaml"))
+    with open(os.path.join(root, "labels.yaml"), "w") as fp:
+        fp.write("logits: [1, 2, 3]\n")
+    with pytest.raises(ValueError, match="labels.yaml' has labels"):
+        read_model_folder(root)
+
+
+def test_read_model_folder_missing(tmp_path):
+    missing = str(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError) as error:
+        read_model_folder(missing)
+    assert str(error.value) == f"Model folder '{missing}' holds no 'model.onnx'."
+
+
+def test_check_interface_labels(tmp_path):
+    root = audemo.testing.create_model(str(tmp_path / "m"))
+    write_model_yaml(root, {"logits": ["a", "b", "c"]})
+    with pytest.raises(RuntimeError, match=r"labelled \['arousal'"):
+        check_interface(root)
+
+
+def test_session_options_built_once():
+    # the three uses of onnxruntime: a model, a small model, an interface check
+    model = session_options(4, memory_pattern=False)
+    assert (model.intra_op_num_threads, model.inter_op_num_threads) == (4, 1)
+    assert not model.enable_mem_pattern
+    default = session_options()
+    assert default.intra_op_num_threads == 0  # onnxruntime decides
+    assert default.log_severity_level == 3
+    check = session_options(optimize=False)
+    assert (
+        check.graph_optimization_level
+        == onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
+
+
+def test_open_model_threads(model_root):
+    model = model_module.open_model(model_root, num_threads=3)
+    assert model.sess.get_session_options().intra_op_num_threads == 3
+    model = audemo.load_model(model_root, num_workers=None)
+    assert model.sess.get_session_options().intra_op_num_threads == 0
+
+
+def test_load_model_gpu_not_onnx(tmp_path):
+    # a file that is not ONNX passes the check for CPU-only operators:
+    # onnxruntime or the CUDA check reports it, whatever the machine has
+    root = audeer.mkdir(tmp_path / "broken")
+    with open(os.path.join(root, "model.onnx"), "wb") as fp:
+        fp.write(b"this is not a model")
+    with pytest.raises(RuntimeError, match="asks for CUDA|Cannot load the model"):
+        audemo.load_model(root, device="cuda")
+
+
+def test_acquire_model_fingerprint_mismatch(model_root, cache_root):
+    with pytest.raises(RuntimeError, match=f"this pipeline expects {'0' * 64}"):
+        model_module.acquire_model(
+            model_root, expected_fingerprint="0" * 64, cache_root=cache_root
+        )
+
+
+def test_model_info_refused_folder(tmp_path):
+    root = audemo.testing.create_model(str(tmp_path / "m"))
+    with open(os.path.join(root, "transform.yaml"), "w") as fp:
+        fp.write("null\n")
+    info = model_module.model_info(root)
+    assert info["folder"] == root and info["fingerprint"] is None
+    assert "does not load transforms" in info["problem"]
+
+
+def test_fingerprint_read_only_memo(tmp_path):
+    # a cache folder that cannot be written: hashed once by this process
+    root = audemo.testing.create_model(str(tmp_path / "m"), seed=7)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    digest = fingerprint(root, cache_root=str(blocked))
+    assert fingerprint(root, cache_root=str(blocked)) == digest
+    with open(os.path.join(root, "model.onnx"), "rb") as fp:
+        assert digest == hashlib.sha256(fp.read()).hexdigest()
+
+
+def test_write_json_atomic_failure(tmp_path):
+    target = audeer.mkdir(tmp_path / "taken")
+    with pytest.raises(OSError):
+        write_json_atomic(target, {"a": 1})
+    assert os.listdir(tmp_path) == ["taken"]  # no temporary file left
+
+
+def test_cache_lock_not_writable(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    folder = str(blocked / "models" / "m")
+    with pytest.raises(PermissionError, match="Cannot write to the cache folder"):
+        with cache_lock(folder, cache_root=str(blocked)):
+            pass
+
+
+def test_resolver_round_trip(model_root, tmp_path):
+    interface = audemo.Emotion(model_root)
+    path = str(tmp_path / "pipeline" / "emotion.yaml")
+    interface.to_yaml(path)
+    relative = os.path.relpath(model_root, os.path.dirname(path))
+    with open(path) as fp:
+        assert f"model: {relative}\n" in fp.read()
+    assert audemo.load_pipeline(path).model == model_root
+    resolver = ModelResolver()
+    assert resolver.encode(model_root) == resolver.decode(model_root) == model_root
+    with pytest.raises(ValueError, match="must be a string, not int: 7"):
+        resolver.decode(7)

@@ -1,12 +1,22 @@
+import hashlib
 import os
+import shutil
+import threading
+import time
 
 import numpy as np
+import onnx
 import pytest
+
+import audeer
 
 import audemo
 from audemo.core.cli import main
 from audemo.core.compare import concordance
+from audemo.core.fingerprint import fingerprint
 from audemo.core.precision import precision_root
+from audemo.core.storage import cache_lock
+from audemo.core.storage import write_json_atomic
 
 
 def test_int8_model(model_root, speech_files, cache_root):
@@ -71,3 +81,70 @@ def test_int8_refused_on_gpu(model_root, cache_root):
     assert audemo.load_model(folder, device="cpu").sess.get_providers() == [
         "CPUExecutionProvider"
     ]
+
+
+def test_int8_made_by_another(model_root, cache_root, tmp_path):
+    made = precision_root(model_root, "int8", cache_root=str(tmp_path / "other"))
+    digest = fingerprint(model_root, cache_root=cache_root)
+    folder = os.path.join(cache_root, "int8", digest[:32])
+    # a temporary folder of a process that was killed
+    stale = audeer.mkdir(f"{folder}.1234-abcdef12.tmp")
+    holding = threading.Event()
+
+    def another_process():
+        with cache_lock(folder, cache_root=cache_root):
+            holding.set()
+            time.sleep(0.5)
+            shutil.copytree(made, folder)
+
+    thread = threading.Thread(target=another_process)
+    thread.start()
+    holding.wait()
+    assert precision_root(model_root, "int8", cache_root=cache_root) == folder
+    thread.join()
+    assert os.path.exists(stale)  # found complete: no clean-up needed
+    # a new variant under the lock removes what the killed process left
+    other = audemo.testing.create_model(str(tmp_path / "m2"), seed=1)
+    digest = fingerprint(other, cache_root=cache_root)
+    stale = audeer.mkdir(
+        os.path.join(cache_root, "int8", f"{digest[:32]}.1234-abcdef12.tmp")
+    )
+    precision_root(other, "int8", cache_root=cache_root)
+    assert not os.path.exists(stale)
+
+
+def test_int8_refuses_external_data_behind_memo(tmp_path, cache_root):
+    # the memo of the fingerprint is forged for a model with external data:
+    # quantization checks the file itself and leaves nothing behind
+    root = audemo.testing.create_model(str(tmp_path / "m"))
+    path = os.path.join(root, "model.onnx")
+    onnx.save(
+        onnx.load(path),
+        path,
+        save_as_external_data=True,
+        location="weights.bin",
+        size_threshold=100,
+    )
+    with pytest.raises(RuntimeError, match="external data"):
+        fingerprint(root, cache_root=cache_root)
+    real = os.path.realpath(path)
+    stat = os.stat(real)
+    memo = os.path.join(
+        cache_root,
+        "fingerprints",
+        hashlib.sha256(real.encode()).hexdigest()[:32] + ".json",
+    )
+    forged = {
+        "path": real,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
+        "ino": stat.st_ino,
+        "dev": stat.st_dev,
+        "sha256": "f" * 64,
+    }
+    write_json_atomic(memo, forged)
+    assert fingerprint(root, cache_root=cache_root) == "f" * 64
+    with pytest.raises(RuntimeError, match=r"external data files \['weights.bin'\]"):
+        precision_root(root, "int8", cache_root=cache_root)
+    assert os.listdir(os.path.join(cache_root, "int8")) == ["f" * 32 + ".lock"]

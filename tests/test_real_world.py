@@ -1,4 +1,5 @@
 import os
+import re
 import shutil
 import signal as signals
 import subprocess
@@ -625,3 +626,12 @@ def test_process_folder_without_wav_files(model_root, speech, database, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert interface.process_folder(audeer.mkdir(tmp_path / "empty")).empty
+
+
+def test_segment_after_the_end_names_the_path(model_root, speech_files):
+    # the model names the file as given, the error adds the path it read
+    root, file = os.path.split(speech_files[0])
+    index = audformat.segmented_index([file], [100.0], [101.0])
+    expected = f"Cannot process audio file '{speech_files[0]}': Cannot process '{file}'"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        audemo.Emotion(model_root).process_index(index, root=root)

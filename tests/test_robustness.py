@@ -280,6 +280,24 @@ def test_robustness(model_root, files):
     )
 
 
+def test_robustness_ccc_needs_two_rated_files(model_root, speech_files):
+    # a NaN rating leaves its file out of the CCC of that dimension;
+    # fewer than two rated files give no CCC
+    interface = audemo.Emotion(model_root)
+    truth = pd.DataFrame(
+        {"arousal": [0.8, 0.2, np.nan], "valence": [0.3, np.nan, np.nan]},
+        index=audformat.filewise_index(speech_files),
+    )
+    predictions, summary = robustness(
+        interface, speech_files, truth=truth, perturbations="gain-minus-20db"
+    )
+    for name in ["clean", "gain-minus-20db"]:
+        arousal = predictions.loc[name]["arousal"].to_numpy(np.float64)
+        expected = ccc(truth["arousal"].to_numpy()[:2], arousal[:2])
+        assert summary.loc[name, ("ccc", "arousal")] == pytest.approx(expected)
+    assert summary[("ccc", "valence")].isna().all()
+
+
 def test_robustness_index_and_windows(model_root, files):
     root = os.path.dirname(files[0])
     index = audformat.segmented_index(

@@ -264,3 +264,16 @@ def test_segment_bounds_whole_samples_inside_file(
         assert ((ends % 62500 == 0) | (ends == int(duration_ns))).all(), ends
     # speech runs to the end of the file: the last segment ends there
     assert duration_ns - ends[-1] < 62500
+
+
+def test_invalid_num_workers():
+    with pytest.raises(ValueError, match="num_workers must be a positive integer"):
+        audemo.VoiceActivity(num_workers=0)
+
+
+def test_caller_segment_unchanged(model_root):
+    vad = audemo.VoiceActivity()
+    interface = audemo.Emotion(model_root, segment=vad, errors="coerce")
+    assert vad.errors == "raise"
+    assert interface.process.segment.errors == "coerce"
+    assert interface.process.segment.to_yaml_s() == vad.to_yaml_s()

@@ -382,3 +382,18 @@ def test_truncated_part_processed_again(
     assert len(count_calls) == 1  # the second part has one file
     assert os.path.getsize(second) == size  # written again
     pd.testing.assert_frame_equal(cache.read_part(second), expected.iloc[2:])
+
+
+def test_part_key_refuses_file_key():
+    with pytest.raises(ValueError, match="file_key must be one of"):
+        cache.part_key(audformat.filewise_index(["a.wav"]), None, "name")
+
+
+def test_write_part_leaves_no_temporary(tmp_path):
+    # the part cannot replace a folder: the temporary file is removed
+    target = audeer.mkdir(tmp_path / "part.parquet")
+    audeer.touch(os.path.join(target, "x"))
+    frame = pd.DataFrame({"a": [1.0]}, index=audformat.filewise_index(["a.wav"]))
+    with pytest.raises(OSError):
+        cache.write_part(frame, target)
+    assert os.listdir(tmp_path) == ["part.parquet"]

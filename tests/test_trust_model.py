@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -31,8 +33,14 @@ from sandbox import run_limited
 import audonnx
 
 import audemo
+from audemo.core import archive as archive_module
 from audemo.core import model as model_module
+from audemo.core import registry
+from audemo.core import transfer
+from audemo.core.fingerprint import fingerprint
 from audemo.core.precision import precision_root
+from audemo.core.storage import cache_lock
+from audemo.core.storage import write_json_atomic
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -219,12 +227,12 @@ def test_legacy_folders_accepted(folder, tmp_path, cache_root):
     os.remove(os.path.join(folder, "model.yaml"))
     model = audemo.load_model(folder, cache_root=cache_root)
     assert model.labels("logits") == ["logits-0", "logits-1", "logits-2"]
-    assert model_module.fingerprint(folder, cache_root=cache_root) == digest
+    assert fingerprint(folder, cache_root=cache_root) == digest
     with open(os.path.join(folder, "labels.yaml"), "w") as fp:
         fp.write("logits: [arousal, dominance, valence]\n")
     model = audemo.load_model(folder, cache_root=cache_root)
     assert model.labels("logits") == LABELS["logits"]
-    assert model_module.fingerprint(folder, cache_root=cache_root) == digest
+    assert fingerprint(folder, cache_root=cache_root) == digest
 
 
 @pytest.mark.parametrize(
@@ -235,7 +243,7 @@ def test_model_yaml_path_refused(folder, tmp_path, path):
     other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
     shutil.copy(os.path.join(other, "model.onnx"), os.path.join(folder, "other.onnx"))
     write_yaml(folder, f"{KEY}:\n  path: {path}\n  labels: null\n")
-    for load in (audemo.load_model, audemo.Emotion, model_module.fingerprint):
+    for load in (audemo.load_model, audemo.Emotion, fingerprint):
         with pytest.raises(ValueError, match=f"has 'path: {path}': refused"):
             load(folder)
 
@@ -282,7 +290,7 @@ def test_external_data_refused(folder, server, cache_root):
     save_external(folder)
     # onnxruntime would run it, with weights the fingerprint does not cover
     assert os.path.exists(os.path.join(folder, "weights.bin"))
-    for load in (emotion, audemo.load_model, model_module.fingerprint):
+    for load in (emotion, audemo.load_model, fingerprint):
         with pytest.raises(RuntimeError, match=r"external data files \['weights.bin'"):
             load(folder, cache_root=cache_root)
     server.files["/external.zip"] = zip_folder(folder)
@@ -292,14 +300,14 @@ def test_external_data_refused(folder, server, cache_root):
 
 def test_fingerprint_covers_labels(folder, cache_root):
     digest = sha256(os.path.join(folder, "model.onnx"))
-    assert model_module.fingerprint(folder, cache_root=cache_root) == digest
+    assert fingerprint(folder, cache_root=cache_root) == digest
     names = [f"dim-{i}" for i in range(32)]
     write_yaml(
         folder,
         f"{KEY}:\n  path: model.onnx\n  labels:\n"
         f"    logits: [arousal, dominance, valence]\n    hidden_states: {names}\n",
     )
-    labelled = model_module.fingerprint(folder, cache_root=cache_root)
+    labelled = fingerprint(folder, cache_root=cache_root)
     assert labelled != digest
     interface = audemo.Emotion(
         folder, outputs="hidden_states", model_cache_root=cache_root
@@ -333,7 +341,7 @@ def test_changed_folder_loads_anew(folder, tmp_path, cache_root):
 @pytest.mark.parametrize("in_place", [False, True])
 def test_fingerprint_memo_same_size_old_mtime(folder, tmp_path, cache_root, in_place):
     onnx_path = os.path.join(folder, "model.onnx")
-    old = model_module.fingerprint(folder, cache_root=cache_root)
+    old = fingerprint(folder, cache_root=cache_root)
     stat = os.stat(onnx_path)
     other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
     if in_place:  # same inode
@@ -347,7 +355,7 @@ def test_fingerprint_memo_same_size_old_mtime(folder, tmp_path, cache_root, in_p
     os.utime(onnx_path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert os.stat(onnx_path).st_size == stat.st_size
     assert os.stat(onnx_path).st_mtime_ns == stat.st_mtime_ns
-    new = model_module.fingerprint(folder, cache_root=cache_root)
+    new = fingerprint(folder, cache_root=cache_root)
     assert new == sha256(onnx_path) != old
 
 
@@ -490,10 +498,10 @@ def test_zip_bomb_refused(folder, server, cache_root):
 def test_size_caps(server, archive, cache_root, monkeypatch):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
-    monkeypatch.setattr(model_module, "MAX_UNPACKED_BYTES", 1000)
+    monkeypatch.setattr(archive_module, "MAX_UNPACKED_BYTES", 1000)
     with pytest.raises(RuntimeError, match="more than 1000 files or 1000 bytes"):
         audemo.download_model(url, cache_root=cache_root)
-    monkeypatch.setattr(model_module, "MAX_DOWNLOAD_BYTES", 1000)
+    monkeypatch.setattr(transfer, "MAX_DOWNLOAD_BYTES", 1000)
     with pytest.raises(RuntimeError, match="larger than 1000 bytes: refused"):
         audemo.download_model(url, cache_root=cache_root)
     _assert_nothing_cached(cache_root)
@@ -517,7 +525,7 @@ def test_killed_download_cleaned(server, archive, cache_root):
     server.files["/m.zip"] = archive
     server.delay = 60.0
     url = server.url("/m.zip")
-    folder = model_module.cache_folder(url, cache_root=cache_root)
+    folder = registry.cache_folder(url, cache_root=cache_root)
     code = (
         "import audemo, sys; audemo.download_model(sys.argv[1], cache_root=sys.argv[2])"
     )
@@ -580,7 +588,7 @@ def test_redirects(server, archive, redirect_server, cache_root):
     folder = audemo.download_model(redirect_server(target), cache_root=cache_root)
     assert os.path.isfile(os.path.join(folder, "model.onnx"))
     # a TLS server is out of reach here: the handler decides on its own
-    handler = model_module._RedirectHandler()
+    handler = transfer.RedirectHandler()
     request = urllib.request.Request("https://zenodo.org/record/1/files/m.zip")
     with pytest.raises(RuntimeError, match="never from https to http"):
         handler.redirect_request(request, None, 302, "Found", {}, "http://a.b/m.zip")
@@ -624,10 +632,10 @@ def test_truncated_cache(server, archive, cache_root):
 
 
 def register(monkeypatch, name, url, sha256=None):
-    entry = model_module.RegisteredModel(
+    entry = registry.RegisteredModel(
         url=url, sha256=sha256, license="MIT", description="test"
     )
-    monkeypatch.setitem(model_module.MODELS, name, entry)
+    monkeypatch.setitem(registry.MODELS, name, entry)
 
 
 def test_download_record_and_info(server, archive, cache_root, monkeypatch):
@@ -695,7 +703,7 @@ def test_pinned_checksum_checked_on_use(server, archive, cache_root, monkeypatch
 def test_copied_into_cache_verified_once(server, cache_root, model_root, monkeypatch):
     url = server.url("/never-served.zip")
     register(monkeypatch, "copied", url)
-    folder = model_module.cache_folder("copied", cache_root=cache_root)
+    folder = registry.cache_folder("copied", cache_root=cache_root)
     shutil.copytree(model_root, folder)
     info = model_module.model_info("copied", cache_root=cache_root)
     assert info["folder"] == folder and info["verified"] is None
@@ -720,7 +728,7 @@ def test_copied_into_cache_verified_once(server, cache_root, model_root, monkeyp
 
 def test_copied_into_cache_refused(server, cache_root, tmp_path, monkeypatch):
     register(monkeypatch, "copied", server.url("/never-served.zip"))
-    folder = model_module.cache_folder("copied", cache_root=cache_root)
+    folder = registry.cache_folder("copied", cache_root=cache_root)
     os.makedirs(folder)
     with open(os.path.join(folder, "model.onnx"), "wb") as fp:
         fp.write(b"not a model")
@@ -730,3 +738,162 @@ def test_copied_into_cache_refused(server, cache_root, tmp_path, monkeypatch):
     assert f"Delete '{folder}'" in str(error.value)
     assert not os.path.exists(os.path.join(folder, ".audemo-download.json"))
     assert server.requests["/never-served.zip"] == 0
+
+
+# ----- 7. the cache under concurrent and unusual conditions --------------------
+
+
+def hold_lock_while(folder, action):
+    r"""Hold the lock of a cache folder in a thread, run action, release.
+
+    Returns a function that waits for the thread.
+    The caller should block on the lock before action ends:
+    the thread waits half a second before it acts.
+
+    """
+    holding = threading.Event()
+
+    def hold():
+        with cache_lock(folder, cache_root=None):
+            holding.set()
+            time.sleep(0.5)
+            action()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait()
+    return thread.join
+
+
+def test_download_finished_by_another(server, archive, cache_root, tmp_path):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    done = audemo.download_model(url, cache_root=str(tmp_path / "other-cache"))
+    folder = registry.cache_folder(url, cache_root=cache_root)
+    # another process downloads while this one waits for the lock
+    join = hold_lock_while(folder, lambda: shutil.copytree(done, folder))
+    assert audemo.download_model(url, cache_root=cache_root) == folder
+    join()
+    assert server.requests["/m.zip"] == 1
+
+
+def test_download_replaces_incomplete_folder(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    folder = registry.cache_folder(url, cache_root=cache_root)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "model.yaml"), "w") as fp:
+        fp.write("left over by a copy interrupted outside audemo\n")
+    assert audemo.download_model(url, cache_root=cache_root) == folder
+    assert os.path.isfile(os.path.join(folder, "model.onnx"))
+    assert server.requests["/m.zip"] == 1
+
+
+def test_unreadable_record(server, archive, cache_root):
+    server.files["/m.zip"] = archive
+    url = server.url("/m.zip")
+    folder = audemo.download_model(url, cache_root=cache_root)
+    with open(os.path.join(folder, ".audemo-download.json"), "w") as fp:
+        fp.write("{not json")
+    with pytest.raises(RuntimeError, match="is unreadable") as error:
+        audemo.download_model(url, cache_root=cache_root)
+    assert f"Delete '{folder}'" in str(error.value)
+    info = model_module.model_info(url, cache_root=cache_root)
+    assert info["folder"] == folder and "is unreadable" in info["problem"]
+    assert info["fingerprint"] is None
+
+
+def test_copied_into_cache_recorded_by_another(server, cache_root, model_root):
+    url = server.url("/never-served.zip")
+    folder = registry.cache_folder(url, cache_root=cache_root)
+    shutil.copytree(model_root, folder)
+    record = os.path.join(folder, ".audemo-download.json")
+    # another process checks and records it while this one waits for the lock
+    record_it = lambda: write_json_atomic(record, {"files": {}})  # noqa: E731
+    join = hold_lock_while(folder, record_it)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the other one recorded it
+        assert audemo.download_model(url, cache_root=cache_root) == folder
+    join()
+    with open(record) as fp:
+        assert json.load(fp) == {"files": {}}
+
+
+def cannot_write(folder):
+    r"""Make a folder read-only, also for root; skip if this is impossible."""
+    if os.geteuid() == 0:
+        # root ignores permissions, not the immutable attribute
+        made = subprocess.run(["chattr", "+i", folder], capture_output=True)
+        undo = ["chattr", "-i", folder]
+    else:  # not root: permissions apply
+        os.chmod(folder, 0o555)
+        made = subprocess.CompletedProcess([], 0)
+        undo = ["chmod", "755", folder]
+    try:
+        open(os.path.join(folder, "probe"), "w").close()
+    except OSError:
+        return lambda: subprocess.run(undo, check=True)
+    subprocess.run(undo, check=False)
+    pytest.skip(f"cannot make a folder read-only here: {made}")
+
+
+def test_copied_into_read_only_cache(server, cache_root, model_root):
+    url = server.url("/never-served.zip")
+    folder = registry.cache_folder(url, cache_root=cache_root)
+    shutil.copytree(model_root, folder)
+    record = os.path.join(folder, ".audemo-download.json")
+    # the folder is read-only, its parent is not: checked, not recorded
+    undo = cannot_write(folder)
+    try:
+        for _ in range(2):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert audemo.download_model(url, cache_root=cache_root) == folder
+    finally:
+        undo()
+    assert not os.path.exists(record)
+    # the lock cannot be taken either: checked on every use
+    os.remove(folder + ".lock")
+    os.mkdir(folder + ".lock")
+    assert audemo.download_model(url, cache_root=cache_root) == folder
+    assert not os.path.exists(record)
+    # and a damaged model is refused on that path as well
+    with open(os.path.join(folder, "model.onnx"), "wb") as fp:
+        fp.write(b"not a model")
+    with pytest.raises(RuntimeError, match="is damaged: it has no"):
+        audemo.download_model(url, cache_root=cache_root)
+    assert server.requests["/never-served.zip"] == 0
+
+
+@pytest.fixture
+def reset_server():
+    r"""Server that sends half of what it announces, then resets the connection."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", "200000")
+            self.end_headers()
+            self.wfile.write(bytes(100000))
+            self.wfile.flush()
+            time.sleep(0.2)  # let the client read what was sent
+            # closing with SO_LINGER 0 sends a reset instead of a clean end
+            linger = struct.pack("ii", 1, 0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            self.connection.close()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    host, port = httpd.server_address[:2]
+    yield f"http://{host}:{port}/m.zip"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_reset(reset_server, cache_root):
+    with pytest.raises(RuntimeError, match="interrupted after 100000 of 200000 bytes"):
+        audemo.download_model(reset_server, cache_root=cache_root)
+    _assert_nothing_cached(cache_root)

@@ -258,7 +258,7 @@ def check_folder(path: str):
             or writable by group or others without the sticky bit
 
     """
-    if not hasattr(os, "geteuid"):
+    if not hasattr(os, "geteuid"):  # pragma: no cover - Windows has no owners
         return
     info = os.stat(path)
     kind = "folder" if stat.S_ISDIR(info.st_mode) else "file"

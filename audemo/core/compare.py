@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from audemo.core import metrics
 from audemo.core.define import DIMENSIONS
-from audemo.core.evaluation import _ccc
-from audemo.core.evaluation import _pearson
 
 
 def compare_precision(
@@ -74,8 +73,8 @@ def compare_precision(
         y = int8[name].to_numpy(np.float64)
         difference = np.abs(x - y)
         rows[name] = {
-            "ccc": concordance(x, y),
-            "pearson": float(_pearson(x[None], y[None])[0]),
+            "ccc": metrics.ccc(x, y),
+            "pearson": metrics.pearson(x, y),
             "mean_abs_diff": difference.mean(),
             "max_abs_diff": difference.max(),
             "cosine": np.nan,
@@ -97,7 +96,10 @@ def compare_precision(
 
 
 def concordance(x: np.ndarray, y: np.ndarray) -> float:
-    r"""Concordance correlation coefficient.
+    r"""Concordance correlation coefficient of two vectors.
+
+    The same as ``audemo.core.metrics.ccc()``,
+    under the name this module has always offered.
 
     Args:
         x: first values
@@ -113,4 +115,4 @@ def concordance(x: np.ndarray, y: np.ndarray) -> float:
         0.571
 
     """
-    return float(_ccc(np.asarray(x, float)[None], np.asarray(y, float)[None])[0])
+    return metrics.ccc(x, y)

@@ -1,4 +1,11 @@
-r"""Predictions as tables of an audformat database."""
+r"""audformat databases: loaded safely, and predictions stored as tables.
+
+:func:`load_database` loads a database without running code from it,
+:func:`load_table`, :func:`find_column` and :func:`scheme_ranges`
+find gold labels and their scales in it,
+:func:`to_database` stores predictions as a table.
+
+"""
 
 from __future__ import annotations
 
@@ -6,20 +13,37 @@ import os
 import re
 
 import pandas as pd
+import yaml
 
 import audeer
 import audformat
 import audiofile
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.model import MODELS
+from audemo.core.model import is_url
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 from audemo.core.utils import count
+from audemo.core.utils import version
 
 
 DIMENSION_SCHEME = "audemo-dimension"
 EMBEDDING_SCHEME = "audemo-embedding"
 CATEGORY_SCHEME = "audemo-category"
+
+SCHEME_DESCRIPTIONS = {
+    DIMENSION_SCHEME: (
+        "Emotion dimension predicted by audemo: "
+        "approximately 0 (low) to 1 (high), not clipped."
+    ),
+    EMBEDDING_SCHEME: "Model embedding (mean-pooled hidden states) from audemo.",
+    CATEGORY_SCHEME: (
+        "Class probability (logistic head) or score (svc head) "
+        "of an audemo categorical head."
+    ),
+}
+r"""The float schemes of :func:`to_database` and their descriptions."""
 
 # a header of a large corpus lists thousands of scheme labels,
 # far more than a pipeline: bounds of their own, still far from a YAML bomb
@@ -167,6 +191,122 @@ def load_database(root: str) -> audformat.Database:
     return db
 
 
+def load_table(root: str, table_id: str) -> audformat.Database:
+    r"""Load a database that must have a table, with :func:`load_database`.
+
+    Args:
+        root: database folder holding ``db.yaml``
+        table_id: ID of the table the caller needs
+
+    Returns:
+        database with all tables loaded
+
+    Raises:
+        ValueError: if ``root`` holds no ``db.yaml``
+            or the database has no table ``table_id``
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db["gold"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> db.save("mydb")
+        >>> load_table("mydb", "gold")["gold"].files.tolist()
+        ['a.wav']
+        >>> load_table("mydb", "test")
+        Traceback (most recent call last):
+        ...
+        ValueError: Database 'mydb' has no table 'test': it has ['gold'].
+
+    """
+    if not os.path.exists(os.path.join(root, "db.yaml")):
+        raise ValueError(f"Folder '{root}' holds no audformat database (db.yaml).")
+    db = load_database(root)
+    if table_id not in db.tables:
+        raise ValueError(
+            f"Database '{root}' has no table '{table_id}': it has {sorted(db.tables)}."
+        )
+    return db
+
+
+def find_column(db: audformat.Database, table_id: str, name: str) -> pd.Series:
+    r"""A column of a table, or of any other table of the database.
+
+    Speaker or sex often live in a table of their own
+    (e.g. ``files``),
+    not in the table of the labels:
+    the table ``table_id`` is searched first,
+    then every other table in the order of their IDs.
+
+    Args:
+        db: database
+        table_id: table searched first
+        name: column ID
+
+    Returns:
+        the values of the column, named ``name``
+
+    Raises:
+        ValueError: if no table has a column ``name``
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db["files"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> db["files"]["speaker"] = audformat.Column()
+        >>> db["files"]["speaker"].set(["s1"])
+        >>> db["gold"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> find_column(db, "gold", "speaker").tolist()
+        ['s1']
+
+    """
+    for candidate in [table_id] + sorted(db.tables):
+        if name in db[candidate].columns:
+            return db[candidate][name].get().rename(name)
+    columns = sorted(
+        {column for table in db.tables.values() for column in table.columns}
+    )
+    raise ValueError(
+        f"No table of database '{db.name}' has a column '{name}': {columns}."
+    )
+
+
+def scheme_ranges(
+    db: audformat.Database, table_id: str, columns: list[str]
+) -> dict[str, tuple[float, float]] | None:
+    r"""The ranges of columns whose schemes set a minimum and maximum.
+
+    Args:
+        db: database
+        table_id: table ID
+        columns: column IDs
+
+    Returns:
+        minimum and maximum of each column whose scheme sets both,
+        unless they are 0 and 1;
+        ``None`` if no column has such a range
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db.schemes["rating"] = audformat.Scheme("float", minimum=1, maximum=7)
+        >>> db["gold"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> db["gold"]["arousal"] = audformat.Column(scheme_id="rating")
+        >>> db["gold"]["valence"] = audformat.Column()
+        >>> scheme_ranges(db, "gold", ["arousal", "valence"])
+        {'arousal': (1.0, 7.0)}
+
+    """
+    ranges = {}
+    for column in columns:
+        scheme_id = db[table_id].columns[column].scheme_id
+        scheme = db.schemes.get(scheme_id) if scheme_id else None
+        if (
+            scheme is not None
+            and scheme.minimum is not None
+            and scheme.maximum is not None
+            and (scheme.minimum, scheme.maximum) != (0, 1)
+        ):
+            ranges[column] = (float(scheme.minimum), float(scheme.maximum))
+    return ranges or None
+
+
 def to_database(
     db: audformat.Database,
     frame: pd.DataFrame,
@@ -248,8 +388,6 @@ def to_database(
         'float'
 
     """
-    from audemo import __version__
-
     # before anything changes: a bad ID fails in db.save() after db.yaml is written
     check_table_id(table_id)
     if table_id in db.tables and not overwrite:
@@ -257,77 +395,85 @@ def to_database(
             f"Database '{db.name}' has a table '{table_id}' already: "
             f"pass overwrite=True to replace it or choose another table_id."
         )
+    index = _table_index(frame, db.root)
+    schemes = _column_schemes(frame.columns)
+    _add_schemes(db, set(schemes.values()))
+    description, meta = _table_description(interface, db.root)
+    if table_id in db.tables:
+        db.drop_tables(table_id)
+    db[table_id] = audformat.Table(index, description=description, meta=meta)
+    for column, scheme_id in schemes.items():
+        db[table_id][column] = audformat.Column(
+            scheme_id=scheme_id,
+            description=(
+                f"{column.capitalize()} (approximately 0..1)"
+                if scheme_id == DIMENSION_SCHEME
+                else None
+            ),
+        )
+        db[table_id][column].set(frame[column].to_numpy(dtype="float64"))
+    return db[table_id]
+
+
+def _table_index(frame: pd.DataFrame, root: str | None) -> pd.Index:
+    r"""The index of results as the index of a table in ``root``.
+
+    Paths below ``root`` relative to it,
+    whole files filewise
+    (see :func:`_whole_files_to_filewise`).
+
+    """
     try:
         audformat.assert_index(frame.index)
-        index = relative_index(frame.index, db.root)
+        index = relative_index(frame.index, root)
     except (ValueError, TypeError) as ex:
         raise ValueError(
             f"The results cannot become a table: their index is not "
             f"an audformat filewise or segmented index ({ex})."
         ) from ex
-    check_inside(index, db.root)
-    index = _whole_files_to_filewise(index, db.root)
-    dimensions = [column for column in frame.columns if column in DIMENSIONS]
-    embedding = [
-        column for column in frame.columns if str(column).startswith("hidden_states-")
-    ]
-    categories = [
-        column
-        for column in frame.columns
-        if column not in dimensions and column not in embedding
-    ]
-    if dimensions and DIMENSION_SCHEME not in db.schemes:
-        db.schemes[DIMENSION_SCHEME] = audformat.Scheme(
-            "float",
-            description=(
-                "Emotion dimension predicted by audemo: "
-                "approximately 0 (low) to 1 (high), not clipped."
-            ),
-        )
-    if embedding and EMBEDDING_SCHEME not in db.schemes:
-        db.schemes[EMBEDDING_SCHEME] = audformat.Scheme(
-            "float",
-            description="Model embedding (mean-pooled hidden states) from audemo.",
-        )
-    if categories and CATEGORY_SCHEME not in db.schemes:
-        db.schemes[CATEGORY_SCHEME] = audformat.Scheme(
-            "float",
-            description=(
-                "Class probability (logistic head) or score (svc head) "
-                "of an audemo categorical head."
-            ),
-        )
+    check_inside(index, root)
+    return _whole_files_to_filewise(index, root)
 
-    meta = {"audemo_version": __version__}
+
+def _column_schemes(columns: pd.Index) -> dict[str, str]:
+    r"""The scheme of each column of results.
+
+    Arousal, dominance and valence: ``audemo-dimension``,
+    ``hidden_states-*``: ``audemo-embedding``,
+    any other column (the classes of a head): ``audemo-category``.
+
+    """
+    schemes = {}
+    for column in columns:
+        if column in DIMENSIONS:
+            schemes[column] = DIMENSION_SCHEME
+        elif str(column).startswith("hidden_states-"):
+            schemes[column] = EMBEDDING_SCHEME
+        else:
+            schemes[column] = CATEGORY_SCHEME
+    return schemes
+
+
+def _add_schemes(db: audformat.Database, scheme_ids: set[str]):
+    r"""Add the float schemes the database does not have yet."""
+    for scheme_id, description in SCHEME_DESCRIPTIONS.items():
+        if scheme_id in scheme_ids and scheme_id not in db.schemes:
+            db.schemes[scheme_id] = audformat.Scheme("float", description=description)
+
+
+def _table_description(interface: object | None, root: str | None) -> tuple[str, dict]:
+    r"""Description and meta of a table, naming the model if known."""
+    meta = {"audemo_version": version()}
     description = "Emotion predictions of audemo"
     if interface is not None:
-        model = _model_reference(interface.model, db.root)
         meta.update(
-            model=model,
+            model=_model_reference(interface.model, root),
             fingerprint=interface.fingerprint,
-            pipeline=_pipeline_yaml(interface, db.root),
+            pipeline=_pipeline_yaml(interface, root),
         )
         name = os.path.basename(str(interface.model).rstrip("/"))
         description += f" (model {name}, sha256 {interface.fingerprint[:12]})"
-    if table_id in db.tables:
-        db.drop_tables(table_id)
-    db[table_id] = audformat.Table(index, description=description, meta=meta)
-    for column in frame.columns:
-        is_dimension = column in dimensions
-        db[table_id][column] = audformat.Column(
-            scheme_id=(
-                DIMENSION_SCHEME
-                if is_dimension
-                else EMBEDDING_SCHEME
-                if column in embedding
-                else CATEGORY_SCHEME
-            ),
-            description=(
-                f"{column.capitalize()} (approximately 0..1)" if is_dimension else None
-            ),
-        )
-        db[table_id][column].set(frame[column].to_numpy(dtype="float64"))
-    return db[table_id]
+    return description, meta
 
 
 def check_inside(index: pd.Index, root: str | None):
@@ -360,6 +506,22 @@ def check_inside(index: pd.Index, root: str | None):
 
 
 def relative_index(index: pd.Index, root: str | None) -> pd.Index:
+    r"""Absolute paths below ``root`` relative to it.
+
+    Args:
+        index: filewise or segmented index
+        root: database root, or ``None``
+
+    Returns:
+        the index with absolute paths below ``root`` made relative,
+        other paths as they are
+
+    Examples:
+        >>> index = audformat.filewise_index(["/data/db/a.wav", "/data/b.wav"])
+        >>> relative_index(index, "/data/db").tolist()
+        ['a.wav', '/data/b.wav']
+
+    """
     if root is None:
         return index
     root = audeer.path(root)
@@ -381,9 +543,6 @@ def relative_index(index: pd.Index, root: str | None) -> pd.Index:
 
 def _model_reference(model: str, root: str | None) -> str | None:
     r"""The model as a pipeline YAML file next to ``db.yaml`` names it."""
-    from audemo.core.model import MODELS
-    from audemo.core.model import is_url
-
     if model in MODELS or is_url(model):
         return model
     if root is None:
@@ -403,8 +562,6 @@ def _pipeline_yaml(interface, root: str | None) -> str:
     into a file next to ``db.yaml``.
 
     """
-    import yaml
-
     if root is None:
         return interface.to_yaml_s(include_version=True)
     return yaml.dump(interface.to_dict(include_version=True, root=root))

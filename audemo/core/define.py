@@ -20,3 +20,12 @@ The model cannot process shorter inputs.
 
 DEFAULT_MODEL = "w2v2-L-robust-12"
 r"""Name of the default model."""
+
+AUDIO_EXTENSIONS = ("wav", "flac", "ogg", "mp3", "opus", "m4a", "aac", "wma")
+r"""File extensions (upper or lower case) audemo takes for audio files.
+
+Used where audemo looks for audio by name:
+files in folders given to ``audemo predict``,
+the audio of an RTTM file-id,
+hints about files that ``process_folder`` skipped.
+"""

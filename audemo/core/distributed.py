@@ -21,11 +21,14 @@ from audemo.core.cache import read_part
 from audemo.core.cache import split_index
 from audemo.core.cache import write_part
 from audemo.core.emotion import Emotion
-from audemo.core.emotion import _process_shard
-from audemo.core.emotion import _warn_failures
-from audemo.core.emotion import check_index
-from audemo.core.emotion import progress_description
+from audemo.core.failures import FailedRow
+from audemo.core.failures import row_unit
+from audemo.core.failures import warn_failures
+from audemo.core.failures import warn_unsegmented
+from audemo.core.index import check_index
+from audemo.core.index import progress_description
 from audemo.core.pipeline import load_pipeline
+from audemo.core.workers import process_shard
 
 
 def process_index(
@@ -117,6 +120,39 @@ def process_index(
     .. _audformat: https://audeering.github.io/audformat/data-format.html
 
     """
+    _check_arguments(interface, client, partition_size, file_key)
+    check_index(index)
+    # raises a ValueError if the segmentation cannot be serialized
+    key = interface.cache_key()
+    if len(index) == 0:
+        return interface.process_index(index, root=root)
+
+    parts = split_index(index, partition_size)
+    paths = [None] * len(parts)
+    if cache_root is not None:
+        paths = part_paths(
+            make_folder(cache_root, key), index, parts, root=root, file_key=file_key
+        )
+    frames = [read_part(path) if path is not None else None for path in paths]
+    futures = _submit_missing(client, interface, parts, frames, root)
+    try:
+        failures = _gather(futures, frames, paths, progress_description(index), verbose)
+    finally:
+        # an error stops the run: drop the tasks that are left
+        client.cancel(list(futures.values()))
+
+    frame = concat_parts(frames)
+    frame.attrs["failures"] = len(failures)
+    files = index.get_level_values("file")
+    if failures:
+        warn_failures(failures, files.unique(), len(frame), row_unit(interface.win_dur))
+    warn_unsegmented(interface.process.segment, files, frame)
+    return frame
+
+
+def _check_arguments(
+    interface: Emotion, client: object, partition_size: object, file_key: str
+):
     if client is None:
         raise ValueError(
             "client must be a dask.distributed.Client, not None: "
@@ -135,80 +171,71 @@ def process_index(
         )
     if file_key not in FILE_KEYS:
         raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
-    check_index(index)
-    # raises a ValueError if the segmentation cannot be serialized
-    key = interface.cache_key()
-    if len(index) == 0:
-        return interface.process_index(index, root=root)
 
+
+def _submit_missing(
+    client: object,
+    interface: Emotion,
+    parts: list[pd.Index],
+    frames: list[pd.DataFrame | None],
+    root: str | None,
+) -> dict[int, object]:
+    r"""Submit the partitions without a result, one task each."""
     yaml = interface.to_yaml_s()
     overrides = (
         ("device", interface.device),
         ("num_threads", interface.num_threads),
     )
-    parts = split_index(index, partition_size)
-    num_parts = len(parts)
-    paths = [None] * num_parts
-    if cache_root is not None:
-        paths = part_paths(
-            make_folder(cache_root, key), index, parts, root=root, file_key=file_key
+    return {
+        part: client.submit(
+            _run_partition,
+            yaml,
+            overrides,
+            parts[part],
+            root,
+            pure=False,
+            retries=3,
         )
+        for part, frame in enumerate(frames)
+        if frame is None
+    }
 
-    frames = [None] * num_parts
-    failures = [[] for _ in range(num_parts)]
-    futures = {}
-    for part in range(num_parts):
-        if paths[part] is not None:
-            frames[part] = read_part(paths[part])
-        if frames[part] is None:
-            future = client.submit(
-                _run_partition,
-                yaml,
-                overrides,
-                parts[part],
-                root,
-                pure=False,
-                retries=3,
-            )
-            futures[future.key] = (part, future)
 
-    done = num_parts - len(futures)
-    label = progress_description(index)
+def _gather(
+    futures: dict[int, object],
+    frames: list[pd.DataFrame | None],
+    paths: list[str | None],
+    label: str,
+    verbose: bool,
+) -> list[FailedRow]:
+    r"""Fill in the results of the tasks as they complete, caching each.
+
+    Returns the failures of all partitions in the order of the partitions.
+
+    """
+    total = len(frames)
+    failures = [[] for _ in range(total)]
+    parts = {future.key: part for part, future in futures.items()}
+    done = total - len(futures)
     with audeer.progress_bar(
-        total=num_parts,
-        desc=_description(label, done, num_parts),
+        total=total,
+        desc=_description(label, done, total),
         disable=not verbose,
     ) as bar:
         bar.update(done)
-        try:
-            for future in _as_completed([future for _, future in futures.values()]):
-                part, _ = futures[future.key]
-                frame, part_failures = future.result()
-                if frame is None:
-                    raise part_failures
-                frames[part] = frame
-                failures[part] = part_failures
-                if paths[part] is not None and not part_failures:
-                    write_part(frame, paths[part])
-                done += 1
-                bar.set_description(_description(label, done, num_parts))
-                bar.update(1)
-        finally:
-            # an error stops the run: drop the tasks that are left
-            client.cancel([future for _, future in futures.values()])
-
-    frame = concat_parts(frames)
-    failures = [message for messages in failures for message in messages]
-    frame.attrs["failures"] = len(failures)
-    if failures:
-        _warn_failures(
-            failures,
-            index.get_level_values("file").unique(),
-            len(frame),
-            interface._row_unit(),
-        )
-    interface._check_segmented(index.get_level_values("file"), frame)
-    return frame
+        for future in _as_completed(list(futures.values())):
+            part = parts[future.key]
+            frame, part_failures = future.result()
+            if frame is None:
+                raise part_failures
+            frames[part] = frame
+            failures[part] = part_failures
+            if paths[part] is not None and not part_failures:
+                write_part(frame, paths[part])
+            done += 1
+            bar.set_description(_description(label, done, total))
+            bar.update(1)
+    return [failure for part_failures in failures for failure in part_failures]
 
 
 def _as_completed(futures: list):
@@ -239,7 +266,7 @@ def _run_partition(
     # the onnxruntime session is shared by all threads of the process
     interface = _interface(yaml, overrides, threading.get_ident())
     try:
-        return _process_shard(interface, index, root, None)
+        return process_shard(interface, index, root, None)
     except Exception as ex:
         # returned, not raised: dask retries raised errors,
         # but a failing input fails again

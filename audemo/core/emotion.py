@@ -1,18 +1,23 @@
-r"""Emotion: the emotion model as an audinterface feature extractor."""
+r"""Emotion: the emotion model as an audinterface feature extractor.
+
+The pieces :class:`Emotion` is built from live in modules of their own:
+
+* :mod:`audemo.core.options`: checks of the options, shared audobject settings
+* :mod:`audemo.core.index`: checks and labels of indices, files and folders
+* :mod:`audemo.core.process`: the process that reads real-world input
+  and labels its progress
+* :mod:`audemo.core.failures`: failed inputs, warned once per call
+* :mod:`audemo.core.workers`: worker processes of ``multiprocessing=True``
+* :mod:`audemo.core.cache`: the resumable cache of results
+
+"""
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Sequence
-import concurrent.futures
-import concurrent.futures.process
-import contextlib
 import functools
 import hashlib
-import inspect
 import json
-import multiprocessing
-import numbers
 import os
 import warnings
 
@@ -20,52 +25,56 @@ import numpy as np
 import pandas as pd
 
 import audeer
-import audformat
 import audinterface
 import audobject
 import audonnx
 
 from audemo.core.cache import FILE_KEYS
-from audemo.core.cache import concat_parts
 from audemo.core.cache import make_folder
 from audemo.core.cache import process_index_resumable
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import MIN_SAMPLES
-from audemo.core.define import OUTPUTS
 from audemo.core.define import SAMPLING_RATE
+from audemo.core.failures import FailedRow
+from audemo.core.failures import failed_rows
+from audemo.core.failures import row_unit
+from audemo.core.failures import warn_failures
+from audemo.core.failures import warn_unsegmented
+from audemo.core.index import check_index
+from audemo.core.index import check_relative_files
+from audemo.core.index import empty_folder_hint
+from audemo.core.index import files_index
+from audemo.core.index import progress_description
 from audemo.core.model import acquire_model
-from audemo.core.model import check_device
 from audemo.core.model import open_model
-from audemo.core.precision import PRECISIONS
+from audemo.core.options import BORROWED_ARGUMENTS
+from audemo.core.options import RUNTIME_ARGUMENTS
+from audemo.core.options import check_options
+from audemo.core.options import deprecated_cache_root
+from audemo.core.options import interface_init
+from audemo.core.options import output_names
+from audemo.core.options import threads_per_worker
 from audemo.core.process import Failure
-from audemo.core.process import RobustProcess
+from audemo.core.process import LabelledProcess
 from audemo.core.process import chunk_bounds
 from audemo.core.process import combine_chunks
 from audemo.core.resolver import ModelResolver
-from audemo.core.segment import VoiceActivity
-from audemo.core.utils import count
+from audemo.core.segment import segment_with_errors
+from audemo.core.utils import available_cores
+from audemo.core.utils import caller_stacklevel
+from audemo.core.workers import process_in_pool
+from audemo.core.workers import worker_pool
 
 
-ERRORS = ("raise", "coerce")
+__all__ = [
+    # defined here
+    "CHUNK_DUR",
+    "Emotion",
+    # imported by other modules from here; they live in audemo.core.options
+    "BORROWED_ARGUMENTS",
+    "RUNTIME_ARGUMENTS",
+]
 
-BORROWED_ARGUMENTS = {
-    "sampling_rate": "process",
-    "resample": "process",
-    "mixdown": "process",
-    "segment": "process",
-}
-r"""Arguments audobject finds on the interface's process."""
-
-RUNTIME_ARGUMENTS = (
-    "model_cache_root",
-    "cache_root",
-    "device",
-    "num_workers",
-    "num_threads",
-    "multiprocessing",
-    "verbose",
-)
-r"""Hidden audobject arguments: settings of a run, not of the numbers."""
 
 CHUNK_DUR = 20.0
 r"""Default chunk length in seconds.
@@ -77,6 +86,9 @@ while self-attention makes time and memory grow
 quadratically beyond that
 (about 4 GB for 60 s with onnxruntime).
 """
+
+# 2: parquet parts keyed on the files they read (1: pickle, keyed on names)
+_CACHE_VERSION = 2
 
 
 class Emotion(audinterface.Feature, audobject.Object):
@@ -201,11 +213,7 @@ class Emotion(audinterface.Feature, audobject.Object):
 
     """  # noqa: E501
 
-    @audobject.init_decorator(
-        borrow=BORROWED_ARGUMENTS,
-        hide=list(RUNTIME_ARGUMENTS),
-        resolvers={"model": ModelResolver},
-    )
+    @interface_init(model=ModelResolver)
     def __init__(
         self,
         model: str | None = None,
@@ -232,43 +240,20 @@ class Emotion(audinterface.Feature, audobject.Object):
     ):
         model_cache_root = deprecated_cache_root(self, cache_root, model_cache_root)
         check_options(
+            outputs=outputs,
+            precision=precision,
+            fingerprint=fingerprint,
             win_dur=win_dur,
             hop_dur=hop_dur,
             chunk_dur=chunk_dur,
+            sampling_rate=sampling_rate,
+            channels=channels,
+            mixdown=mixdown,
+            errors=errors,
+            device=device,
             num_workers=num_workers,
             num_threads=num_threads,
         )
-        output_names = _check_outputs(outputs)
-        if sampling_rate != SAMPLING_RATE:
-            raise ValueError(
-                f"The model works at {SAMPLING_RATE} Hz, "
-                f"sampling_rate must be {SAMPLING_RATE}, not {sampling_rate}."
-            )
-        if len(audeer.to_list(channels)) > 1 and not mixdown:
-            raise ValueError(
-                f"The model takes one channel, but channels={channels} "
-                f"selects {len(audeer.to_list(channels))}: "
-                f"set mixdown=True or select a single channel."
-            )
-        if errors not in ERRORS:
-            raise ValueError(f"errors must be one of {ERRORS}, not '{errors}'.")
-        if precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {PRECISIONS}, not '{precision}'."
-            )
-        # before the download: a bad device or int8 on a GPU fails at once
-        check_device(device, precision)
-
-        if fingerprint is not None and not isinstance(fingerprint, str):
-            # YAML reads an unquoted all-digit SHA256 as an integer,
-            # whose leading zeros are lost
-            raise ValueError(
-                f"fingerprint must be a string of 64 hexadecimal characters, "
-                f"not {type(fingerprint).__name__} {fingerprint!r}: "
-                f"quote it in YAML (fingerprint: '...')."
-            )
-        if isinstance(segment, VoiceActivity):
-            segment.errors = errors
         files = acquire_model(
             model,
             precision=precision,
@@ -276,6 +261,9 @@ class Emotion(audinterface.Feature, audobject.Object):
             cache_root=model_cache_root,
             verbose=verbose,
         )
+        # None means one worker per core: resolved once, so that audinterface
+        # starts as many threads as the onnxruntime threads were sized for
+        num_workers = num_workers or available_cores()
 
         self.model = files.reference
         r"""Registered name, URL or folder of the model."""
@@ -283,6 +271,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Requested outputs."""
         self.fingerprint = files.fingerprint
         r"""SHA256 of the model's ``model.onnx``."""
+        self.precision = precision
+        r"""Precision the model runs in."""
         self.channels = channels
         r"""Channel selection."""
         self.errors = errors
@@ -293,54 +283,37 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Cache folder of downloaded models."""
         self.device = device
         self.multiprocessing = multiprocessing
-        # None means one worker per core: resolved once, so that audinterface
-        # starts as many threads as the onnxruntime threads were sized for
-        num_workers = num_workers or available_cores()
         self.num_workers = num_workers
-
-        self.precision = precision
-        r"""Precision the model runs in."""
-
-        self._output_names = output_names
+        self.num_threads = num_threads or threads_per_worker(num_workers)
+        r"""Number of onnxruntime threads per worker."""
+        self._output_names = output_names(outputs)
         self._model_root = files.run_root
         self._run_fingerprint = files.run_fingerprint
-        self.num_threads = num_threads or _threads_per_worker(num_workers)
-        r"""Number of onnxruntime threads per worker."""
-        onnx_model = self._onnx_model()
-        columns = []
-        for name in output_names:
-            if name == "logits":
-                columns += list(DIMENSIONS)
-            else:
-                columns += onnx_model.labels(name)
 
-        super().__init__(
-            columns,
-            process_func=self._predict,
-            sampling_rate=sampling_rate,
-            resample=resample,
-            channels=channels,
-            mixdown=mixdown,
-            win_dur=win_dur,
-            hop_dur=hop_dur,
-            segment=segment,
-            num_workers=1 if multiprocessing else num_workers,
+        processing = {
+            "process_func": self._predict,
+            "sampling_rate": sampling_rate,
+            "resample": resample,
+            "channels": channels,
+            "mixdown": mixdown,
+            "win_dur": win_dur,
+            "hop_dur": hop_dur,
+            # the caller's segment object is not changed
+            "segment": segment_with_errors(segment, errors),
+            "num_workers": 1 if multiprocessing else num_workers,
             # audinterface would fork worker processes from a process
             # that runs onnxruntime threads, which can deadlock:
-            # audemo starts its own workers with forkserver/spawn
-            multiprocessing=False,
-            verbose=verbose,
-        )
+            # audemo starts its own workers (see audemo.core.workers)
+            "multiprocessing": False,
+            "verbose": verbose,
+        }
+        super().__init__(self._columns(), **processing)
         # audinterface fills in a Timedelta default for hop_dur,
         # which audobject cannot serialize: keep the user's values
         self.win_dur = win_dur
         self.hop_dur = hop_dur
-        # Feature builds its Process itself; turning it into RobustProcess
-        # keeps every argument Feature passed on to it
-        self.process.__class__ = LabelledProcess
-        self.process.errors = errors
-        self.process.chunk_dur = chunk_dur
-        self._deferred_failures = None
+        # Feature builds a plain Process: audemo's handles real-world input
+        self.process = LabelledProcess(errors=errors, chunk_dur=chunk_dur, **processing)
 
     @property
     def model_root(self) -> str:
@@ -448,20 +421,18 @@ class Emotion(audinterface.Feature, audobject.Object):
         if len(index) == 0:
             return super().process_index(index, preserve_index=preserve_index)
         files = index.get_level_values("file").unique()
-        hint = self._check_relative_files(files, root)
-
-        def run() -> pd.DataFrame:
-            with self._worker_pool() as pool:
-                if cache_root is None:
-                    return self._process(index, root, process_func_args, pool)
-                return self._process_cached(
+        hint = check_relative_files(files, root, self.errors)
+        with worker_pool(self.num_workers, self.multiprocessing) as pool:
+            if cache_root is None:
+                frame, failures = self._process(index, root, process_func_args, pool)
+            else:
+                frame, failures = self._process_cached(
                     index, root, process_func_args, pool, cache_root, file_key
                 )
-
-        frame = self._collect_failures(run, files, hint)
+        self._warn_failures(failures, files, frame, hint)
         if preserve_index and self.process.segment is None and self.win_dur is None:
             frame.index = index
-        self._check_segmented(files, frame)
+        warn_unsegmented(self.process.segment, files, frame)
         return frame
 
     def process_files(
@@ -505,31 +476,24 @@ class Emotion(audinterface.Feature, audobject.Object):
             raise TypeError(
                 f"files must be a list of file paths, not {what}: use {use}."
             )
-        if not self.multiprocessing or len(files) == 0:
-            unique = list(dict.fromkeys(files))
-            hint = self._check_relative_files(unique, root)
-            frame = self._collect_failures(
-                lambda: super(Emotion, self).process_files(
-                    files,
-                    starts=starts,
-                    ends=ends,
-                    root=root,
-                    process_func_args=process_func_args,
-                ),
-                unique,
-                hint,
+        if self.multiprocessing and len(files) > 0:
+            return self.process_index(
+                files_index(files, starts, ends),
+                root=root,
+                process_func_args=process_func_args,
             )
-            self._check_segmented(unique, frame)
-            return frame
-        if starts is None and ends is None:
-            index = audformat.filewise_index(files)
-        else:
-            index = audformat.segmented_index(
-                files,
-                _broadcast(starts, len(files), 0.0),
-                _broadcast(ends, len(files), pd.NaT),
-            )
-        return self.process_index(index, root=root, process_func_args=process_func_args)
+        unique = list(dict.fromkeys(files))
+        hint = check_relative_files(unique, root, self.errors)
+        series = self.process.process_files(
+            files,
+            starts=starts,
+            ends=ends,
+            root=root,
+            process_func_args=process_func_args,
+        )
+        frame = self._to_frame_warned(series, unique, hint)
+        warn_unsegmented(self.process.segment, unique, frame)
+        return frame
 
     def process_folder(
         self,
@@ -573,131 +537,166 @@ class Emotion(audinterface.Feature, audobject.Object):
             process_func_args=process_func_args,
         )
         if len(frame) == 0:
-            hint = _empty_folder_hint(audeer.path(root), filetype)
+            hint = empty_folder_hint(audeer.path(root), filetype)
             if hint:
-                warnings.warn(hint, UserWarning, stacklevel=_caller_stacklevel())
+                warnings.warn(hint, UserWarning, stacklevel=caller_stacklevel())
         return frame
 
-    def _check_relative_files(self, files: Sequence[str], root: str | None) -> str:
-        r"""Hint for relative paths that do not exist without ``root``.
+    def process_file(
+        self,
+        file: str,
+        *,
+        start: float | pd.Timedelta | None = None,
+        end: float | pd.Timedelta | None = None,
+        root: str | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        r"""Process an audio file.
 
-        With ``errors="raise"`` the first missing file
-        is an error before anything is processed.
+        Args:
+            file: file path
+            start: start processing at this position,
+                in seconds if a number
+            end: end processing at this position,
+                in seconds if a number
+            root: root folder to expand a relative file path
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            data frame with one row per file, segment or window
+
+        Raises:
+            FileNotFoundError: if the file does not exist
+                and ``errors`` is ``"raise"``
 
         """
-        if root is not None:
-            return ""
-        missing = [
-            file
-            for file in files
-            if isinstance(file, str)
-            and not os.path.isabs(file)
-            and not os.path.exists(file)
-        ]
-        if not missing:
-            return ""
-        hint = (
-            f"{count(len(missing), 'relative file path')} "
-            f"{'does' if len(missing) == 1 else 'do'} not exist "
-            f"in the current folder '{os.getcwd()}' and no root was given: "
-            f"pass the folder the paths are relative to as root, "
-            f"for an audformat database root=db.root "
-            f"(process_index(db.files, root=db.root))."
+        series = self.process.process_file(
+            file,
+            start=start,
+            end=end,
+            root=root,
+            process_func_args=process_func_args,
         )
-        if self.errors == "raise":
-            raise FileNotFoundError(f"Audio file '{missing[0]}' does not exist. {hint}")
-        return hint
+        return self._to_frame_warned(series)
 
-    def _collect_failures(self, run, files: Sequence[str], hint: str = ""):
-        r"""Run and warn once about all failures, counted per file."""
-        if self._deferred_failures is not None:
-            # an outer call collects them
-            return run()
-        self._deferred_failures = []
-        try:
-            frame = run()
-            failures = self._deferred_failures
-        finally:
-            self._deferred_failures = None
-        if failures:
-            _warn_failures(failures, files, len(frame), self._row_unit(), hint)
-        return frame
+    def process_signal(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        *,
+        file: str | None = None,
+        start: float | pd.Timedelta | None = None,
+        end: float | pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        r"""Process a signal.
 
-    def _row_unit(self) -> str:
-        return "window" if self.win_dur is not None else "segment"
+        With a ``file`` the index has the levels
+        ``file``, ``start`` and ``end``,
+        otherwise ``start`` and ``end``.
 
-    def _check_segmented(self, files: Sequence[str], frame: pd.DataFrame):
-        if self.process.segment is None or len(files) == 0:
-            return
-        found = set(frame.index.get_level_values("file")) if len(frame) else set()
-        silent = [file for file in dict.fromkeys(files) if file not in found]
-        if silent:
-            total = len(set(files))
-            _warn(
-                f"{len(silent)} of {count(total, 'file')} "
-                f"{'has' if len(silent) == 1 else 'have'} no segments "
-                f"(no speech found) and therefore no rows",
-                silent,
-            )
+        Args:
+            signal: signal values, shape ``(channels, samples)``
+            sampling_rate: sampling rate in Hz
+            file: file path
+            start: start processing at this position,
+                in seconds if a number
+            end: end processing at this position,
+                in seconds if a number
+            process_func_args: arguments passed on to the processing function
 
-    def _process(self, index, root, process_func_args, pool) -> pd.DataFrame:
+        Returns:
+            data frame with one row per signal, segment or window
+
+        Raises:
+            ValueError: if the signal cannot be processed
+                and ``errors`` is ``"raise"``
+
+        """
+        series = self.process.process_signal(
+            signal,
+            sampling_rate,
+            file=file,
+            start=start,
+            end=end,
+            process_func_args=process_func_args,
+        )
+        return self._to_frame_warned(series)
+
+    def process_signal_from_index(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        index: pd.MultiIndex,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        r"""Process the segments of a signal given by an index.
+
+        Args:
+            signal: signal values, shape ``(channels, samples)``
+            sampling_rate: sampling rate in Hz
+            index: index with the levels ``start`` and ``end``,
+                see :func:`audinterface.utils.signal_index`
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            data frame with one row per segment or window
+
+        Raises:
+            ValueError: if a segment cannot be processed
+                and ``errors`` is ``"raise"``
+
+        """
+        series = self.process.process_signal_from_index(
+            signal,
+            sampling_rate,
+            index,
+            process_func_args=process_func_args,
+        )
+        return self._to_frame_warned(series)
+
+    def _process(
+        self, index, root, process_func_args, pool
+    ) -> tuple[pd.DataFrame, list[FailedRow]]:
+        r"""Result and failures of an index, in worker processes with a pool."""
         if pool is None:
-            return super().process_index(
-                index, root=root, process_func_args=process_func_args
-            )
-        positions = np.array_split(
-            np.arange(len(index)), min(len(index), pool._max_workers * 4)
+            return self._process_rows(index, root, process_func_args)
+        return process_in_pool(pool, self, index, root, process_func_args)
+
+    def _process_rows(
+        self, index, root, process_func_args
+    ) -> tuple[pd.DataFrame, list[FailedRow]]:
+        r"""Result and failures of an index, in this process.
+
+        The processing step of every call,
+        also of worker processes (:func:`audemo.core.workers.process_shard`).
+
+        """
+        series = self.process.process_index(
+            index, root=root, process_func_args=process_func_args
         )
-        frames, failures = [], []
-        try:
-            futures = [
-                pool.submit(_process_shard, self, index[rows], root, process_func_args)
-                for rows in positions
-            ]
-            with audeer.progress_bar(
-                total=len(index),
-                desc=progress_description(index),
-                disable=not self.verbose,
-            ) as bar:
-                for future, rows in zip(futures, positions):
-                    frame, shard_failures = future.result()
-                    frames.append(frame)
-                    failures.extend(shard_failures)
-                    bar.update(len(rows))
-        except concurrent.futures.process.BrokenProcessPool:
-            # the 85-line traceback of the pool hides the usual cause
-            raise RuntimeError(_BROKEN_POOL_MESSAGE) from None
-        frame = concat_parts(frames)
-        frame.attrs["failures"] = len(failures)
-        if failures:
-            if self._deferred_failures is None:
-                _warn_failures(
-                    failures,
-                    index.get_level_values("file").unique(),
-                    len(frame),
-                    self._row_unit(),
-                )
-            else:
-                self._deferred_failures.extend(failures)
-        return frame
+        return self._to_frame(series)
 
     def _process_cached(
         self, index, root, process_func_args, pool, cache_root, file_key
-    ):
+    ) -> tuple[pd.DataFrame, list[FailedRow]]:
+        r"""Result and failures of an index, cached in parts."""
         folder = make_folder(cache_root, self.cache_key())
         verbose = self.verbose
+        failures = []
 
         def process_part(part: pd.Index) -> tuple[pd.DataFrame, bool]:
-            frame = self._process(part, root, process_func_args, pool)
+            frame, part_failures = self._process(part, root, process_func_args, pool)
+            failures.extend(part_failures)
             # a part with failures is done again next time:
             # the file may have been fixed or the disk mounted again
-            return frame, frame.attrs.get("failures", 0) == 0
+            return frame, not part_failures
 
         # one progress bar over all parts;
         # process_index warns once over all failures
         self.verbose = self.process.verbose = False
         try:
-            return process_index_resumable(
+            frame = process_index_resumable(
                 process_part,
                 index,
                 folder,
@@ -708,26 +707,31 @@ class Emotion(audinterface.Feature, audobject.Object):
             )
         finally:
             self.verbose = self.process.verbose = verbose
+        return frame, failures
 
-    @contextlib.contextmanager
-    def _worker_pool(self):
-        if not self.multiprocessing:
-            yield None
-            return
-        if getattr(multiprocessing.current_process(), "_inheriting", False):
-            # a worker process that imports a script without a __main__ guard
-            # runs it again and gets here: it ends quietly instead of
-            # printing multiprocessing's traceback, and the caller's process
-            # explains the guard (see _BROKEN_POOL_MESSAGE)
-            raise SystemExit(1)
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context(
-            "forkserver" if "forkserver" in methods else "spawn"
-        )
-        with concurrent.futures.ProcessPoolExecutor(
-            self.num_workers, mp_context=context
-        ) as pool:
-            yield pool
+    def _to_frame(self, series: pd.Series) -> tuple[pd.DataFrame, list[FailedRow]]:
+        r"""Frame of a process result, and its failed rows."""
+        return self._series_to_frame(series), failed_rows(series)
+
+    def _to_frame_warned(
+        self, series: pd.Series, files: Sequence[str] | None = None, hint: str = ""
+    ) -> pd.DataFrame:
+        r"""Frame of a process result, warning once about its failed rows."""
+        frame, failures = self._to_frame(series)
+        if files is None and "file" in series.index.names:
+            files = series.index.get_level_values("file").unique()
+        self._warn_failures(failures, files if files is not None else [], frame, hint)
+        return frame
+
+    def _warn_failures(
+        self,
+        failures: list[FailedRow],
+        files: Sequence[str],
+        frame: pd.DataFrame,
+        hint: str = "",
+    ):
+        if failures:
+            warn_failures(failures, files, len(frame), row_unit(self.win_dur), hint)
 
     def cache_key(self) -> str:
         r"""Hash of everything that determines the numbers.
@@ -822,418 +826,31 @@ class Emotion(audinterface.Feature, audobject.Object):
             raise RuntimeError(f"The model failed on {where}: {ex}") from ex
         return np.concatenate([result[name].reshape(-1) for name in self._output_names])
 
+    def _columns(self) -> list[str]:
+        r"""Column names of the requested outputs."""
+        onnx_model = self._onnx_model()
+        columns = []
+        for name in self._output_names:
+            if name == "logits":
+                columns += list(DIMENSIONS)
+            else:
+                columns += onnx_model.labels(name)
+        return columns
+
     def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
-        has_files = "file" in y.index.names
-        failures = [
-            (y.index[i][0] if has_files else None, value.message)
-            for i, value in enumerate(y)
-            if isinstance(value, Failure)
-        ]
-        if failures:
+        # a failed row becomes a row of NaN;
+        # the caller takes the failures from y (failed_rows)
+        failed = [isinstance(value, Failure) for value in y]
+        if any(failed):
             nan = np.full(len(self.column_names), np.nan, dtype=np.float32)
             y = pd.Series(
-                [nan if isinstance(value, Failure) else value for value in y],
+                [nan if fail else value for fail, value in zip(failed, y)],
                 index=y.index,
                 dtype=object,
             )
-            if self._deferred_failures is None:
-                files = y.index.get_level_values("file").unique() if has_files else []
-                _warn_failures(failures, files, len(y), self._row_unit())
-            else:
-                self._deferred_failures.extend(failures)
         frame = super()._series_to_frame(y)
-        frame.attrs["failures"] = len(failures)
+        frame.attrs["failures"] = sum(failed)
         return frame
-
-
-class LabelledProcess(RobustProcess):
-    r"""RobustProcess whose progress bar counts files or segments.
-
-    audinterface labels the progress of every index "segments",
-    also when its rows are whole files.
-
-    """
-
-    def _process_index_wo_segment(
-        self,
-        index: pd.Index,
-        root: str | None,
-        process_func_args: dict[str, object] | None = None,
-    ) -> pd.Series:
-        return process_index_labelled(self, index, root, process_func_args)
-
-
-def process_index_labelled(
-    process: audinterface.Process,
-    index: pd.Index,
-    root: str | None,
-    process_func_args: dict[str, object] | None = None,
-) -> pd.Series:
-    r"""Run the rows of an index, with a progress bar that counts them right.
-
-    audinterface's ``Process._process_index_wo_segment``
-    with the label of :func:`progress_description`.
-
-    Args:
-        process: the process
-        index: segmented index
-        root: root folder to expand relative file paths
-        process_func_args: arguments passed on to the processing function
-
-    Returns:
-        one value per row
-
-    """
-    if index.empty:
-        return pd.Series(None, index=index, dtype=object)
-    params = [
-        (
-            (file,),
-            {
-                "idx": idx,
-                "root": root,
-                "start": start,
-                "end": end,
-                "process_func_args": process_func_args,
-            },
-        )
-        for idx, (file, start, end) in enumerate(index)
-    ]
-    xs = audeer.run_tasks(
-        process._process_file,
-        params,
-        num_workers=process.num_workers,
-        multiprocessing=process.multiprocessing,
-        progress_bar=process.verbose,
-        task_description=progress_description(index),
-        maximum_refresh_time=1,
-    )
-    y = [value for x in xs for value in x[0]]
-    files = [value for x in xs for value in x[1]]
-    starts = [value for x in xs for value in x[2]]
-    ends = [value for x in xs for value in x[3]]
-    return pd.Series(y, audformat.segmented_index(files, starts, ends))
-
-
-def progress_description(index: pd.Index) -> str:
-    r"""Progress bar label: "Process N files" or "Process N segments".
-
-    Rows that cover whole files
-    (a filewise index, or start 0 and end ``NaT``)
-    are files, other rows are segments.
-
-    Args:
-        index: audformat index
-
-    Returns:
-        label
-
-    Examples:
-        >>> progress_description(audformat.filewise_index(["a.wav", "b.wav"]))
-        'Process 2 files'
-        >>> progress_description(audformat.segmented_index(["a.wav"], [0.5], [1.0]))
-        'Process 1 segment'
-
-    """
-    if len(index.names) == 1:
-        return f"Process {count(len(index), 'file')}"
-    starts = index.get_level_values("start")
-    ends = index.get_level_values("end")
-    if bool(((starts == pd.Timedelta(0)) & ends.isna()).all()):
-        return f"Process {count(len(index), 'file')}"
-    return f"Process {count(len(index), 'segment')}"
-
-
-def check_index(index: object):
-    r"""Refuse what is not an audformat index, saying what to pass instead.
-
-    Args:
-        index: what was passed as ``index``
-
-    Raises:
-        TypeError: if ``index`` is not a pandas index
-        ValueError: if ``index`` is not conform to audformat
-
-    Examples:
-        >>> check_index(audformat.filewise_index(["a.wav"]))
-        >>> check_index(["a.wav"])
-        Traceback (most recent call last):
-        ...
-        TypeError: index must be an audformat index, not a list: pass audformat.filewise_index(files), or use process_files(files) for a list of files.
-
-    """  # noqa: E501
-    use = (
-        "pass audformat.filewise_index(files), "
-        "or use process_files(files) for a list of files"
-    )
-    if isinstance(index, (pd.Series, pd.DataFrame)):
-        raise TypeError(
-            f"index must be an audformat index, not a {type(index).__name__}: "
-            f"pass its .index (e.g. db['files'].get().index) or db.files."
-        )
-    if not isinstance(index, pd.Index):
-        article = "an" if type(index).__name__[0] in "aeiou" else "a"
-        raise TypeError(
-            f"index must be an audformat index, "
-            f"not {article} {type(index).__name__}: {use}."
-        )
-    names = list(index.names)
-    if names not in (["file"], ["file", "start", "end"]):
-        raise ValueError(
-            f"index must be an audformat index with the level 'file' (filewise) "
-            f"or 'file', 'start', 'end' (segmented), "
-            f"not a pandas index with the levels {names}: {use}."
-        )
-    audformat.assert_index(index)
-
-
-def available_cores() -> int:
-    r"""Number of CPU cores this process may use.
-
-    Returns:
-        at least 1
-
-    """
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
-def check_options(
-    *,
-    win_dur: object,
-    hop_dur: object,
-    chunk_dur: object,
-    num_workers: object,
-    num_threads: object,
-):
-    r"""Refuse options that would fail for every input.
-
-    Shared by :class:`audemo.Emotion` and :class:`audemo.Categories`,
-    so that a wrong option is an error at construction,
-    not a failure blamed on each file.
-
-    Args:
-        win_dur: window duration
-        hop_dur: hop duration
-        chunk_dur: chunk duration
-        num_workers: number of workers
-        num_threads: number of threads per worker
-
-    Raises:
-        ValueError: if an option is invalid
-
-    Examples:
-        >>> check_options(
-        ...     win_dur=1.0, hop_dur=None, chunk_dur=20.0, num_workers=None,
-        ...     num_threads=None,
-        ... )
-        >>> check_options(
-        ...     win_dur=0, hop_dur=None, chunk_dur=20.0, num_workers=1, num_threads=None
-        ... )
-        Traceback (most recent call last):
-        ...
-        ValueError: win_dur must be at least 0.025 s (the model needs 400 samples at 16000 Hz), not 0: pass a duration in seconds, e.g. win_dur=1.0, or win_dur=None for no windows.
-
-    """  # noqa: E501
-    minimum = MIN_SAMPLES / SAMPLING_RATE
-    needs = f"the model needs {MIN_SAMPLES} samples at {SAMPLING_RATE} Hz"
-    examples = {
-        "win_dur": "win_dur=1.0, or win_dur=None for no windows",
-        "hop_dur": "hop_dur=0.5, or hop_dur=None for win_dur / 2",
-        "chunk_dur": "chunk_dur=20.0, or chunk_dur=None for no chunks",
-    }
-    for name, value, least in (
-        ("win_dur", win_dur, minimum),
-        ("hop_dur", hop_dur, 0.0),
-        ("chunk_dur", chunk_dur, minimum),
-    ):
-        if value is None:
-            continue
-        seconds = _seconds(value)
-        what = f"at least {least} s ({needs})" if least else "positive"
-        if seconds is None or not seconds > 0 or seconds < least:
-            raise ValueError(
-                f"{name} must be {what}, not {value!r}: "
-                f"pass a duration in seconds, e.g. {examples[name]}."
-            )
-    if hop_dur is not None and win_dur is None:
-        raise ValueError(
-            f"hop_dur={hop_dur!r} needs win_dur: "
-            f"pass both (e.g. win_dur=1.0, hop_dur={hop_dur!r}) "
-            f"or leave out hop_dur."
-        )
-    for name, value, none in (
-        ("num_workers", num_workers, "one per CPU core"),
-        ("num_threads", num_threads, "to share the CPU cores among the workers"),
-    ):
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, numbers.Integral)
-        ):
-            raise ValueError(
-                f"{name} must be a positive integer or None ({none}), not {value!r}."
-            )
-        if value is not None and value < 1:
-            raise ValueError(
-                f"{name} must be a positive integer or None ({none}), "
-                f"not {value}: e.g. {name}=1."
-            )
-
-
-def _seconds(value: object) -> float | None:
-    r"""Duration in seconds, ``None`` if it is none."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Real):
-        return float(value) if np.isfinite(value) else None
-    try:
-        # audinterface also takes strings ("500ms") and Timedelta objects
-        duration = audinterface.utils.to_timedelta(value, SAMPLING_RATE)
-    except Exception:
-        return None
-    return duration.total_seconds() if not pd.isna(duration) else None
-
-
-def deprecated_cache_root(
-    interface: object, cache_root: str | None, model_cache_root: str | None
-) -> str | None:
-    r"""``model_cache_root``, or ``cache_root`` with a warning.
-
-    Args:
-        interface: the object whose class name the warning gives
-        cache_root: the deprecated argument
-        model_cache_root: the new argument
-
-    Returns:
-        the model cache folder
-
-    Raises:
-        ValueError: if both are given and differ
-
-    """
-    if cache_root is None:
-        return model_cache_root
-    name = type(interface).__name__
-    if model_cache_root is not None and model_cache_root != cache_root:
-        raise ValueError(
-            f"{name}() got cache_root={cache_root!r} and "
-            f"model_cache_root={model_cache_root!r}: "
-            f"pass only model_cache_root (cache_root is its deprecated name)."
-        )
-    warnings.warn(
-        f"{name}(cache_root=...) is deprecated: it is the cache of models, "
-        f"pass model_cache_root={cache_root!r} instead "
-        f"(the cache of results is process_index(cache_root=...)).",
-        FutureWarning,
-        stacklevel=_caller_stacklevel(),
-    )
-    return cache_root
-
-
-def _process_shard(
-    interface: Emotion,
-    index: pd.Index,
-    root: str | None,
-    process_func_args: dict | None,
-) -> tuple[pd.DataFrame, list[tuple[str | None, str]]]:
-    # runs in a worker process: failures go back to the parent,
-    # since warnings of worker processes are lost
-    interface._deferred_failures = []
-    frame = audinterface.Feature.process_index(
-        interface, index, root=root, process_func_args=process_func_args
-    )
-    return frame, interface._deferred_failures
-
-
-def _broadcast(values, length: int, default) -> list:
-    if values is None:
-        return [default] * length
-    if isinstance(values, (str, int, float, pd.Timedelta)):
-        return [values] * length
-    return list(values)
-
-
-def _warn_failures(
-    failures: list[tuple[str | None, str]],
-    files: Sequence[str],
-    rows: int,
-    unit: str,
-    hint: str = "",
-):
-    r"""One warning over failures (file, message), counted per file.
-
-    Args:
-        failures: file (``None`` for a signal) and message of each failed row
-        files: the distinct files of the input (empty for a signal)
-        rows: number of rows of the result
-        unit: what a row is besides a file: ``"segment"`` or ``"window"``
-        hint: added after the summary
-
-    """
-    failed_files = list(dict.fromkeys(file for file, _ in failures))
-    if len(files) == 0 or failed_files == [None]:
-        total, subject = 1, "The signal"
-        one = True
-    else:
-        total = len(files)
-        subject = f"{len(failed_files)} of {count(total, 'file')}"
-        one = len(failed_files) == 1
-    summary = f"{subject} failed"
-    if len(failures) != len(failed_files) or rows != total:
-        summary += f" ({len(failures)} of {count(rows, unit)})"
-    rows_of = "its row holds" if len(failures) == 1 else "their rows hold"
-    if not one and len(failures) == 1:  # pragma: no cover - one row, two files
-        rows_of = "their rows hold"
-    summary += f"; {rows_of} NaN values (errors='coerce')"
-    _warn(summary, [message for _, message in failures], hint)
-
-
-_BROKEN_POOL_MESSAGE = (
-    "A worker process of multiprocessing=True ended abruptly. "
-    "Usually the script that runs audemo has no "
-    'if __name__ == "__main__": guard: each worker process imports the script '
-    "again and, without the guard, runs it (and starts workers) "
-    "instead of processing. Put the code that processes under "
-    'if __name__ == "__main__":, or pass multiprocessing=False. '
-    "Otherwise the worker was killed, e.g. for lack of memory: "
-    "use fewer num_workers."
-)
-
-
-def _warn(summary: str, items: list[str], hint: str = ""):
-    r"""One warning: a summary line, one line per item, and a hint."""
-    lines = "\n".join(f"  {item}" for item in items)
-    hint = f"\n{hint}" if hint else ""
-    warnings.warn(
-        f"{summary}:\n{lines}{hint}",
-        RuntimeWarning,
-        stacklevel=_caller_stacklevel(),
-    )
-
-
-def _caller_stacklevel() -> int:
-    r"""Stack level of the first frame outside audemo and audinterface.
-
-    The warning then points at the user's call,
-    not at the library code that found the failures.
-
-    """
-    frame = inspect.currentframe()
-    level = 1
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if level > 1 and not module.startswith(
-            ("audemo.", "audinterface.", "audeer.", "audobject.")
-        ):
-            return level - 1
-        frame = frame.f_back
-        level += 1
-    return 1
-
-
-# 2: parquet parts keyed on the files they read (1: pickle, keyed on names)
-_CACHE_VERSION = 2
 
 
 @functools.lru_cache(maxsize=8)
@@ -1253,78 +870,7 @@ def _shared_model(
     return open_model(
         root,
         device=device,
-        num_workers=threads,
+        num_threads=threads,
         cache_root=cache_root,
         expected_fingerprint=fingerprint,
     )
-
-
-def _check_outputs(outputs: str | Sequence[str]) -> list[str]:
-    names = audeer.to_list(outputs)
-    invalid = [name for name in names if name not in OUTPUTS]
-    if not names or invalid or len(set(names)) != len(names):
-        raise ValueError(
-            f"outputs must be 'logits', 'hidden_states' or a list of both, "
-            f"not {outputs!r}."
-        )
-    return names
-
-
-def _threads_per_worker(num_workers: int | None) -> int:
-    cores = available_cores()
-    return max(1, cores // max(1, num_workers or cores))
-
-
-def _empty_folder_hint(root: str, filetype: str) -> str:
-    r"""Why a folder has no files of ``filetype``, and what to do."""
-    if os.path.exists(os.path.join(root, "db.yaml")):
-        return (
-            f"'{root}' holds an audformat database, not audio files to list: "
-            f"load it with db = audformat.Database.load({root!r}) and process "
-            f"interface.process_index(db.files, root=db.root)."
-        )
-    others = collections.Counter()
-    nested = 0
-    for folder, _, names in os.walk(root):
-        for name in names:
-            extension = audeer.file_extension(name)
-            if folder == root:
-                if extension.lower() in AUDIO_EXTENSIONS:
-                    others[extension] += 1
-            elif extension == filetype:
-                nested += 1
-    if not others and not nested:
-        return ""
-    found = ", ".join(
-        f"{count(number, 'file')} .{extension}"
-        for extension, number in others.most_common()
-    )
-    parts = [f"'{root}' holds no .{filetype} files (filetype={filetype!r}"]
-    parts[0] += ", case-sensitive)"
-    if found:
-        suggestion = others.most_common(1)[0][0]
-        parts.append(f"but {found}: pass filetype={suggestion!r} to process_folder()")
-    if nested:
-        parts.append(
-            f"{'but' if not found else 'and'} {count(nested, 'file')} "
-            f".{filetype} in sub-folders, which process_folder() does not search: "
-            f"list them (e.g. audeer.list_file_names(root, filetype="
-            f"{filetype!r}, recursive=True)) and use process_files()"
-        )
-    return " ".join(parts) + "."
-
-
-AUDIO_EXTENSIONS = (
-    "wav",
-    "flac",
-    "ogg",
-    "mp3",
-    "m4a",
-    "aac",
-    "opus",
-    "wma",
-    "aif",
-    "aiff",
-    "webm",
-    "mp4",
-)

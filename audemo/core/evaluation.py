@@ -12,11 +12,17 @@ import pandas as pd
 
 import audformat
 
+from audemo.core import metrics
 from audemo.core.define import DIMENSIONS
+from audemo.core.utils import caller_stacklevel
+from audemo.core.utils import count
+from audemo.core.utils import import_optional
 
 
 METRICS = ("ccc", "pearson", "mae")
 r"""Metrics of :func:`audemo.evaluate`, each with a confidence interval."""
+
+_METRIC_FUNCTIONS = dict(zip(METRICS, (metrics.ccc, metrics.pearson, metrics.mae)))
 
 # rows x resamples per batch of bootstrap indices: bounds memory to ~40 MB
 _BOOTSTRAP_BATCH_ELEMENTS = 5_000_000
@@ -172,126 +178,33 @@ def evaluate(
         valence    0.974    0.978  0.058  4
 
     """
-    import audmetric
-
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie between 0 and 1, not {confidence}.")
-    if num_bootstrap < 0:
-        raise ValueError(f"num_bootstrap must not be negative, not {num_bootstrap}.")
-    if min_samples < 2:
-        raise ValueError(f"min_samples must be at least 2, not {min_samples}.")
+    # the metrics are audemo's own (audemo.core.metrics), but the
+    # "evaluation" extra stays required, as documented
+    import_optional("audmetric", purpose="evaluate()")
+    _check_options(confidence, num_bootstrap, min_samples)
     if isinstance(truth, pd.Series):
         truth = truth.to_frame()
-    if dimensions is None:
-        dimensions = [
-            column
-            for column in list(DIMENSIONS) + list(truth.columns)
-            if column in truth.columns and column in prediction.columns
-        ]
-        dimensions = list(dict.fromkeys(dimensions))
-    missing = [
-        dimension
-        for dimension in dimensions
-        if dimension not in truth.columns or dimension not in prediction.columns
-    ]
-    if not dimensions or missing:
-        raise ValueError(
-            f"Prediction and truth share no column "
-            f"{missing or list(DIMENSIONS)}: prediction has "
-            f"{list(prediction.columns)}, truth has {list(truth.columns)}. "
-            f"Rename the gold columns after the dimensions."
-        )
-    data = _align(prediction[dimensions], rescale(truth[dimensions], truth_range))
-
-    groupings = {}
-    if groups is not None:
-        frame = groups.to_frame() if isinstance(groups, pd.Series) else groups
-        for name in frame.columns:
-            data[f"group-{name}"] = _labels_for(frame[name], data.index, "groups")
-            groupings[name] = f"group-{name}"
+    dimensions = _shared_dimensions(prediction, truth, dimensions)
+    data = _align_prediction(
+        prediction[dimensions], rescale(truth[dimensions], truth_range)
+    )
+    groupings = _add_groups(data, groups)
     if speakers is not None:
         data["speaker"] = _labels_for(speakers, data.index, "speakers")
 
-    rng = np.random.default_rng(seed)
-    bounds = ((1 - confidence) / 2 * 100, (1 + confidence) / 2 * 100)
-
-    def metrics(selected: pd.DataFrame) -> pd.DataFrame:
-        rows = {}
-        for dimension in dimensions:
-            pair = selected[[f"truth-{dimension}", f"prediction-{dimension}"]]
-            pair = pair.dropna().to_numpy().T
-            if pair.shape[1] < 2:
-                continue
-            row = {
-                "ccc": audmetric.concordance_cc(pair[0], pair[1]),
-                "pearson": _pearson(pair[0][None], pair[1][None])[0],
-                "mae": audmetric.mean_absolute_error(pair[0], pair[1]),
-            }
-            for metric, values in _bootstrap(pair, num_bootstrap, rng).items():
-                row[f"{metric}_low"], row[f"{metric}_high"] = (
-                    np.nanpercentile(values, bounds) if len(values) else (np.nan,) * 2
-                )
-            row["n"] = pair.shape[1]
-            rows[dimension] = row
-        columns = [
-            name
-            for metric in METRICS
-            for name in (metric, f"{metric}_low", f"{metric}_high")
-        ] + ["n"]
-        table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
-        table.index.name = "dimension"
-        return table.astype({"n": "int64"})
-
-    overall = metrics(data)
+    bootstrap = _Bootstrap(num_bootstrap, confidence, np.random.default_rng(seed))
+    overall = _metric_table(data, dimensions, bootstrap)
     if overall.empty:
         raise ValueError(
             "Nothing to evaluate: fewer than 2 samples have both "
             "a gold label and a prediction."
         )
-
-    group_table = None
-    if groupings:
-        parts = {}
-        for name, column in groupings.items():
-            for group, selected in data.groupby(column, sort=True, observed=True):
-                if len(selected) < min_samples:
-                    continue
-                table = metrics(selected)
-                table["ccc_difference"] = table["ccc"] - overall.loc[table.index, "ccc"]
-                parts[(name, group)] = table
-        if parts:
-            group_table = pd.concat(parts, names=["grouping", "group"])
-        else:
-            warnings.warn(
-                f"No group has {min_samples} samples (min_samples): "
-                f"no per-group metrics.",
-                UserWarning,
-                stacklevel=2,
-            )
-
+    group_table = _group_metrics(
+        data, groupings, overall, dimensions, bootstrap, min_samples
+    )
     speaker_table = speaker_ccc = None
     if speakers is not None:
-        scores = {}
-        for speaker, selected in data.groupby("speaker", sort=True, observed=True):
-            if len(selected) < min_samples:
-                continue
-            scores[speaker] = {
-                dimension: _ccc_or_nan(
-                    selected[[f"truth-{dimension}", f"prediction-{dimension}"]]
-                )
-                for dimension in dimensions
-            }
-        speaker_ccc = pd.DataFrame.from_dict(scores, orient="index", columns=dimensions)
-        speaker_ccc.index.name = "speaker"
-        speaker_table = pd.DataFrame(
-            {
-                "speakers": speaker_ccc.notna().sum(),
-                "min": speaker_ccc.min(),
-                "median": speaker_ccc.median(),
-                "max": speaker_ccc.max(),
-            }
-        )
-        speaker_table.index.name = "dimension"
+        speaker_table, speaker_ccc = _speaker_metrics(data, dimensions, min_samples)
 
     return Evaluation(
         overall=overall,
@@ -314,7 +227,29 @@ def rescale(
     truth: pd.DataFrame,
     truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
 ) -> pd.DataFrame:
-    r"""Map gold labels from their scale to 0..1, as :func:`evaluate` does."""
+    r"""Map gold labels from their scale to 0..1, as :func:`evaluate` does.
+
+    Args:
+        truth: gold labels, one column per dimension
+        truth_range: lowest and highest value of the gold scale,
+            for all dimensions or per dimension (a dictionary);
+            dimensions without a range stay as they are
+
+    Returns:
+        gold labels as float, 0 for the lowest and 1 for the highest value
+
+    Raises:
+        ValueError: if a range does not go from low to high
+
+    Examples:
+        >>> truth = pd.DataFrame({"arousal": [1, 4, 7], "valence": [0.2, 0.5, 0.8]})
+        >>> rescale(truth, {"arousal": (1, 7)})
+           arousal  valence
+        0      0.0      0.2
+        1      0.5      0.5
+        2      1.0      0.8
+
+    """
     truth = truth.astype("float64")
     for dimension in truth.columns:
         low, high = _range(truth_range, dimension)
@@ -322,7 +257,51 @@ def rescale(
     return truth
 
 
-def _align(prediction: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+# ----- step 1: options and dimensions -------------------------------------
+
+
+def _check_options(confidence: float, num_bootstrap: int, min_samples: int):
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie between 0 and 1, not {confidence}.")
+    if num_bootstrap < 0:
+        raise ValueError(f"num_bootstrap must not be negative, not {num_bootstrap}.")
+    if min_samples < 2:
+        raise ValueError(f"min_samples must be at least 2, not {min_samples}.")
+
+
+def _shared_dimensions(
+    prediction: pd.DataFrame,
+    truth: pd.DataFrame,
+    dimensions: Sequence[str] | None,
+) -> list[str]:
+    r"""The requested dimensions, or those in both, emotion dimensions first."""
+    if dimensions is None:
+        dimensions = [
+            column
+            for column in list(DIMENSIONS) + list(truth.columns)
+            if column in truth.columns and column in prediction.columns
+        ]
+        dimensions = list(dict.fromkeys(dimensions))
+    missing = [
+        dimension
+        for dimension in dimensions
+        if dimension not in truth.columns or dimension not in prediction.columns
+    ]
+    if not dimensions or missing:
+        raise ValueError(
+            f"Prediction and truth share no column "
+            f"{missing or list(DIMENSIONS)}: prediction has "
+            f"{list(prediction.columns)}, truth has {list(truth.columns)}. "
+            f"Rename the gold columns after the dimensions."
+        )
+    return dimensions
+
+
+# ----- step 2: alignment of prediction, truth, groups and speakers ---------
+
+
+def _align_prediction(prediction: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    r"""Join gold labels and predictions as ``truth-*`` and ``prediction-*``."""
     prediction_type = audformat.index_type(prediction.index)
     truth_type = audformat.index_type(truth.index)
     if prediction_type != truth_type:
@@ -344,13 +323,12 @@ def _align(prediction: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     if not predicted.all():
         lost = data.index[~predicted].get_level_values("file")
         warnings.warn(
-            f"{len(lost)} of {len(data)} gold "
-            f"{'sample' if len(data) == 1 else 'samples'} "
+            f"{len(lost)} of {count(len(data), 'gold sample')} "
             f"{'has' if len(lost) == 1 else 'have'} no prediction "
             f"(missing or failed, NaN) and {'is' if len(lost) == 1 else 'are'} "
             f"left out, e.g. '{lost[0]}'.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
         data = data[predicted]
     if data.empty:
@@ -367,14 +345,27 @@ def _to_filewise(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     files = frame.index.get_level_values("file")
     if files.has_duplicates:
         raise ValueError(
-            f"The {name} has {len(frame)} rows for {files.nunique()} "
-            f"{'file' if files.nunique() == 1 else 'files'} "
+            f"The {name} has {len(frame)} rows for "
+            f"{count(files.nunique(), 'file')} "
             f"(windows or segments) but the other side has one row per file: "
             f"average them per file first, "
             f"e.g. {name}.groupby(level='file').mean(), "
             f"or give both on a segmented index."
         )
     return frame.set_axis(audformat.filewise_index(files), axis=0)
+
+
+def _add_groups(
+    data: pd.DataFrame, groups: pd.Series | pd.DataFrame | None
+) -> dict[str, str]:
+    r"""Add a column ``group-<grouping>`` per grouping, return their names."""
+    groupings = {}
+    if groups is not None:
+        frame = groups.to_frame() if isinstance(groups, pd.Series) else groups
+        for name in frame.columns:
+            data[f"group-{name}"] = _labels_for(frame[name], data.index, "groups")
+            groupings[name] = f"group-{name}"
+    return groupings
 
 
 def _labels_for(labels: pd.Series, index: pd.Index, name: str) -> pd.Series:
@@ -392,6 +383,9 @@ def _labels_for(labels: pd.Series, index: pd.Index, name: str) -> pd.Series:
             f"No sample has a value in {name}: its index does not match the truth."
         )
     return aligned
+
+
+# ----- step 3: rescaling ----------------------------------------------------
 
 
 def _range(
@@ -412,53 +406,146 @@ def _range(
     return float(low), float(high)
 
 
-def _bootstrap(
-    pair: np.ndarray,
-    num_bootstrap: int,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:
-    num_samples = pair.shape[1]
-    results = {metric: [] for metric in METRICS}
-    batch = max(1, _BOOTSTRAP_BATCH_ELEMENTS // num_samples)
-    for start in range(0, num_bootstrap, batch):
-        size = min(batch, num_bootstrap - start)
-        indices = rng.integers(0, num_samples, size=(size, num_samples))
-        truth, prediction = pair[0][indices], pair[1][indices]
-        results["ccc"].append(_ccc(truth, prediction))
-        results["pearson"].append(_pearson(truth, prediction))
-        results["mae"].append(np.abs(truth - prediction).mean(axis=1))
-    return {
-        metric: np.concatenate(values) if values else np.array([])
-        for metric, values in results.items()
-    }
+# ----- step 4: metrics with confidence intervals (overall and groups) -------
 
 
-def _ccc(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    # one CCC per row; a resample of identical values has no CCC (NaN)
-    mean_truth = truth.mean(axis=1, keepdims=True)
-    mean_prediction = prediction.mean(axis=1, keepdims=True)
-    covariance = ((truth - mean_truth) * (prediction - mean_prediction)).mean(axis=1)
-    denominator = (
-        truth.var(axis=1)
-        + prediction.var(axis=1)
-        + (mean_truth - mean_prediction)[:, 0] ** 2
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, 2 * covariance / denominator, np.nan)
+@dataclasses.dataclass
+class _Bootstrap:
+    r"""Percentile intervals from resamples drawn with one generator.
+
+    The generator is shared by all tables of an evaluation,
+    in the order they are computed: overall, then the groups.
+
+    """
+
+    num_bootstrap: int
+    confidence: float
+    rng: np.random.Generator
+
+    def intervals(self, truth: np.ndarray, prediction: np.ndarray) -> dict:
+        r"""``<metric>_low`` and ``<metric>_high`` of each metric."""
+        bounds = ((1 - self.confidence) / 2 * 100, (1 + self.confidence) / 2 * 100)
+        row = {}
+        for metric, values in self._resampled(truth, prediction).items():
+            row[f"{metric}_low"], row[f"{metric}_high"] = (
+                np.nanpercentile(values, bounds) if len(values) else (np.nan,) * 2
+            )
+        return row
+
+    def _resampled(
+        self, truth: np.ndarray, prediction: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        r"""Each metric on ``num_bootstrap`` resamples, in batches."""
+        num_samples = len(truth)
+        results = {metric: [] for metric in METRICS}
+        batch = max(1, _BOOTSTRAP_BATCH_ELEMENTS // num_samples)
+        for start in range(0, self.num_bootstrap, batch):
+            size = min(batch, self.num_bootstrap - start)
+            indices = self.rng.integers(0, num_samples, size=(size, num_samples))
+            resampled = truth[indices], prediction[indices]
+            for metric, function in _METRIC_FUNCTIONS.items():
+                results[metric].append(function(*resampled))
+        return {
+            metric: np.concatenate(values) if values else np.array([])
+            for metric, values in results.items()
+        }
 
 
-def _pearson(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    truth = truth - truth.mean(axis=1, keepdims=True)
-    prediction = prediction - prediction.mean(axis=1, keepdims=True)
-    denominator = np.sqrt((truth**2).sum(axis=1) * (prediction**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(
-            denominator > 0, (truth * prediction).sum(axis=1) / denominator, np.nan
+def _metric_table(
+    selected: pd.DataFrame, dimensions: Sequence[str], bootstrap: _Bootstrap
+) -> pd.DataFrame:
+    r"""Metrics and intervals per dimension with at least 2 samples."""
+    rows = {}
+    for dimension in dimensions:
+        truth, prediction = _pair(selected, dimension)
+        if len(truth) < 2:
+            continue
+        row = {
+            metric: function(truth, prediction)
+            for metric, function in _METRIC_FUNCTIONS.items()
+        }
+        row.update(bootstrap.intervals(truth, prediction))
+        row["n"] = len(truth)
+        rows[dimension] = row
+    columns = [
+        name
+        for metric in METRICS
+        for name in (metric, f"{metric}_low", f"{metric}_high")
+    ] + ["n"]
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
+    table.index.name = "dimension"
+    return table.astype({"n": "int64"})
+
+
+def _group_metrics(
+    data: pd.DataFrame,
+    groupings: Mapping[str, str],
+    overall: pd.DataFrame,
+    dimensions: Sequence[str],
+    bootstrap: _Bootstrap,
+    min_samples: int,
+) -> pd.DataFrame | None:
+    r"""Metrics of every group with ``min_samples``, and its CCC difference."""
+    if not groupings:
+        return None
+    parts = {}
+    for name, column in groupings.items():
+        for group, selected in data.groupby(column, sort=True, observed=True):
+            if len(selected) < min_samples:
+                continue
+            table = _metric_table(selected, dimensions, bootstrap)
+            table["ccc_difference"] = table["ccc"] - overall.loc[table.index, "ccc"]
+            parts[(name, group)] = table
+    if not parts:
+        warnings.warn(
+            f"No group has {min_samples} samples (min_samples): no per-group metrics.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
         )
+        return None
+    return pd.concat(parts, names=["grouping", "group"])
 
 
-def _ccc_or_nan(pair: pd.DataFrame) -> float:
-    values = pair.dropna().to_numpy().T
-    if values.shape[1] < 2:
+# ----- step 5: speakers -----------------------------------------------------
+
+
+def _speaker_metrics(
+    data: pd.DataFrame, dimensions: Sequence[str], min_samples: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Spread of the CCC over speakers, and the CCC of every speaker."""
+    scores = {}
+    for speaker, selected in data.groupby("speaker", sort=True, observed=True):
+        if len(selected) < min_samples:
+            continue
+        scores[speaker] = {
+            dimension: _ccc_or_nan(*_pair(selected, dimension))
+            for dimension in dimensions
+        }
+    speaker_ccc = pd.DataFrame.from_dict(scores, orient="index", columns=dimensions)
+    speaker_ccc.index.name = "speaker"
+    spread = pd.DataFrame(
+        {
+            "speakers": speaker_ccc.notna().sum(),
+            "min": speaker_ccc.min(),
+            "median": speaker_ccc.median(),
+            "max": speaker_ccc.max(),
+        }
+    )
+    spread.index.name = "dimension"
+    return spread, speaker_ccc
+
+
+# ----- helpers ------------------------------------------------------------
+
+
+def _pair(selected: pd.DataFrame, dimension: str) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gold labels and predictions of the samples with both."""
+    pair = selected[[f"truth-{dimension}", f"prediction-{dimension}"]]
+    truth, prediction = pair.dropna().to_numpy().T
+    return truth, prediction
+
+
+def _ccc_or_nan(truth: np.ndarray, prediction: np.ndarray) -> float:
+    if len(truth) < 2:
         return float("nan")
-    return float(_ccc(values[0][None], values[1][None])[0])
+    return metrics.ccc(truth, prediction)

@@ -10,14 +10,14 @@ import uuid
 
 import onnx
 
-from audemo.core.model import MODEL_FILE
-from audemo.core.model import cache_lock
-from audemo.core.model import check_interface
-from audemo.core.model import external_data
-from audemo.core.model import fingerprint
-from audemo.core.model import read_model_folder
-from audemo.core.model import resolve_cache_root
-from audemo.core.model import write_model_yaml
+from audemo.core.fingerprint import fingerprint
+from audemo.core.folder import MODEL_FILE
+from audemo.core.folder import check_interface
+from audemo.core.folder import external_data
+from audemo.core.folder import read_model_folder
+from audemo.core.folder import write_model_yaml
+from audemo.core.registry import resolve_cache_root
+from audemo.core.storage import cache_lock
 
 
 PRECISIONS = ("fp32", "int8")
@@ -67,7 +67,7 @@ def precision_root(
             or quantization fails
         ValueError: if ``precision`` is not supported
             or the model folder is refused,
-            see :func:`audemo.core.model.read_model_folder`
+            see :func:`audemo.core.folder.read_model_folder`
 
     Examples:
         >>> root = audemo.testing.create_model("model")

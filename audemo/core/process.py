@@ -11,6 +11,7 @@ import pandas as pd
 import soundfile
 
 import audeer
+import audformat
 import audinterface
 
 # the Process methods overridden below live in audinterface's core module;
@@ -19,6 +20,7 @@ from audinterface.core import utils as audinterface_utils
 import audiofile
 
 from audemo.core.define import MIN_SAMPLES
+from audemo.core.index import progress_description
 
 
 CHUNKED_READ_FORMATS = ("wav", "flac", "ogg", "mp3")
@@ -106,10 +108,28 @@ class RobustProcess(audinterface.Process):
     * long files are read chunk by chunk
     * a signal shorter than one window gives one row for the whole signal
 
+    Args:
+        errors: ``"raise"`` to stop at the first failing input,
+            ``"coerce"`` for a :class:`Failure` instead
+        chunk_dur: longest duration in seconds
+            a file is read and processed in one piece,
+            ``None`` for no limit
+        kwargs: arguments of :class:`audinterface.Process`
+
     """
 
-    errors = "raise"
-    chunk_dur = None
+    def __init__(
+        self,
+        *,
+        errors: str = "raise",
+        chunk_dur: float | None = None,
+        **kwargs: object,
+    ):
+        super().__init__(**kwargs)
+        self.errors = errors
+        r"""What to do with inputs that fail."""
+        self.chunk_dur = chunk_dur
+        r"""Longest duration in seconds read and processed in one piece."""
 
     def _process_file(
         self,
@@ -257,6 +277,75 @@ class RobustProcess(audinterface.Process):
         )
         y = self.process_func(signal, sampling_rate, file=file)
         return [y], [file], *_one_row_index(start, end)
+
+
+class LabelledProcess(RobustProcess):
+    r"""RobustProcess whose progress bar counts files or segments.
+
+    audinterface labels the progress of every index "segments",
+    also when its rows are whole files.
+
+    """
+
+    def _process_index_wo_segment(
+        self,
+        index: pd.Index,
+        root: str | None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.Series:
+        return process_index_labelled(self, index, root, process_func_args)
+
+
+def process_index_labelled(
+    process: audinterface.Process,
+    index: pd.Index,
+    root: str | None,
+    process_func_args: dict[str, object] | None = None,
+) -> pd.Series:
+    r"""Run the rows of an index, with a progress bar that counts them right.
+
+    audinterface's ``Process._process_index_wo_segment``
+    with the label of :func:`audemo.core.index.progress_description`.
+
+    Args:
+        process: the process
+        index: segmented index
+        root: root folder to expand relative file paths
+        process_func_args: arguments passed on to the processing function
+
+    Returns:
+        one value per row
+
+    """
+    if index.empty:
+        return pd.Series(None, index=index, dtype=object)
+    params = [
+        (
+            (file,),
+            {
+                "idx": idx,
+                "root": root,
+                "start": start,
+                "end": end,
+                "process_func_args": process_func_args,
+            },
+        )
+        for idx, (file, start, end) in enumerate(index)
+    ]
+    xs = audeer.run_tasks(
+        process._process_file,
+        params,
+        num_workers=process.num_workers,
+        multiprocessing=process.multiprocessing,
+        progress_bar=process.verbose,
+        task_description=progress_description(index),
+        maximum_refresh_time=1,
+    )
+    y = [value for x in xs for value in x[0]]
+    files = [value for x in xs for value in x[1]]
+    starts = [value for x in xs for value in x[2]]
+    ends = [value for x in xs for value in x[3]]
+    return pd.Series(y, audformat.segmented_index(files, starts, ends))
 
 
 def check_sampling_rate(sampling_rate: int, where: str):

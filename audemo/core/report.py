@@ -79,6 +79,21 @@ def write_report(
         raise ValueError(f"Report '{path}' must end in .md or .html.")
     document = _Document(path, extension)
     document.heading(title, 1)
+    document.items(_settings_lines(evaluation, details))
+    _overall_section(document, evaluation)
+    if evaluation.groups is not None:
+        _groups_section(document, evaluation)
+    if evaluation.speakers is not None:
+        _speakers_section(document, evaluation)
+    if robustness is not None:
+        _robustness_section(document, robustness)
+    return document.save()
+
+
+def _settings_lines(
+    evaluation: Evaluation, details: Mapping[str, str] | None
+) -> dict[str, str]:
+    r"""Lines under the title: the details, then what the numbers depend on."""
     settings = evaluation.settings
     lines = dict(details or {})
     lines["Samples"] = str(len(evaluation.data))
@@ -93,49 +108,54 @@ def write_report(
         if settings["num_bootstrap"]
         else "none"
     )
-    document.items(lines)
+    return lines
 
+
+def _overall_section(document: _Document, evaluation: Evaluation):
     document.heading("Overall", 2)
     document.table(_with_intervals(evaluation.overall))
     document.figure(_scatter(evaluation), "Prediction against truth")
 
-    if evaluation.groups is not None:
-        document.heading("Groups", 2)
-        document.text(
-            "Each group's metrics and its CCC minus the overall CCC "
-            "(the paper's fairness measure: near 0 is fair). "
-            f"Groups with fewer than {settings['min_samples']} samples are left out."
-        )
-        for grouping, table in evaluation.groups.groupby(level="grouping"):
-            document.heading(str(grouping), 3)
-            table = table.droplevel("grouping")
-            shown = _with_intervals(table)
-            shown.insert(1, "CCC − overall", table["ccc_difference"].map(_number))
-            document.table(shown)
-            document.figure(_group_bars(table, grouping), f"CCC per {grouping}")
 
-    if evaluation.speakers is not None:
-        document.heading("Speakers", 2)
-        document.text(
-            f"CCC of each speaker with at least {settings['min_samples']} samples: "
-            "a model can be fair to groups and still vary between speakers."
-        )
-        document.table(evaluation.speakers.map(_number))
-        if len(evaluation.speaker_ccc):
-            document.figure(_speaker_spread(evaluation), "CCC per speaker")
+def _groups_section(document: _Document, evaluation: Evaluation):
+    document.heading("Groups", 2)
+    document.text(
+        "Each group's metrics and its CCC minus the overall CCC "
+        "(the paper's fairness measure: near 0 is fair). "
+        f"Groups with fewer than {evaluation.settings['min_samples']} samples "
+        "are left out."
+    )
+    for grouping, table in evaluation.groups.groupby(level="grouping"):
+        document.heading(str(grouping), 3)
+        table = table.droplevel("grouping")
+        shown = _with_intervals(table)
+        shown.insert(1, "CCC − overall", table["ccc_difference"].map(_number))
+        document.table(shown)
+        document.figure(_group_bars(table, grouping), f"CCC per {grouping}")
 
-    if robustness is not None:
-        document.heading("Robustness", 2)
-        document.text(
-            "Mean absolute change of the predictions under each perturbation "
-            "and, with gold labels, the CCC and its change against the clean "
-            "input. See the robustness page of the documentation for how "
-            "each perturbation is made."
-        )
-        document.table(_robustness_table(robustness))
-        document.figure(_robustness_figure(robustness), "Change per perturbation")
 
-    return document.save()
+def _speakers_section(document: _Document, evaluation: Evaluation):
+    document.heading("Speakers", 2)
+    document.text(
+        "CCC of each speaker with at least "
+        f"{evaluation.settings['min_samples']} samples: "
+        "a model can be fair to groups and still vary between speakers."
+    )
+    document.table(evaluation.speakers.map(_number))
+    if len(evaluation.speaker_ccc):
+        document.figure(_speaker_spread(evaluation), "CCC per speaker")
+
+
+def _robustness_section(document: _Document, summary: pd.DataFrame):
+    document.heading("Robustness", 2)
+    document.text(
+        "Mean absolute change of the predictions under each perturbation "
+        "and, with gold labels, the CCC and its change against the clean "
+        "input. See the robustness page of the documentation for how "
+        "each perturbation is made."
+    )
+    document.table(_robustness_table(summary))
+    document.figure(_robustness_figure(summary), "Change per perturbation")
 
 
 class _Document:
@@ -272,6 +292,15 @@ def _interval(value: float, low: float, high: float) -> str:
 
 
 def _number(value) -> str:
+    r"""A cell: numbers with 3 decimals, NaN as a dash, anything else as text.
+
+    Examples:
+        >>> _number(np.int64(3)), _number(0.12345), _number(float("nan"))
+        ('3', '0.123', '–')
+        >>> _number("n/a")
+        'n/a'
+
+    """
     if isinstance(value, (int, np.integer)):
         return str(value)
     if isinstance(value, float) and np.isnan(value):
@@ -282,6 +311,15 @@ def _number(value) -> str:
 
 
 def _whole_number(value) -> str:
+    r"""A count: without decimals, however pandas stored it.
+
+    Examples:
+        >>> _whole_number(16), _whole_number(16.0), _whole_number(2.5)
+        ('16', '16', '2.500')
+        >>> _whole_number(float("nan")), _whole_number(None)
+        ('–', 'None')
+
+    """
     if isinstance(value, (int, np.integer, float, np.floating)) and not np.isnan(value):
         return str(int(value)) if float(value).is_integer() else _number(value)
     return _number(value)
@@ -394,11 +432,19 @@ def _robustness_table(summary: pd.DataFrame) -> pd.DataFrame:
 def _robustness_figure(summary: pd.DataFrame):
     r"""Noise curves over the SNR and the shift of every perturbation."""
     plt = import_optional("matplotlib.pyplot", purpose="plots")
-    metric = "ccc" if "ccc" in summary.columns.get_level_values("metric") else "shift"
-    dimensions = list(summary[metric].columns)
     figure, (curves, bars) = plt.subplots(
         1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 2]}
     )
+    _noise_curves(curves, summary)
+    _shift_bars(bars, summary)
+    figure.tight_layout()
+    return figure
+
+
+def _noise_curves(ax, summary: pd.DataFrame):
+    r"""CCC (with truth) or shift of the noise perturbations over the SNR."""
+    metric = "ccc" if "ccc" in summary.columns.get_level_values("metric") else "shift"
+    dimensions = list(summary[metric].columns)
     noises = {}
     for name in summary.index:
         family, _, level = name.rpartition("-")
@@ -407,7 +453,7 @@ def _robustness_figure(summary: pd.DataFrame):
     for family, levels in noises.items():
         levels = sorted(levels, reverse=True)
         for dimension in dimensions:
-            curves.plot(
+            ax.plot(
                 [snr for snr, _ in levels],
                 [summary.loc[name, (metric, dimension)] for _, name in levels],
                 marker="o",
@@ -416,29 +462,30 @@ def _robustness_figure(summary: pd.DataFrame):
                 label=f"{dimension}, {family}",
             )
     if noises:
-        curves.invert_xaxis()
-        curves.set_xlabel("SNR / dB")
-        curves.legend(fontsize="small")
-    curves.set_ylabel("CCC" if metric == "ccc" else "Mean absolute change")
-    curves.set_title("Noise")
-    curves.grid(alpha=0.3)
+        ax.invert_xaxis()
+        ax.set_xlabel("SNR / dB")
+        ax.legend(fontsize="small")
+    ax.set_ylabel("CCC" if metric == "ccc" else "Mean absolute change")
+    ax.set_title("Noise")
+    ax.grid(alpha=0.3)
 
+
+def _shift_bars(ax, summary: pd.DataFrame):
+    r"""Shift of every perturbation, one bar per dimension."""
     shifts = summary["shift"].drop(index="clean", errors="ignore")
     width = 0.8 / len(shifts.columns)
     positions = np.arange(len(shifts))
     for number, dimension in enumerate(shifts.columns):
-        bars.bar(
+        ax.bar(
             positions + number * width,
             shifts[dimension],
             width,
             label=dimension,
             color=COLORS.get(dimension),
         )
-    bars.set_xticks(positions + width * (len(shifts.columns) - 1) / 2)
-    bars.set_xticklabels(shifts.index, rotation=45, ha="right")
-    bars.set_ylabel("Mean absolute change")
-    bars.set_title("All perturbations")
-    bars.legend(loc="upper left", bbox_to_anchor=(1, 1))
-    bars.grid(alpha=0.3, axis="y")
-    figure.tight_layout()
-    return figure
+    ax.set_xticks(positions + width * (len(shifts.columns) - 1) / 2)
+    ax.set_xticklabels(shifts.index, rotation=45, ha="right")
+    ax.set_ylabel("Mean absolute change")
+    ax.set_title("All perturbations")
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1))
+    ax.grid(alpha=0.3, axis="y")

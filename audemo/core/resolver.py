@@ -5,8 +5,8 @@ import os
 import audeer
 import audobject
 
-from audemo.core.model import MODELS
-from audemo.core.model import is_url
+from audemo.core.registry import MODELS
+from audemo.core.registry import is_url
 
 
 class ModelResolver(audobject.resolver.Base):
@@ -16,7 +16,7 @@ class ModelResolver(audobject.resolver.Base):
     a model folder is written relative to the YAML file
     and expanded again when the YAML file is read.
     A model read from a YAML file is opened like any other:
-    its folder is checked by :func:`audemo.core.model.read_model_folder`,
+    its folder is checked by :func:`audemo.core.folder.read_model_folder`,
     so a pipeline cannot make audemo run code from a model folder.
 
     Examples:

@@ -19,11 +19,13 @@ import audformat
 import audiofile
 import audresample
 
+from audemo.core import metrics
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.emotion import Emotion
-from audemo.core.emotion import _caller_stacklevel
-from audemo.core.emotion import _warn
+from audemo.core.utils import caller_stacklevel
+from audemo.core.utils import import_optional
+from audemo.core.utils import warn_items
 
 
 _SPECS = {
@@ -294,7 +296,9 @@ def robustness(
     index_files = list(dict.fromkeys(index.get_level_values("file")))
     if truth is not None:
         truth = _check_truth(truth, index_files)
-        _import_audmetric()
+        # the CCC is audemo's own (audemo.core.metrics), but the
+        # "evaluation" extra stays required, as documented
+        import_optional("audmetric", purpose="comparing with truth")
 
     interface_verbose = interface.verbose
     try:
@@ -310,19 +314,8 @@ def robustness(
     runs = {CLEAN: clean, **runs}
     predictions = pd.concat(runs, names=["perturbation"])
     per_file = interface.process.segment is not None
-    summary = _summary(runs, index_files, truth, per_file)
+    summary = _summarize_runs(runs, index_files, truth, per_file)
     return RobustnessResult(predictions, summary)
-
-
-def _import_audmetric():
-    # an optional dependency (extra "evaluation")
-    try:
-        import audmetric
-    except ImportError as ex:
-        raise ImportError(
-            "Comparing with truth needs audmetric: pip install 'audemo[evaluation]'."
-        ) from ex
-    return audmetric
 
 
 def _spec(name: str) -> tuple[str, float]:
@@ -390,7 +383,7 @@ def _perturbed_runs(interface, index, clean, names, *, root, seed, verbose):
         file for file in dict.fromkeys(index.get_level_values("file")) if file in good
     ]
 
-    names = _available(names, len(files))
+    names = _available_perturbations(names, len(files))
     pool = _babble_pool(interface, files, root, seed) if _needs_babble(names) else []
     frames = {name: [] for name in names}
     with audeer.progress_bar(
@@ -426,7 +419,7 @@ def _perturbed_runs(interface, index, clean, names, *, root, seed, verbose):
     return runs
 
 
-def _available(names: list[str], num_files: int) -> list[str]:
+def _available_perturbations(names: list[str], num_files: int) -> list[str]:
     left_out, reasons = set(), []
     if "mp3-32kbps" in names and not _mp3_available():
         left_out.add("mp3-32kbps")
@@ -441,7 +434,7 @@ def _available(names: list[str], num_files: int) -> list[str]:
             "but there is only one file that can be processed"
         )
     if reasons:
-        _warn("Perturbations left out", reasons)
+        warn_items("Perturbations left out", reasons)
     return [name for name in names if name not in left_out]
 
 
@@ -532,7 +525,7 @@ def _write_copies(interface, files, names, pool, folder, *, root, seed):
                 continue
             copies[name][path] = file
     if failures:
-        _warn(
+        warn_items(
             f"{len(failures)} perturbed inputs failed "
             f"and have NaN values in the result (errors='coerce')",
             failures,
@@ -563,7 +556,7 @@ def _process_copies(interface, index, copies: dict[str, str], name: str):
         warnings.warn(
             f"Perturbation '{name}': {message}",
             warning.category,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=caller_stacklevel(),
         )
     frame.index = audformat.segmented_index(
         [copies[path] for path in frame.index.get_level_values("file")],
@@ -573,24 +566,55 @@ def _process_copies(interface, index, copies: dict[str, str], name: str):
     return frame
 
 
-def _summary(runs, files, truth, per_file) -> pd.DataFrame:
-    dimensions = list(DIMENSIONS)
-    clean = runs[CLEAN]
+def _summarize_runs(runs, files, truth, per_file) -> pd.DataFrame:
+    r"""Shift (and CCC with ``truth``) of every run, on the same files."""
+    units, unit_files = _comparable_units(runs, files, per_file)
+    failed = _failed_files(units, unit_files, len(files))
+    keep = ~unit_files.isin(list(failed))
+    reference = units[CLEAN].to_numpy(np.float64)[keep]
+    table = {}
+    for name, frame in units.items():
+        shift = np.abs(frame.to_numpy(np.float64)[keep] - reference)
+        table[name] = {
+            ("shift", dimension): shift[:, i].mean() if len(shift) else np.nan
+            for i, dimension in enumerate(DIMENSIONS)
+        }
+    if truth is not None:
+        files_kept = [file for file in files if file not in failed]
+        _add_truth_ccc(table, runs, truth, files_kept)
+    summary = pd.DataFrame.from_dict(table, orient="index")
+    order = ["shift", "ccc", "ccc_change"]
+    columns = sorted(summary.columns, key=lambda column: order.index(column[0]))
+    summary = summary[columns]
+    summary.columns = pd.MultiIndex.from_tuples(columns, names=["metric", "dimension"])
+    summary.index.name = "perturbation"
+    return summary
+
+
+def _comparable_units(runs, files, per_file) -> tuple[dict, pd.Index]:
+    r"""Rows compared between runs, and the file of each row.
+
+    Rows are files (mean over their rows) with ``per_file``,
+    else the rows of the runs.
+
+    """
     if per_file:
         units = {name: _file_means(frame, files) for name, frame in runs.items()}
-        unit_files = pd.Index(files)
-    else:
-        units = {name: frame[dimensions] for name, frame in runs.items()}
-        unit_files = clean.index.get_level_values("file")
+        return units, pd.Index(files)
+    units = {name: frame[list(DIMENSIONS)] for name, frame in runs.items()}
+    return units, runs[CLEAN].index.get_level_values("file")
 
+
+def _failed_files(units, unit_files, num_files) -> dict[str, list[str]]:
+    r"""Files with NaN in some runs, and those runs; warn about them."""
     failed = {}
     for name, frame in units.items():
         bad = ~np.isfinite(frame.to_numpy(np.float64)).all(axis=1)
         for file in dict.fromkeys(unit_files[bad]):
             failed.setdefault(file, []).append(name)
     if failed:
-        _warn(
-            f"{len(failed)} of {len(files)} files have NaN or no predictions "
+        warn_items(
+            f"{len(failed)} of {num_files} files have NaN or no predictions "
             f"in some runs and are left out of the summary",
             [
                 f"'{file}': "
@@ -598,43 +622,28 @@ def _summary(runs, files, truth, per_file) -> pd.DataFrame:
                 for file, names in failed.items()
             ],
         )
-    keep = ~unit_files.isin(list(failed))
-
-    reference = units[CLEAN].to_numpy(np.float64)[keep]
-    table = {}
-    for name, frame in units.items():
-        shift = np.abs(frame.to_numpy(np.float64)[keep] - reference)
-        row = {
-            ("shift", dimension): shift[:, i].mean() if len(shift) else np.nan
-            for i, dimension in enumerate(dimensions)
-        }
-        table[name] = row
-    if truth is not None:
-        files_kept = [file for file in files if file not in failed]
-        clean_ccc = {}
-        for name, frame in runs.items():
-            means = _file_means(frame, files_kept)
-            for dimension in truth.columns:
-                value = _ccc(truth.loc[files_kept, dimension], means[dimension])
-                clean_ccc.setdefault(dimension, value)
-                table[name][("ccc", dimension)] = value
-                table[name][("ccc_change", dimension)] = value - clean_ccc[dimension]
-    summary = pd.DataFrame.from_dict(table, orient="index")
-    metrics = ["shift", "ccc", "ccc_change"]
-    columns = sorted(summary.columns, key=lambda column: metrics.index(column[0]))
-    summary = summary[columns]
-    summary.columns = pd.MultiIndex.from_tuples(columns, names=["metric", "dimension"])
-    summary.index.name = "perturbation"
-    return summary
+    return failed
 
 
-def _ccc(truth: pd.Series, prediction: pd.Series) -> float:
-    audmetric = _import_audmetric()
+def _add_truth_ccc(table: dict, runs, truth: pd.DataFrame, files: list[str]):
+    r"""Add ``ccc`` and ``ccc_change`` of every run to the rows of ``table``."""
+    clean_ccc = {}
+    for name, frame in runs.items():
+        means = _file_means(frame, files)
+        for dimension in truth.columns:
+            value = _ccc_with_truth(truth.loc[files, dimension], means[dimension])
+            clean_ccc.setdefault(dimension, value)
+            table[name][("ccc", dimension)] = value
+            table[name][("ccc_change", dimension)] = value - clean_ccc[dimension]
+
+
+def _ccc_with_truth(truth: pd.Series, prediction: pd.Series) -> float:
     x = truth.to_numpy(np.float64)
     y = prediction.to_numpy(np.float64)
     valid = np.isfinite(x) & np.isfinite(y)
-    # NaN for fewer than two files
-    return float(audmetric.concordance_cc(x[valid], y[valid]))
+    if valid.sum() < 2:
+        return float("nan")
+    return metrics.ccc(x[valid], y[valid])
 
 
 def _add_noise(signal: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
@@ -654,7 +663,7 @@ def _white_noise(num_samples: int, sampling_rate: int, rng) -> np.ndarray:
     length = int(np.ceil(num_samples * SAMPLING_RATE / sampling_rate)) + 1
     noise = rng.standard_normal(length).astype(np.float32)
     noise = audresample.resample(noise, SAMPLING_RATE, sampling_rate).reshape(-1)
-    return _fit(noise.astype(np.float64), num_samples)
+    return _fit_length(noise.astype(np.float64), num_samples)
 
 
 def _babble_noise(num_samples: int, babble, rng) -> np.ndarray:
@@ -688,7 +697,7 @@ def _lowpass(signal: np.ndarray, sampling_rate: int, cutoff: float) -> np.ndarra
     # everything above 3.4 kHz when going down to 6800 Hz
     low = audresample.resample(signal.astype(np.float32), sampling_rate, low_rate)
     back = audresample.resample(low, low_rate, sampling_rate)
-    return np.stack([_fit(channel, signal.shape[-1]) for channel in back])
+    return np.stack([_fit_length(channel, signal.shape[-1]) for channel in back])
 
 
 def _mp3_round_trip(channel: np.ndarray, sampling_rate: int) -> np.ndarray:
@@ -706,10 +715,10 @@ def _mp3_round_trip(channel: np.ndarray, sampling_rate: int) -> np.ndarray:
     decoded, _ = soundfile.read(io.BytesIO(_encode_mp3(signal)), dtype="float32")
     if decoded.size >= signal.size + _MP3_DELAY:
         decoded = decoded[_MP3_DELAY:]
-    decoded = _fit(decoded, signal.size)
+    decoded = _fit_length(decoded, signal.size)
     if sampling_rate != MP3_SAMPLING_RATE:
         decoded = audresample.resample(decoded, MP3_SAMPLING_RATE, sampling_rate)[0]
-    return _fit(decoded.astype(np.float64), num_samples)
+    return _fit_length(decoded.astype(np.float64), num_samples)
 
 
 def _encode_mp3(signal: np.ndarray) -> bytes:
@@ -726,7 +735,7 @@ def _encode_mp3(signal: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _fit(signal: np.ndarray, num_samples: int) -> np.ndarray:
+def _fit_length(signal: np.ndarray, num_samples: int) -> np.ndarray:
     if signal.size >= num_samples:
         return signal[:num_samples]
     return np.pad(signal, (0, num_samples - signal.size))

@@ -3,6 +3,7 @@ r"""VoiceActivity: speech segments with the silero voice activity detector."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import copy
 import functools
 import os
 
@@ -16,6 +17,8 @@ import audobject
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.model import small_session
 from audemo.core.process import RobustProcess
+from audemo.core.process import process_index_labelled
+from audemo.core.utils import available_cores
 
 
 VAD_MODEL = os.path.join(os.path.dirname(__file__), "data", "silero_vad_16k.onnx")
@@ -61,7 +64,8 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
         errors: ``"raise"`` to stop at a file that cannot be read,
             ``"coerce"`` to return one segment covering the whole file
             so that :class:`audemo.Emotion` reports it as a failure.
-            :class:`audemo.Emotion` sets this to its own ``errors``
+            :class:`audemo.Emotion` runs a copy
+            with its own ``errors``
         num_workers: number of files processed in parallel (threads);
             ``None`` uses one thread per CPU core
         verbose: show a progress bar
@@ -97,24 +101,14 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
         num_workers: int | None = 1,
         verbose: bool = False,
     ):
-        if not 0 < threshold < 1:
-            raise ValueError(f"threshold must be between 0 and 1, not {threshold}.")
-        for name, value in [
-            ("min_speech_dur", min_speech_dur),
-            ("min_silence_dur", min_silence_dur),
-            ("speech_pad", speech_pad),
-        ]:
-            if value < 0:
-                raise ValueError(f"{name} must not be negative, not {value}.")
-        if num_workers is not None and (
-            isinstance(num_workers, bool)
-            or not isinstance(num_workers, int)
-            or num_workers < 1
-        ):
-            raise ValueError(
-                f"num_workers must be a positive integer or None "
-                f"(one per CPU core), not {num_workers!r}: e.g. num_workers=1."
-            )
+        _check_arguments(
+            threshold=threshold,
+            min_speech_dur=min_speech_dur,
+            min_silence_dur=min_silence_dur,
+            speech_pad=speech_pad,
+            num_workers=num_workers,
+            errors=errors,
+        )
         self.threshold = threshold
         r"""Speech probability that starts a segment."""
         self.min_speech_dur = min_speech_dur
@@ -127,18 +121,20 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
         r"""Channel selection."""
         self.mixdown = mixdown
         r"""Mono mixdown."""
-        super().__init__(
-            process_func=self._segments,
-            sampling_rate=SAMPLING_RATE,
-            resample=True,
-            channels=channels,
-            mixdown=mixdown,
+        processing = {
+            "process_func": self._segments,
+            "sampling_rate": SAMPLING_RATE,
+            "resample": True,
+            "channels": channels,
+            "mixdown": mixdown,
             # audinterface would start min(32, cores + 4) threads for None
-            num_workers=num_workers or _available_cores(),
-            verbose=verbose,
-        )
-        self.process.__class__ = _SegmentProcess
-        self.errors = errors
+            "num_workers": num_workers or available_cores(),
+            "verbose": verbose,
+        }
+        super().__init__(**processing)
+        # Segment builds a plain Process: audemo's reads long and broken
+        # files, and its progress bar counts files
+        self.process = _SegmentProcess(errors=errors, **processing)
 
     @property
     def errors(self) -> str:
@@ -147,8 +143,7 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
 
     @errors.setter
     def errors(self, value: str):
-        if value not in ("raise", "coerce"):
-            raise ValueError(f"errors must be 'raise' or 'coerce', not '{value}'.")
+        _check_errors(value)
         self.process.errors = value
 
     def _segments(self, signal: np.ndarray, sampling_rate: int) -> pd.MultiIndex:
@@ -206,11 +201,77 @@ _NS_PER_SAMPLE = 10**9 // SAMPLING_RATE
 assert _NS_PER_SAMPLE * SAMPLING_RATE == 10**9
 
 
+def segment_with_errors(
+    segment: audinterface.Segment | None, errors: str
+) -> audinterface.Segment | None:
+    r"""The segmentation an interface with ``errors`` runs.
+
+    A :class:`audemo.VoiceActivity` with other ``errors``
+    is copied with ``errors`` set,
+    so that a file it cannot read fails in the interface
+    (``errors="coerce"``: a row of NaN and a warning);
+    the caller's object stays as it is.
+    Any other segmentation is returned as it is.
+
+    Args:
+        segment: segmentation, or ``None``
+        errors: ``"raise"`` or ``"coerce"``
+
+    Returns:
+        segmentation to run
+
+    Examples:
+        >>> vad = VoiceActivity()
+        >>> segment_with_errors(vad, "coerce").errors, vad.errors
+        ('coerce', 'raise')
+        >>> segment_with_errors(vad, "raise") is vad
+        True
+
+    """
+    if not isinstance(segment, VoiceActivity) or segment.errors == errors:
+        return segment
+    segment = copy.deepcopy(segment)
+    segment.errors = errors
+    return segment
+
+
+def _check_arguments(
+    *,
+    threshold: float,
+    min_speech_dur: float,
+    min_silence_dur: float,
+    speech_pad: float,
+    num_workers: int | None,
+    errors: str,
+):
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must be between 0 and 1, not {threshold}.")
+    for name, value in [
+        ("min_speech_dur", min_speech_dur),
+        ("min_silence_dur", min_silence_dur),
+        ("speech_pad", speech_pad),
+    ]:
+        if value < 0:
+            raise ValueError(f"{name} must not be negative, not {value}.")
+    if num_workers is not None and (
+        isinstance(num_workers, bool)
+        or not isinstance(num_workers, int)
+        or num_workers < 1
+    ):
+        raise ValueError(
+            f"num_workers must be a positive integer or None "
+            f"(one per CPU core), not {num_workers!r}: e.g. num_workers=1."
+        )
+    _check_errors(errors)
+
+
+def _check_errors(errors: str):
+    if errors not in ("raise", "coerce"):
+        raise ValueError(f"errors must be 'raise' or 'coerce', not '{errors}'.")
+
+
 class _SegmentProcess(RobustProcess):
     def _process_index_wo_segment(self, index, root, process_func_args=None):
-        # imported here: emotion.py imports this module
-        from audemo.core.emotion import process_index_labelled
-
         return process_index_labelled(self, index, root, process_func_args)
 
     def _call(self, signal, sampling_rate, **kwargs):
@@ -327,13 +388,6 @@ def speech_segments(
         else:
             merged.append((begin, end))
     return merged
-
-
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 @functools.lru_cache(maxsize=2)

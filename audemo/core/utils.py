@@ -15,6 +15,7 @@ OPTIONAL_PACKAGES = {
     "dask": "dask",
     "distributed": "dask",
     "matplotlib": "plot",
+    "pyannote": "diarization",
     "sklearn": "evaluation",
 }
 

@@ -1,7 +1,7 @@
 import os
 import shutil
 
-import matplotlib.image
+from databases import speech_database
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,21 +12,15 @@ import audformat
 
 import audemo
 from audemo.core.cli import main
+from audemo.core.database import find_column
+from audemo.core.database import load_database
+from audemo.core.database import load_table
+from audemo.core.database import scheme_ranges
 
 
 @pytest.fixture
 def database(speech_files, tmp_path):
-    root = audeer.mkdir(tmp_path / "db")
-    audeer.mkdir(root, "audio")
-    files = []
-    for file in speech_files:
-        name = f"audio/{os.path.basename(file)}"
-        shutil.copy(file, os.path.join(root, name))
-        files.append(name)
-    db = audformat.Database("outputs-test", source="espeak-ng", usage="unrestricted")
-    db["files"] = audformat.Table(audformat.filewise_index(files))
-    db.save(root)
-    return root
+    return speech_database(speech_files, tmp_path / "db")
 
 
 def test_to_database_and_audb(model_root, database, publish_and_load):
@@ -75,60 +69,7 @@ def test_to_database_segments_and_failures(model_root, database):
         audemo.to_database(db, pd.DataFrame({"arousal": [0.5]}), "broken")
 
 
-def check_png(path, min_size=(300, 300)):
-    assert os.path.getsize(path) > 5000
-    image = matplotlib.image.imread(path)
-    assert image.shape[0] >= min_size[0] and image.shape[1] >= min_size[1]
-    # not an empty canvas
-    assert image[..., :3].std() > 0.05
-
-
-def test_plots(model_root, speech_files, tmp_path):
-    import matplotlib.pyplot as plt
-
-    interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
-    frame = interface.process_files(speech_files)
-    ax = audemo.plot.timeline(frame, file=speech_files[1])
-    assert ax.get_xlabel() == "Time / s"
-    assert ax.get_ylabel().startswith("Score")
-    assert ax.get_title() == speech_files[1]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "arousal",
-        "dominance",
-        "valence",
-    ]
-    path = str(tmp_path / "timeline.png")
-    ax.figure.savefig(path)
-    check_png(path)
-    plt.close("all")
-
-    files = audemo.Emotion(model_root).process_files(speech_files)
-    ax = audemo.plot.circumplex(files)
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Valence", "Arousal")
-    assert len(ax.collections[0].get_offsets()) == 3
-    path = str(tmp_path / "circumplex.png")
-    ax.figure.savefig(path)
-    check_png(path)
-    plt.close("all")
-
-    with pytest.raises(ValueError, match="choose one"):
-        audemo.plot.timeline(frame)
-    with pytest.raises(ValueError, match="no file"):
-        audemo.plot.timeline(frame, file="other.wav")
-    with pytest.raises(ValueError, match="start and end"):
-        audemo.plot.timeline(
-            audemo.Emotion(model_root).process_index(
-                audformat.filewise_index(speech_files), preserve_index=True
-            )
-        )
-    with pytest.raises(ValueError, match="no column"):
-        audemo.plot.timeline(frame[["arousal"]], file=speech_files[0])
-    with pytest.raises(ValueError, match="valence"):
-        audemo.plot.circumplex(files[["arousal"]])
-    plt.close("all")
-
-
-def test_cli_database_output_and_plot(model_root, database, tmp_path, capsys):
+def test_cli_database_output(model_root, database, tmp_path, capsys):
     assert main(["predict", database, "--model", model_root, "-o", database]) == 0
     db = audformat.Database.load(database)
     assert db["emotion"].type == "filewise"
@@ -157,52 +98,6 @@ def test_cli_database_output_and_plot(model_root, database, tmp_path, capsys):
     assert main(["predict", database, "--model", model_root, "-o", not_a_db]) == 1
     assert "holds no audformat database" in capsys.readouterr().err
 
-    results = str(tmp_path / "windows.csv")
-    assert (
-        main(
-            [
-                "predict",
-                database,
-                "--model",
-                model_root,
-                "--win-dur",
-                "1",
-                "-o",
-                results,
-            ]
-        )
-        == 0
-    )
-    picture = str(tmp_path / "timeline.png")
-    file = "audio/happy.wav"
-    code = main(["plot", results, "--kind", "timeline", "--file", file, "-o", picture])
-    assert code == 0
-    check_png(picture)
-    picture = str(tmp_path / "circumplex.png")
-    assert main(["plot", results, "-o", picture]) == 0
-    check_png(picture)
-    assert main(["plot", str(tmp_path / "nothing.csv"), "-o", picture]) == 1
-    assert "exists: pass --overwrite" in capsys.readouterr().err
-    args = ["plot", str(tmp_path / "nothing.csv"), "-o", picture, "--overwrite"]
-    assert main(args) == 1
-    assert "does not exist" in capsys.readouterr().err
-
-
-def test_read_results_formats(model_root, speech_files, tmp_path):
-    from audemo.core.cli import read_results
-
-    parquet = str(tmp_path / "results.parquet")
-    assert main(["predict", *speech_files, "--model", model_root, "-o", parquet]) == 0
-    frame = read_results(parquet)
-    assert frame.index.names == ["file", "start", "end"]
-    filewise = tmp_path / "filewise.csv"
-    filewise.write_text("file,arousal,valence\na.wav,0.5,0.4\n")
-    assert read_results(str(filewise)).index.name == "file"
-    broken = tmp_path / "broken.csv"
-    broken.write_text("x,y\n1,2\n")
-    with pytest.raises(ValueError, match="no 'file' column"):
-        read_results(str(broken))
-
 
 def test_database_output_from_other_folder(model_root, database, speech_root, capsys):
     code = main(["predict", speech_root, "--model", model_root, "-o", database])
@@ -219,79 +114,40 @@ BAD_TABLE_IDS = ["../outside", "a/b", "/tmp/absolute", "..", ".hidden", "a..b", 
 BAD_TABLE_IDS += ["x" * 300, "with space", "back\\slash"]
 
 
-def test_table_id_is_checked_before_anything_is_written(
-    model_root, database, tmp_path, capsys
-):
+@pytest.fixture
+def results(model_root, database):
     db = audformat.Database.load(database)
-    frame = audemo.Emotion(model_root).process_index(
+    return db, audemo.Emotion(model_root).process_index(
         db.files, root=db.root, preserve_index=True
     )
+
+
+@pytest.mark.parametrize("table_id", BAD_TABLE_IDS)
+def test_table_id_is_checked_before_anything_is_written(
+    model_root, database, results, table_id, tmp_path, capsys
+):
+    db, frame = results
     header = open(os.path.join(database, "db.yaml"), "rb").read()
     before = sorted(audeer.list_file_names(str(tmp_path), recursive=True))
-    for table_id in BAD_TABLE_IDS:
-        with pytest.raises(ValueError, match="is not a valid table ID: use letters"):
-            audemo.to_database(db, frame, table_id)
-        assert table_id not in db.tables
-        args = ["predict", database, "--model", model_root, "-o", database]
-        assert main([*args, "--table", table_id]) == 1
-        assert f"--table {table_id!r} is not a valid table ID" in (
-            capsys.readouterr().err
-        )
+    with pytest.raises(ValueError, match="is not a valid table ID: use letters"):
+        audemo.to_database(db, frame, table_id)
+    assert table_id not in db.tables
+    args = ["predict", database, "--model", model_root, "-o", database]
+    assert main([*args, "--table", table_id]) == 1
+    assert f"--table {table_id!r} is not a valid table ID" in (capsys.readouterr().err)
     # nothing written, the database loads as before
     assert open(os.path.join(database, "db.yaml"), "rb").read() == header
     assert sorted(audeer.list_file_names(str(tmp_path), recursive=True)) == before
     assert audformat.Database.load(database) == db
 
+
+def test_valid_table_ids(model_root, database, results):
+    db, frame = results
     for table_id in ["emotion.test", "Emotion_2-b"]:
         audemo.to_database(db, frame, table_id)
         args = ["predict", database, "--model", model_root, "-o", database]
         assert main([*args, "--table", table_id, "--overwrite"]) == 0
     assert {"emotion.test", "Emotion_2-b"} <= set(audformat.Database.load(database))
-
-
-def test_report_escapes_labels(tmp_path):
-    # labels and file names from a database are text, never markup
-    attacks = [
-        "<img src=x onerror=alert(1)>",
-        "[click](https://evil.example)",
-        "a|b\nc",
-        "&lt;b&gt;",
-    ]
-    files = [f"{attacks[n % 4]}-{n}.wav" for n in range(24)]
-    index = audformat.filewise_index(files)
-    rng = np.random.default_rng(0)
-    truth = pd.DataFrame({"arousal": rng.uniform(0, 1, 24)}, index=index)
-    prediction = truth + rng.normal(0, 0.1, (24, 1))
-    groups = pd.Series([attacks[n % 4] for n in range(24)], index=index, name="<u>g")
-    evaluation = audemo.evaluate(
-        prediction,
-        truth,
-        groups=groups,
-        speakers=groups.rename("speaker"),
-        min_samples=2,
-        num_bootstrap=10,
-    )
-    details = {"Results": "<script>alert(1)</script>.csv"}
-    markdown = open(
-        audemo.write_report(str(tmp_path / "r.md"), evaluation, details=details)
-    ).read()
-    page = open(
-        audemo.write_report(str(tmp_path / "r.html"), evaluation, details=details)
-    ).read()
-    for text in (markdown, page):
-        assert "<img src=x" not in text and "<script" not in text
-        assert "<u>" not in text
-        assert "&lt;img src=x onerror=alert(1)&gt;" in text
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in text
-        assert "&amp;lt;b&amp;gt;" in text  # shown as typed, not as <b>
-    assert "[click](" not in markdown  # no link
-    assert "\\[click\\](https://evil.example)" in markdown
-    # each table row keeps its cells: the | and line break of a label are escaped
-    for table in markdown.split("\n\n"):
-        rows = [line for line in table.splitlines() if line.startswith("|")]
-        cells = {line.replace("\\|", "").count("|") for line in rows}
-        assert len(cells) <= 1, table
-    assert "a\\|b c" in markdown
 
 
 def test_to_database_whole_files_are_filewise(model_root, database):
@@ -337,3 +193,72 @@ def test_to_database_pipeline_is_portable(model_root, database, tmp_path):
     pipeline = audemo.load_pipeline(pipeline_file)
     assert pipeline.fingerprint == interface.fingerprint
     assert pipeline.model_root == os.path.join(moved, "model")
+
+
+def test_to_database_model_references(model_root, server, archive, cache_root):
+    # a URL is stored as it is, a model folder without a database root not at all
+    server.files["/model.zip"] = archive
+    url = server.url("/model.zip")
+    index = audformat.filewise_index(["a.wav"])
+    frame = pd.DataFrame({"arousal": [0.5]}, index=index)
+    db = audformat.Database("unsaved")  # no root
+    interface = audemo.Emotion(url, model_cache_root=cache_root)
+    audemo.to_database(db, frame, "url", interface=interface)
+    assert db["url"].meta["model"] == url
+    assert yaml.safe_load(db["url"].meta["pipeline"])
+    audemo.to_database(db, frame, "folder", interface=audemo.Emotion(model_root))
+    assert db["folder"].meta["model"] is None
+    assert os.path.isabs(model_root)
+    # a column of a head gets the category scheme
+    audemo.to_database(db, frame.rename(columns={"arousal": "happy"}), "head")
+    assert db["head"]["happy"].scheme_id == "audemo-category"
+
+
+def test_to_database_whole_files_need_readable_files(database):
+    db = audformat.Database.load(database)
+    whole = audformat.segmented_index(["audio/happy.wav"], [0], [1.0])
+    frame = pd.DataFrame({"arousal": [0.5]}, index=whole)
+    # without a root the file cannot be found: the segment stays a segment
+    assert audemo.to_database(audformat.Database("x"), frame, "a").type == "segmented"
+    # a file that cannot be read proves nothing either
+    open(os.path.join(database, "audio", "happy.wav"), "w").write("not audio")
+    assert audemo.to_database(db, frame, "b").type == "segmented"
+
+
+def test_load_database_table_without_file(database):
+    os.remove(os.path.join(database, "db.files.parquet"))
+    with pytest.raises(FileNotFoundError, match="has no file db.files.parquet"):
+        load_database(database)
+
+
+def test_load_table(database, tmp_path):
+    assert load_table(database, "files")["files"].files[0].startswith("audio/")
+    with pytest.raises(ValueError, match="has no table 'gold': it has"):
+        load_table(database, "gold")
+    with pytest.raises(ValueError, match="holds no audformat database"):
+        load_table(str(tmp_path), "files")
+
+
+def test_find_column_and_scheme_ranges():
+    db = audformat.Database("labels")
+    index = audformat.filewise_index(["a.wav", "b.wav"])
+    db.schemes["scale"] = audformat.Scheme("float", minimum=1, maximum=7)
+    db.schemes["unit"] = audformat.Scheme("float", minimum=0, maximum=1)
+    db.schemes["open"] = audformat.Scheme("float", minimum=1)
+    db["gold"] = audformat.Table(index)
+    for column, scheme_id in [("arousal", "scale"), ("valence", "unit")]:
+        db["gold"][column] = audformat.Column(scheme_id=scheme_id)
+    db["gold"]["dominance"] = audformat.Column(scheme_id="open")
+    db["gold"]["speaker"] = audformat.Column()
+    db["gold"]["speaker"].set(["s1", "s2"])
+    db["files"] = audformat.Table(index)
+    db["files"]["sex"] = audformat.Column()
+    db["files"]["sex"].set(["f", "m"])
+    # the labels' table first, then the others
+    assert find_column(db, "gold", "speaker").tolist() == ["s1", "s2"]
+    assert find_column(db, "gold", "sex").name == "sex"
+    with pytest.raises(ValueError, match="has a column 'age'"):
+        find_column(db, "gold", "age")
+    ranges = scheme_ranges(db, "gold", ["arousal", "valence", "dominance", "speaker"])
+    assert ranges == {"arousal": (1.0, 7.0)}
+    assert scheme_ranges(db, "gold", ["valence"]) is None

@@ -1,0 +1,133 @@
+r"""Command line interface ``audemo``.
+
+One module per command,
+each with ``add_parser(commands)``, which adds its sub-parser,
+and ``run(args)``, which runs it:
+
+* ``audemo predict`` (:mod:`~audemo.core.cli.predict`):
+  emotion of audio files, folders and databases
+* ``audemo download`` (:mod:`~audemo.core.cli.download`):
+  download a model into the cache
+* ``audemo info`` (:mod:`~audemo.core.cli.info`):
+  a model's source, licence, fingerprint, inputs and outputs
+* ``audemo compare`` (:mod:`~audemo.core.cli.compare`):
+  agreement of the int8 and the float32 model on your files
+* ``audemo plot`` (:mod:`~audemo.core.cli.plot`):
+  draw results as a picture
+* ``audemo report`` (:mod:`~audemo.core.cli.report`):
+  evaluate results against gold labels and write a report
+* ``audemo categories`` (:mod:`~audemo.core.cli.categories`):
+  train a classifier of emotion categories on the embedding
+
+:mod:`~audemo.core.cli.common` holds what they share
+(model options, output checks, warnings display);
+reading and writing result files is in :mod:`audemo.core.results`,
+inputs in :mod:`audemo.core.inputs`,
+databases in :mod:`audemo.core.database`.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import contextlib
+import os
+import sys
+
+from audemo.core.cli import categories
+from audemo.core.cli import compare
+from audemo.core.cli import download
+from audemo.core.cli import info
+from audemo.core.cli import plot
+from audemo.core.cli import predict
+from audemo.core.cli import report
+from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.cli.common import clean_warnings
+from audemo.core.utils import version
+
+
+COMMANDS = (predict, download, info, compare, plot, report, categories)
+r"""Modules of the commands, in the order of ``audemo --help``."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    r"""Run the ``audemo`` command.
+
+    When run as the command (``argv`` is ``None``),
+    Python warnings are shown as ``audemo: warning: ...`` on stderr,
+    without the source line that Python adds.
+
+    Args:
+        argv: command line arguments without the program name;
+            ``None`` reads them from :data:`sys.argv`
+
+    Returns:
+        exit code: 0 on success, 1 on failure, 2 on wrong usage,
+        130 when interrupted
+
+    Examples:
+        >>> root = audemo.testing.create_model("model")
+        >>> main(["info", root])  # doctest: +ELLIPSIS
+        model: .../model
+        ...
+        0
+
+    """
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        # the sub-command's usage, not the top-level one
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    # called from Python (tests, notebooks), warnings stay Python warnings
+    # that the caller can catch; the command shows them as its own lines
+    context = clean_warnings() if argv is None else contextlib.nullcontext()
+    with context:
+        try:
+            return args.command(args)
+        except KeyboardInterrupt:
+            print("audemo: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            # the reader of stdout went away (e.g. `audemo info | head`)
+            sys.stdout = open(os.devnull, "w")
+            return 0
+        except Exception as ex:  # one clear line instead of a traceback
+            message = " ".join(str(ex).split()) or type(ex).__name__
+            print(f"audemo: error: {message}", file=sys.stderr)
+            return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    r"""The parser of ``audemo``, with a sub-parser per command.
+
+    Each parsed command knows its module's ``run``
+    as ``args.command``
+    and its parser as ``args.command_parser``.
+
+    Returns:
+        parser
+
+    Examples:
+        >>> args = build_parser().parse_args(["info", "model"])
+        >>> args.command is info.run, args.model
+        (True, 'model')
+
+    """
+    parser = argparse.ArgumentParser(
+        prog="audemo",
+        description=(
+            "Predict arousal, dominance and valence from speech "
+            "with audEERING's wav2vec2 emotion model "
+            "(w2v2-L-robust-12, CC BY-NC-SA 4.0)."
+        ),
+        epilog=DATABASE_SAFETY,
+    )
+    parser.add_argument("--version", action="version", version=f"audemo {version()}")
+    commands = parser.add_subparsers(title="commands", required=True)
+    for module in COMMANDS:
+        command = module.add_parser(commands)
+        command.set_defaults(command=module.run, command_parser=command)
+    return parser
+
+
+__all__ = ["main", "build_parser"]

@@ -1,0 +1,85 @@
+r"""``audemo plot``: draw results of ``audemo predict`` as a picture.
+
+The valence-arousal plane with one point per row
+(:func:`audemo.plot.circumplex`),
+or the scores of one file over time
+(:func:`audemo.plot.timeline`).
+Needs matplotlib.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from audemo.core.cli.common import check_output
+from audemo.core.cli.common import picture_formats
+from audemo.core.plot import circumplex
+from audemo.core.plot import timeline
+from audemo.core.results import read_results
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    r"""Add the command ``plot``.
+
+    Args:
+        commands: sub-parsers of the ``audemo`` parser
+
+    Returns:
+        parser of the command
+
+    """
+    command = commands.add_parser(
+        "plot",
+        help="draw results as a picture",
+        description=(
+            "Draw results of `audemo predict` (CSV or parquet): "
+            "the valence-arousal plane with one point per row (circumplex), "
+            "or the scores of one file over time (timeline; needs results "
+            "of --win-dur or --vad)."
+        ),
+    )
+    command.add_argument("results", help="results file (.csv or .parquet)")
+    command.add_argument(
+        "-o", "--output", required=True, help="picture file, e.g. fig.png"
+    )
+    command.add_argument(
+        "--kind",
+        choices=["circumplex", "timeline"],
+        default="circumplex",
+        help="kind of picture (default: circumplex)",
+    )
+    command.add_argument("--file", default=None, help="the file to show in a timeline")
+    command.add_argument(
+        "--overwrite", action="store_true", help="replace an existing picture"
+    )
+    return command
+
+
+def run(args: argparse.Namespace) -> int:
+    r"""Draw the picture and print its name.
+
+    Args:
+        args: parsed arguments
+
+    Returns:
+        exit code 0
+
+    Examples:
+        >>> from audemo.core.cli import main
+        >>> with open("results.csv", "w") as file:
+        ...     _ = file.write("file,arousal,dominance,valence\na.wav,0.6,0.5,0.4\n")
+        >>> main(["plot", "results.csv", "-o", "circumplex.png"])
+        circumplex.png
+        0
+
+    """
+    check_output(args.output, picture_formats(), overwrite=args.overwrite, what="-o")
+    frame = read_results(args.results)
+    if args.kind == "circumplex":
+        ax = circumplex(frame)
+    else:
+        ax = timeline(frame, file=args.file)
+    ax.figure.savefig(args.output, dpi=120, bbox_inches="tight")
+    print(args.output)
+    return 0

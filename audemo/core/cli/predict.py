@@ -1,0 +1,583 @@
+r"""``audemo predict``: emotion of audio files, folders and databases.
+
+Writes arousal, dominance and valence,
+the embedding,
+or the categories of a head
+as CSV to stdout,
+or to a CSV or parquet file,
+or as a table into an audformat database,
+and a summary line to stderr.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+import audeer
+import audformat
+import audiofile
+
+from audemo.core.categorical import Categories
+from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.cli.common import add_model_cache_root
+from audemo.core.cli.common import add_model_option
+from audemo.core.cli.common import check_output
+from audemo.core.cli.common import check_writable
+from audemo.core.database import check_inside
+from audemo.core.database import check_table_id
+from audemo.core.database import load_database
+from audemo.core.database import to_database
+from audemo.core.define import AUDIO_EXTENSIONS
+from audemo.core.define import OUTPUTS
+from audemo.core.emotion import CHUNK_DUR
+from audemo.core.emotion import Emotion
+from audemo.core.inputs import input_to_index
+from audemo.core.inputs import merge_inputs
+from audemo.core.precision import PRECISIONS
+from audemo.core.results import TIME_FORMATS
+from audemo.core.results import write_results
+from audemo.core.segment import VoiceActivity
+from audemo.core.utils import available_cores
+from audemo.core.utils import count
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    r"""Add the command ``predict``.
+
+    Args:
+        commands: sub-parsers of the ``audemo`` parser
+
+    Returns:
+        parser of the command
+
+    """
+    command = commands.add_parser(
+        "predict",
+        help="predict emotion of audio files",
+        description=(
+            "Predict arousal, dominance and valence (each roughly 0..1) "
+            "or the 1024-d embedding of audio files. "
+            "Results go to stdout as CSV unless -o is given. "
+            "In CSV, text starting with = + - @, tab or carriage return "
+            "gets a leading ' so that spreadsheets show it instead of running "
+            "it as a formula; audemo plot and audemo report read it back as "
+            "it was. " + DATABASE_SAFETY
+        ),
+    )
+    _add_input_options(command)
+    _add_model_options(command)
+    _add_processing_options(command)
+    _add_row_options(command)
+    return command
+
+
+def _add_input_options(command: argparse.ArgumentParser):
+    r"""Inputs, output and what is predicted."""
+    command.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=(
+            "audio file, folder (searched recursively for "
+            f"{', '.join(AUDIO_EXTENSIONS)} files), "
+            "or audformat database folder (processes all its files)"
+        ),
+    )
+    command.add_argument(
+        "-o",
+        "--output",
+        help=(
+            "write results to this CSV (.csv) or parquet (.parquet) file, "
+            "or into the audformat database in this folder as a table; "
+            "checked before anything is processed"
+        ),
+    )
+    command.add_argument(
+        "--table",
+        default="emotion",
+        help=(
+            "table ID when -o is a database folder: letters, digits, -, _ "
+            "and . (not first, no ..) (default: emotion)"
+        ),
+    )
+    command.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output file, or table of that ID in the database",
+    )
+    command.add_argument(
+        "--outputs",
+        type=outputs,
+        default=["logits"],
+        help=(
+            "logits (arousal, dominance, valence), hidden_states "
+            "(embedding), or both as logits,hidden_states (default: logits)"
+        ),
+    )
+
+
+def _add_model_options(command: argparse.ArgumentParser):
+    r"""Model, head, the two caches, precision and device."""
+    add_model_option(command)
+    command.add_argument(
+        "--head",
+        default=None,
+        metavar="FOLDER",
+        help=(
+            "predict emotion categories with a classifier written by "
+            "`audemo categories` (one column per category)"
+        ),
+    )
+    command.add_argument(
+        "--cache-root",
+        default=None,
+        metavar="DIR",
+        help=(
+            "cache results in this folder: a second run reads them, "
+            "an interrupted run continues (default: no results cache)"
+        ),
+    )
+    command.add_argument(
+        "--file-key",
+        choices=["stat", "content"],
+        default=None,
+        help=(
+            "how --cache-root recognizes an audio file: stat: path, size "
+            "and modification time (default); content: SHA256 of its bytes, "
+            "so a moved or copied database keeps its cache"
+        ),
+    )
+    add_model_cache_root(command, legacy=False)
+    command.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        default=None,
+        help=(
+            "fp32: the model as published (default); int8: 8-bit weights, "
+            "faster, numbers differ slightly (check with audemo compare)"
+        ),
+    )
+    command.add_argument(
+        "--device",
+        default=None,
+        help="cpu (default), cuda or cuda:ID",
+    )
+
+
+def _add_processing_options(command: argparse.ArgumentParser):
+    r"""Channels, chunks, threads and workers."""
+    command.add_argument(
+        "--channels",
+        type=channels,
+        default=None,
+        metavar="C",
+        help=(
+            "channel(s) of multi-channel files, e.g. 1 or 0,1 "
+            "(several need --mixdown) (default: 0, the first)"
+        ),
+    )
+    command.add_argument(
+        "--mixdown",
+        action="store_true",
+        help="mix the selected channels down to mono (without --channels: all)",
+    )
+    command.add_argument(
+        "--chunk-dur",
+        type=chunk_dur,
+        default=None,
+        metavar="S",
+        help=(
+            "inputs longer than S seconds run through the model in equal chunks "
+            "of at most S seconds, outputs averaged; none: always whole "
+            f"(default: {CHUNK_DUR:g})"
+        ),
+    )
+    command.add_argument(
+        "--num-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help=(
+            "onnxruntime threads per worker "
+            "(default: the cores shared among the workers)"
+        ),
+    )
+    command.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help=(
+            "number of files processed in parallel, each with "
+            "cores / N onnxruntime threads (default: one per core, "
+            "the fastest split for lists of files)"
+        ),
+    )
+
+
+def _add_row_options(command: argparse.ArgumentParser):
+    r"""What a row is, failing files, and how times are written."""
+    command.add_argument(
+        "--win-dur",
+        type=float,
+        default=None,
+        metavar="S",
+        help="emotion over time: one row per window of S seconds",
+    )
+    command.add_argument(
+        "--hop-dur",
+        type=float,
+        default=None,
+        metavar="S",
+        help="shift between windows in seconds (default: half of --win-dur)",
+    )
+    command.add_argument(
+        "--vad",
+        action="store_true",
+        help="one row per speech segment found by voice activity detection",
+    )
+    command.add_argument(
+        "--errors",
+        choices=["raise", "coerce"],
+        default="raise",
+        help=(
+            "raise: stop at the first file that fails (default); "
+            "coerce: give it a row of NaN, warn, and go on"
+        ),
+    )
+    command.add_argument(
+        "--time-format",
+        choices=list(TIME_FORMATS),
+        default=None,
+        help=(
+            "start and end in CSV: seconds as numbers, exact to the nanosecond "
+            "(default), or pandas durations such as 0 days 00:00:01.5 "
+            "(parquet and database tables always store durations)"
+        ),
+    )
+
+
+def channels(value: str) -> int | list[int]:
+    r"""Type of ``--channels``: one channel or a list of channels.
+
+    Args:
+        value: e.g. ``"1"`` or ``"0,1"``
+
+    Returns:
+        channel number, or list of channel numbers
+
+    Raises:
+        argparse.ArgumentTypeError: if ``value`` is no such list
+
+    Examples:
+        >>> channels("1"), channels("0,1")
+        (1, [0, 1])
+
+    """
+    try:
+        numbers = [int(channel) for channel in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a channel number or a list like 0,1"
+        ) from None
+    return numbers[0] if len(numbers) == 1 else numbers
+
+
+def chunk_dur(value: str) -> float | str:
+    r"""Type of ``--chunk-dur``: positive seconds or ``none``.
+
+    Args:
+        value: e.g. ``"8"`` or ``"none"``
+
+    Returns:
+        seconds, or ``"none"``
+        (``None`` is the default: the interface's chunk length)
+
+    Raises:
+        argparse.ArgumentTypeError: if ``value`` is neither
+
+    Examples:
+        >>> chunk_dur("8"), chunk_dur("None")
+        (8.0, 'none')
+
+    """
+    if value.lower() == "none":
+        return "none"
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a positive number of seconds or none"
+        )
+    return seconds
+
+
+def outputs(value: str) -> list[str]:
+    r"""Type of ``--outputs``: a comma-separated list of model outputs.
+
+    Args:
+        value: e.g. ``"logits,hidden_states"``
+
+    Returns:
+        names of the outputs
+
+    Raises:
+        argparse.ArgumentTypeError: if ``value`` names another output
+
+    Examples:
+        >>> outputs("logits, hidden_states")
+        ['logits', 'hidden_states']
+
+    """
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or any(name not in OUTPUTS for name in names):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not one of logits, hidden_states, or logits,hidden_states"
+        )
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    r"""Predict, write the results, and print the summary line.
+
+    Args:
+        args: parsed arguments
+
+    Returns:
+        exit code 0
+
+    Raises:
+        ValueError: if options do not fit together,
+            or an output cannot be written
+            (checked before anything is processed)
+        FileNotFoundError: if an input does not exist
+
+    Examples:
+        >>> from audemo.core.cli import main
+        >>> root = audemo.testing.create_model("model")
+        >>> main(["predict", "speech.wav", "--model", root])  # doctest: +ELLIPSIS
+        file,start,end,arousal,dominance,valence
+        speech.wav,0.0,...
+        0
+
+    """
+    selected = _check_options(args)
+    started = time.perf_counter()
+    # every output is checked before the model runs or a file is read
+    database, file_format = _check_output(args)
+    index, root = merge_inputs(
+        [input_to_index(path, args.errors) for path in args.inputs]
+    )
+    interface = _interface(args, selected)
+    if database is not None:
+        index, root = _index_in_database(index, root, args.output)
+    cache_options = {}
+    if args.file_key is not None:
+        cache_options["file_key"] = args.file_key
+    frame = interface.process_index(
+        index, root=root, cache_root=args.cache_root, **cache_options
+    )
+    # one row per file: no windows, no segments
+    whole_files = interface.win_dur is None and interface.process.segment is None
+    if database is not None:
+        table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
+        # replacing a table was allowed (--overwrite) or it did not exist
+        to_database(database, table, args.table, interface=interface, overwrite=True)
+        database.save(args.output)
+    else:
+        write_results(
+            frame,
+            args.output or sys.stdout,
+            file_format=file_format,
+            time_format=args.time_format or "seconds",
+        )
+    seconds = time.perf_counter() - started
+    print(_summary_line(frame, root, whole_files, seconds), file=sys.stderr)
+    return 0
+
+
+def _check_options(args: argparse.Namespace) -> int | list[int] | None:
+    r"""Refuse options that do not fit together.
+
+    Returns:
+        the channels to select: ``0``, a channel, a list,
+        or ``None`` for all (``--mixdown`` without ``--channels``)
+
+    """
+    if args.hop_dur is not None and args.win_dur is None:
+        raise ValueError("--hop-dur needs --win-dur.")
+    if args.file_key is not None and args.cache_root is None:
+        raise ValueError("--file-key needs --cache-root (it keys the results cache).")
+    if args.head and args.outputs != ["logits"]:
+        raise ValueError("--head predicts categories: leave out --outputs.")
+    selected = 0 if args.channels is None else args.channels
+    if args.channels is None and args.mixdown:
+        selected = None  # all channels
+    if isinstance(selected, list) and not args.mixdown:
+        raise ValueError(
+            f"--channels {','.join(map(str, selected))} selects "
+            f"{len(selected)} channels, the model takes one: "
+            f"add --mixdown or select a single channel."
+        )
+    return selected
+
+
+def _check_output(args: argparse.Namespace) -> tuple[audformat.Database | None, str]:
+    r"""Refuse an output that cannot be written, before any work.
+
+    Returns:
+        the database of ``-o`` if it is a database folder,
+        and the format: ``"database"``, ``"parquet"``
+        or ``"csv"`` (also stdout)
+
+    """
+    if args.output and os.path.isdir(args.output):
+        database, file_format = _check_database(args), "database"
+    elif args.output:
+        database = None
+        file_format = check_output(
+            args.output, ("csv", "parquet"), overwrite=args.overwrite, what="-o"
+        )
+    else:
+        database, file_format = None, "csv"  # stdout
+    if args.time_format is not None and file_format != "csv":
+        raise ValueError(
+            "--time-format applies to CSV only: parquet files and database "
+            "tables store start and end as durations."
+        )
+    return database, file_format
+
+
+def _check_database(args: argparse.Namespace) -> audformat.Database:
+    r"""The database of ``-o``, if it takes the table ``--table``."""
+    if not os.path.exists(os.path.join(args.output, "db.yaml")):
+        raise ValueError(
+            f"Output folder '{args.output}' holds no audformat database "
+            f"(db.yaml): give -o a .csv or .parquet file, "
+            f"or the folder of a database."
+        )
+    check_table_id(args.table, what="--table")
+    check_writable(args.output, "-o")
+    database = load_database(args.output)
+    if args.table in database.tables and not args.overwrite:
+        raise ValueError(
+            f"Database '{args.output}' has a table '{args.table}' already: "
+            f"pass --overwrite to replace it, or choose another --table."
+        )
+    return database
+
+
+def _interface(
+    args: argparse.Namespace, selected: int | list[int] | None
+) -> Emotion | Categories:
+    r"""The interface the options ask for: emotion, or categories of a head."""
+    options = {
+        "num_workers": args.num_workers or available_cores(),
+        "win_dur": args.win_dur,
+        "hop_dur": args.hop_dur,
+        "segment": VoiceActivity() if args.vad else None,
+        "channels": selected,
+        "mixdown": args.mixdown,
+        "errors": args.errors,
+        "verbose": True,
+        "model_cache_root": args.model_cache_root,
+    }
+    # given only when set: the interface's defaults stay in one place
+    for name in ("precision", "device", "num_threads"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if args.chunk_dur is not None:
+        options["chunk_dur"] = None if args.chunk_dur == "none" else args.chunk_dur
+    if args.head:
+        return Categories(args.head, model=args.model, **options)
+    return Emotion(args.model, outputs=args.outputs, **options)
+
+
+def _index_in_database(
+    index: pd.Index, root: str | None, database_root: str
+) -> tuple[pd.Index, str | None]:
+    r"""Files as a table of the database in ``database_root`` names them.
+
+    Paths relative to another folder mean nothing in the database:
+    absolute ones are made relative to it when the table is written,
+    or refused here, before the files are processed,
+    if they lie outside.
+
+    """
+    if root is not None and audeer.path(root) == audeer.path(database_root):
+        return index, root
+    index = audformat.filewise_index([audeer.path(root or "", file) for file in index])
+    check_inside(index, database_root)
+    return index, None
+
+
+def _summary_line(
+    frame: pd.DataFrame, root: str | None, whole_files: bool, seconds: float
+) -> str:
+    r"""One line: files, audio duration, rows, failed files, time.
+
+    Args:
+        frame: results
+        root: folder the files are relative to
+        whole_files: whether each row is a whole file
+            (its end is the file's duration)
+        seconds: time the command took
+
+    Returns:
+        the line
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {"arousal": [0.5, np.nan]},
+        ...     index=audformat.segmented_index(["a.wav", "b.wav"], [0, 0], [90, None]),
+        ... )
+        >>> _summary_line(frame, None, True, 0.05)
+        'audemo: 2 files, 1.5 min of audio, 2 rows, 1 failed, 0.05 s'
+
+    """
+    files = frame.index.get_level_values("file")
+    failed = frame.isna().all(axis=1).to_numpy()
+    failed_files = set(files[failed])
+    if whole_files:
+        # each row ends where its file ends: no need to read the files again
+        ends = frame.index.get_level_values("end")[~failed]
+        audio = float(np.nansum(ends.total_seconds().to_numpy()))
+    else:
+        audio = 0.0
+        for file in dict.fromkeys(files):
+            if file in failed_files:
+                continue
+            path = (
+                os.path.join(root, file) if root and not os.path.isabs(file) else file
+            )
+            audio += audiofile.duration(path)
+    return (
+        f"audemo: {count(len(set(files)), 'file')}, "
+        f"{_duration(audio)} of audio, {count(len(frame), 'row')}, "
+        f"{len(failed_files)} failed, {_duration(seconds)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    r"""Seconds in a unit that fits, never ``0.0 s`` for a positive duration.
+
+    Examples:
+        >>> [_duration(s) for s in (0, 0.012, 4.2, 312, 6660)]
+        ['0.0 s', '0.012 s', '4.2 s', '5.2 min', '1.85 h']
+
+    """
+    if seconds >= 3600:
+        return f"{seconds / 3600:.2f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    if seconds >= 0.1 or seconds == 0:
+        return f"{seconds:.1f} s"
+    return f"{seconds:.2g} s"

@@ -1,0 +1,329 @@
+r"""Emotion per speaker in conversations.
+
+A conversation frame holds the emotion of speaker turns
+(or of windows inside them):
+an audformat segmented index,
+a ``speaker`` column first,
+then the dimensions (``arousal``, ``dominance``, ``valence``)
+and optionally ``overlap`` (see :func:`~audemo.core.turns.overlap_mask`)
+and ``turn`` (an id of the turn a row belongs to).
+:func:`speaker_summary` sums it up per file and speaker,
+:func:`normalize_per_speaker` gives each speaker's scores
+relative to their own mean.
+
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audemo.core.define import DIMENSIONS
+from audemo.core.turns import _check_segmented
+from audemo.core.turns import _unions
+from audemo.core.turns import check_turns
+
+
+STATISTICS = ("mean", "std", "trend", "min", "max")
+r"""Statistics :func:`speaker_summary` gives per dimension."""
+
+NORMALIZE = (None, "speaker")
+r"""Values of the ``normalize`` argument of :func:`speaker_summary`."""
+
+OVERLAP = ("include", "exclude")
+r"""Values of the ``overlap`` argument of :func:`speaker_summary`."""
+
+
+def speaker_summary(
+    frame: pd.DataFrame,
+    *,
+    normalize: str | None = None,
+    overlap: str = "include",
+) -> pd.DataFrame:
+    r"""Emotion per speaker of a conversation.
+
+    One row per file and speaker with
+
+    * ``turns``: number of turns of the speaker.
+      With a ``turn`` column,
+      the number of distinct turn ids;
+      without one,
+      rows of the speaker that overlap or touch in time
+      count as one turn,
+      so that windows inside a turn
+      (several rows per turn)
+      make one turn
+      (two turns of a speaker that touch without a pause
+      count as one, too;
+      windows with gaps between them
+      need a ``turn`` column)
+    * ``speaking_time``: seconds covered by the speaker's rows
+      (time in which rows of the speaker overlap counts once)
+    * ``share``: ``speaking_time`` as a share of the speaking time
+      of all speakers of the file
+      (overlapping speech counts for each speaker,
+      the shares of a file add up to 1)
+
+    and for each dimension among
+    ``arousal``, ``dominance``, ``valence``
+    that the frame has:
+
+    * ``<dimension>_mean``: mean weighted by the duration of the rows
+    * ``<dimension>_std``: standard deviation
+      weighted by the duration of the rows
+      (population: 0 for a single row)
+    * ``<dimension>_trend``: change per minute,
+      the slope of a least-squares line through the rows' scores
+      over the centre time of each row,
+      weighted by the duration of the rows;
+      NaN if all rows of the speaker have the same centre time
+    * ``<dimension>_min``, ``<dimension>_max``:
+      lowest and highest score of a row
+
+    Rows with a missing score
+    (e.g. a failed segment with ``errors="coerce"``)
+    are left out of that dimension's statistics,
+    but count for ``turns`` and ``speaking_time``.
+
+    Args:
+        frame: emotion of speaker turns
+            with a ``speaker`` column
+            on a segmented index
+        normalize: ``"speaker"`` computes the statistics
+            on scores relative to each speaker's mean
+            (:func:`normalize_per_speaker`),
+            ``None`` on the scores as they are
+        overlap: ``"exclude"`` leaves rows
+            flagged in the ``overlap`` column
+            out of the emotion statistics
+            (the voice of the other speaker is in them)
+            and out of the means ``normalize`` subtracts;
+            ``"include"`` uses all rows
+
+    Returns:
+        summary with index (``file``, ``speaker``)
+
+    Raises:
+        TypeError: if ``frame`` is not a :class:`pandas.DataFrame`
+        ValueError: if the index is not segmented,
+            the ``speaker`` column is missing,
+            a row does not last longer than zero,
+            ``normalize`` or ``overlap`` is unknown,
+            or ``overlap="exclude"`` without an ``overlap`` column
+
+    Examples:
+        >>> index = audformat.segmented_index(
+        ...     ["call.wav"] * 4, [0, 20, 40, 90], [20, 40, 60, 120]
+        ... )
+        >>> frame = pd.DataFrame(
+        ...     {
+        ...         "speaker": ["A", "B", "A", "B"],
+        ...         "arousal": [0.2, 0.5, 0.4, 0.6],
+        ...     },
+        ...     index=index,
+        ... )
+        >>> summary = speaker_summary(frame)
+        >>> summary[["turns", "speaking_time", "share"]].round(3)
+                          turns  speaking_time  share
+        file     speaker
+        call.wav A            2           40.0  0.444
+                 B            2           50.0  0.556
+        >>> summary[["arousal_mean", "arousal_std", "arousal_trend"]].round(3)
+                          arousal_mean  arousal_std  arousal_trend
+        file     speaker
+        call.wav A                 0.30        0.100           0.30
+                 B                 0.56        0.049           0.08
+
+    """
+    if normalize not in NORMALIZE:
+        raise ValueError(
+            f"normalize must be one of {list(NORMALIZE)}, not {normalize!r}."
+        )
+    frame, dimensions, use = _check_frame(frame, overlap)
+    if normalize == "speaker":
+        frame = _normalize(frame, dimensions, use)
+    index = frame.index
+    durations = _durations(index)
+    centres = (
+        _seconds(index.get_level_values("start") + index.get_level_values("end")) / 2
+    )
+    unions = _unions(frame["speaker"])
+    keys = pd.MultiIndex.from_arrays(
+        [index.get_level_values("file").astype("string"), frame["speaker"]],
+        names=["file", "speaker"],
+    )
+    positions = pd.DataFrame(index=keys).groupby(level=[0, 1], sort=True).indices
+    rows = []
+    for (file, speaker), group in positions.items():
+        union_starts, union_ends = unions[file][speaker]
+        if "turn" in frame.columns:
+            turns = frame["turn"].iloc[group].nunique(dropna=False)
+        else:
+            turns = len(union_starts)
+        row = {
+            "turns": turns,
+            "speaking_time": _seconds(union_ends - union_starts).sum(),
+        }
+        for dimension in dimensions:
+            values = frame[dimension].to_numpy(float)[group]
+            valid = use[group] & ~np.isnan(values)
+            row.update(
+                _statistics(
+                    dimension,
+                    values[valid],
+                    durations[group][valid],
+                    centres[group][valid] / 60,
+                )
+            )
+        rows.append(row)
+    columns = ["turns", "speaking_time"] + [
+        f"{dimension}_{statistic}"
+        for dimension in dimensions
+        for statistic in STATISTICS
+    ]
+    summary = pd.DataFrame(
+        rows,
+        index=pd.MultiIndex.from_tuples(list(positions), names=["file", "speaker"]),
+        columns=columns,
+    )
+    summary.index = summary.index.set_levels(
+        [level.astype("string") for level in summary.index.levels]
+    )
+    summary["turns"] = summary["turns"].astype("int64")
+    summary["speaking_time"] = summary["speaking_time"].astype("float64")
+    totals = summary.groupby(level="file")["speaking_time"].transform("sum")
+    summary.insert(2, "share", summary["speaking_time"] / totals)
+    return summary
+
+
+def normalize_per_speaker(
+    frame: pd.DataFrame,
+    *,
+    overlap: str = "include",
+) -> pd.DataFrame:
+    r"""Scores of each speaker relative to their own mean.
+
+    From each score
+    the mean of the speaker in that file is subtracted,
+    weighted by the duration of the rows
+    (the speaker's ``<dimension>_mean``
+    of :func:`speaker_summary`).
+    A score then says whether a speaker was
+    more or less aroused, dominant or positive
+    than usual for this speaker,
+    which compares better between speakers
+    than the raw scores:
+    voices differ in how the model rates them.
+    Speakers are told apart per file:
+    ``A`` in two files are two speakers.
+
+    Args:
+        frame: emotion of speaker turns
+            with a ``speaker`` column
+            on a segmented index
+        overlap: ``"exclude"`` leaves rows
+            flagged in the ``overlap`` column
+            out of the means
+            (their scores are still normalized);
+            ``"include"`` uses all rows
+
+    Returns:
+        copy of ``frame`` with the dimensions
+        (``arousal``, ``dominance``, ``valence``, those it has)
+        relative to each speaker's mean
+
+    Raises:
+        TypeError, ValueError: as :func:`speaker_summary`
+
+    Examples:
+        >>> index = audformat.segmented_index(
+        ...     ["call.wav"] * 3, [0, 1, 3], [1, 3, 4]
+        ... )
+        >>> frame = pd.DataFrame(
+        ...     {"speaker": ["A", "B", "A"], "valence": [0.2, 0.5, 0.4]},
+        ...     index=index,
+        ... )
+        >>> normalize_per_speaker(frame)["valence"].round(2).tolist()
+        [-0.1, 0.0, 0.1]
+
+    """
+    frame, dimensions, use = _check_frame(frame, overlap)
+    return _normalize(frame, dimensions, use)
+
+
+# ----- helpers ------------------------------------------------------------
+
+
+def _check_frame(frame, overlap):
+    r"""Checked frame, its dimensions, and the rows to use for statistics."""
+    if overlap not in OVERLAP:
+        raise ValueError(f"overlap must be one of {list(OVERLAP)}, not {overlap!r}.")
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(
+            f"Expected a frame with a 'speaker' column and emotion scores "
+            f"(e.g. the result of process_turns), not {type(frame).__name__}."
+        )
+    _check_segmented(frame.index, "Conversation frames")
+    if "speaker" not in frame.columns:
+        raise ValueError(
+            f"The frame needs a 'speaker' column, it has {list(frame.columns)}. "
+            f"Add the speaker of each row: frame.insert(0, 'speaker', turns)."
+        )
+    check_turns(frame["speaker"])
+    frame = frame.copy()
+    frame["speaker"] = frame["speaker"].astype("string")
+    dimensions = [dimension for dimension in DIMENSIONS if dimension in frame]
+    use = np.ones(len(frame), dtype=bool)
+    if overlap == "exclude":
+        if "overlap" not in frame.columns:
+            raise ValueError(
+                "overlap='exclude' needs an 'overlap' column in the frame: "
+                "frame['overlap'] = audemo.overlap_mask(frame)."
+            )
+        use = ~frame["overlap"].fillna(False).to_numpy(bool)
+    return frame, dimensions, use
+
+
+def _normalize(frame, dimensions, use):
+    r"""Subtract each speaker's duration-weighted mean per file."""
+    index = frame.index
+    durations = _durations(index)
+    keys = [index.get_level_values("file"), frame["speaker"].to_numpy()]
+    for dimension in dimensions:
+        values = frame[dimension].to_numpy(float)
+        valid = use & ~np.isnan(values)
+        weights = np.where(valid, durations, 0.0)
+        weighted = pd.Series(np.where(valid, values * weights, 0.0))
+        weights = pd.Series(weights)
+        sums = weighted.groupby(keys).transform("sum").to_numpy()
+        totals = weights.groupby(keys).transform("sum").to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = sums / totals
+        frame[dimension] = values - means
+    return frame
+
+
+def _durations(index: pd.MultiIndex) -> np.ndarray:
+    r"""Duration of each row in seconds."""
+    return _seconds(index.get_level_values("end") - index.get_level_values("start"))
+
+
+def _seconds(timedeltas) -> np.ndarray:
+    r"""Timedeltas (or nanoseconds) as float seconds."""
+    return np.asarray(pd.to_timedelta(timedeltas).total_seconds(), dtype=float)
+
+
+def _statistics(dimension, values, weights, times) -> dict:
+    r"""Weighted mean, std, trend per minute, min and max."""
+    names = [f"{dimension}_{statistic}" for statistic in STATISTICS]
+    if len(values) == 0 or weights.sum() == 0:
+        return dict.fromkeys(names, np.nan)
+    mean = np.average(values, weights=weights)
+    std = np.sqrt(np.average((values - mean) ** 2, weights=weights))
+    time = np.average(times, weights=weights)
+    spread = np.sum(weights * (times - time) ** 2)
+    if spread > 0:
+        trend = np.sum(weights * (times - time) * (values - mean)) / spread
+    else:
+        trend = np.nan
+    return dict(zip(names, [mean, std, trend, values.min(), values.max()]))

@@ -1,0 +1,316 @@
+r"""Options of the interfaces: checks, shared audobject settings, defaults.
+
+:class:`audemo.Emotion` and :class:`audemo.Categories`
+take the same options
+and check them with :func:`check_options` at construction,
+so that a wrong option is an error at once,
+not a failure blamed on each file.
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import audeer
+import audinterface
+import audobject
+
+from audemo.core.define import MIN_SAMPLES
+from audemo.core.define import OUTPUTS
+from audemo.core.define import SAMPLING_RATE
+from audemo.core.model import check_device
+from audemo.core.precision import PRECISIONS
+from audemo.core.utils import available_cores
+from audemo.core.utils import caller_stacklevel
+
+
+ERRORS = ("raise", "coerce")
+r"""Values of ``errors``."""
+
+BORROWED_ARGUMENTS = {
+    "sampling_rate": "process",
+    "resample": "process",
+    "mixdown": "process",
+    "segment": "process",
+}
+r"""Arguments audobject finds on the interface's process."""
+
+RUNTIME_ARGUMENTS = (
+    "model_cache_root",
+    "cache_root",
+    "device",
+    "num_workers",
+    "num_threads",
+    "multiprocessing",
+    "verbose",
+)
+r"""Hidden audobject arguments: settings of a run, not of the numbers."""
+
+_EXAMPLES = {
+    "win_dur": "win_dur=1.0, or win_dur=None for no windows",
+    "hop_dur": "hop_dur=0.5, or hop_dur=None for win_dur / 2",
+    "chunk_dur": "chunk_dur=20.0, or chunk_dur=None for no chunks",
+}
+
+_NONE_MEANS = {
+    "num_workers": "one per CPU core",
+    "num_threads": "to share the CPU cores among the workers",
+}
+
+
+def interface_init(**resolvers: type) -> Callable:
+    r"""The audobject decorator of an interface's ``__init__``.
+
+    Borrows :data:`BORROWED_ARGUMENTS` from the process,
+    hides :data:`RUNTIME_ARGUMENTS`
+    and resolves the given arguments,
+    e.g. ``model`` with ``ModelResolver``.
+
+    Args:
+        resolvers: resolver class per argument
+
+    Returns:
+        decorator
+
+    """
+    return audobject.init_decorator(
+        borrow=BORROWED_ARGUMENTS,
+        hide=list(RUNTIME_ARGUMENTS),
+        resolvers=resolvers,
+    )
+
+
+def check_options(
+    *,
+    outputs: str | Sequence[str] = "logits",
+    precision: str = "fp32",
+    fingerprint: object = None,
+    win_dur: object = None,
+    hop_dur: object = None,
+    chunk_dur: object = None,
+    sampling_rate: int = SAMPLING_RATE,
+    channels: int | Sequence[int] = 0,
+    mixdown: bool = False,
+    errors: str = "raise",
+    device: str = "cpu",
+    num_workers: object = 1,
+    num_threads: object = None,
+):
+    r"""Refuse options that would fail for every input.
+
+    Shared by :class:`audemo.Emotion` and :class:`audemo.Categories`,
+    so that a wrong option is an error at construction,
+    not a failure blamed on each file.
+    Nothing is downloaded or read:
+    a bad device, or ``int8`` on a GPU, fails before the model is fetched.
+
+    Args:
+        outputs: requested outputs
+        precision: model precision
+        fingerprint: expected model fingerprint
+        win_dur: window duration
+        hop_dur: hop duration
+        chunk_dur: chunk duration
+        sampling_rate: sampling rate
+        channels: channel selection
+        mixdown: mono mixdown
+        errors: what to do with failing inputs
+        device: device of the model
+        num_workers: number of workers
+        num_threads: number of threads per worker
+
+    Raises:
+        ValueError: if an option is invalid
+
+    Examples:
+        >>> check_options(
+        ...     win_dur=1.0, hop_dur=None, chunk_dur=20.0, num_workers=None,
+        ...     num_threads=None,
+        ... )
+        >>> check_options(
+        ...     win_dur=0, hop_dur=None, chunk_dur=20.0, num_workers=1, num_threads=None
+        ... )
+        Traceback (most recent call last):
+        ...
+        ValueError: win_dur must be at least 0.025 s (the model needs 400 samples at 16000 Hz), not 0: pass a duration in seconds, e.g. win_dur=1.0, or win_dur=None for no windows.
+        >>> check_options(channels=[0, 1])
+        Traceback (most recent call last):
+        ...
+        ValueError: The model takes one channel, but channels=[0, 1] selects 2: set mixdown=True or select a single channel.
+
+    """  # noqa: E501
+    _check_durations(win_dur, hop_dur, chunk_dur)
+    _check_counts(num_workers=num_workers, num_threads=num_threads)
+    output_names(outputs)
+    _check_input(sampling_rate, channels, mixdown)
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {ERRORS}, not '{errors}'.")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not '{precision}'.")
+    check_device(device, precision)
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        # YAML reads an unquoted all-digit SHA256 as an integer,
+        # whose leading zeros are lost
+        raise ValueError(
+            f"fingerprint must be a string of 64 hexadecimal characters, "
+            f"not {type(fingerprint).__name__} {fingerprint!r}: "
+            f"quote it in YAML (fingerprint: '...')."
+        )
+
+
+def output_names(outputs: str | Sequence[str]) -> list[str]:
+    r"""The requested outputs as a list of names.
+
+    Args:
+        outputs: ``"logits"``, ``"hidden_states"`` or a list of both
+
+    Returns:
+        output names
+
+    Raises:
+        ValueError: if ``outputs`` is empty, repeats or has unknown names
+
+    Examples:
+        >>> output_names("logits")
+        ['logits']
+
+    """
+    names = audeer.to_list(outputs)
+    invalid = [name for name in names if name not in OUTPUTS]
+    if not names or invalid or len(set(names)) != len(names):
+        raise ValueError(
+            f"outputs must be 'logits', 'hidden_states' or a list of both, "
+            f"not {outputs!r}."
+        )
+    return names
+
+
+def deprecated_cache_root(
+    interface: object, cache_root: str | None, model_cache_root: str | None
+) -> str | None:
+    r"""``model_cache_root``, or ``cache_root`` with a warning.
+
+    Args:
+        interface: the object whose class name the warning gives
+        cache_root: the deprecated argument
+        model_cache_root: the new argument
+
+    Returns:
+        the model cache folder
+
+    Raises:
+        ValueError: if both are given and differ
+
+    """
+    if cache_root is None:
+        return model_cache_root
+    name = type(interface).__name__
+    if model_cache_root is not None and model_cache_root != cache_root:
+        raise ValueError(
+            f"{name}() got cache_root={cache_root!r} and "
+            f"model_cache_root={model_cache_root!r}: "
+            f"pass only model_cache_root (cache_root is its deprecated name)."
+        )
+    warnings.warn(
+        f"{name}(cache_root=...) is deprecated: it is the cache of models, "
+        f"pass model_cache_root={cache_root!r} instead "
+        f"(the cache of results is process_index(cache_root=...)).",
+        FutureWarning,
+        stacklevel=caller_stacklevel(),
+    )
+    return cache_root
+
+
+def threads_per_worker(num_workers: int | None) -> int:
+    r"""Number of onnxruntime threads per worker that share the CPU cores.
+
+    Args:
+        num_workers: number of workers, ``None`` for one per core
+
+    Returns:
+        at least 1
+
+    Examples:
+        >>> threads_per_worker(10**6)
+        1
+
+    """
+    cores = available_cores()
+    return max(1, cores // max(1, num_workers or cores))
+
+
+def _check_durations(win_dur: object, hop_dur: object, chunk_dur: object):
+    minimum = MIN_SAMPLES / SAMPLING_RATE
+    needs = f"the model needs {MIN_SAMPLES} samples at {SAMPLING_RATE} Hz"
+    for name, value, least in (
+        ("win_dur", win_dur, minimum),
+        ("hop_dur", hop_dur, 0.0),
+        ("chunk_dur", chunk_dur, minimum),
+    ):
+        if value is None:
+            continue
+        seconds = _seconds(value)
+        what = f"at least {least} s ({needs})" if least else "positive"
+        if seconds is None or not seconds > 0 or seconds < least:
+            raise ValueError(
+                f"{name} must be {what}, not {value!r}: "
+                f"pass a duration in seconds, e.g. {_EXAMPLES[name]}."
+            )
+    if hop_dur is not None and win_dur is None:
+        raise ValueError(
+            f"hop_dur={hop_dur!r} needs win_dur: "
+            f"pass both (e.g. win_dur=1.0, hop_dur={hop_dur!r}) "
+            f"or leave out hop_dur."
+        )
+
+
+def _check_counts(**counts: object):
+    for name, value in counts.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(
+                f"{name} must be a positive integer or None "
+                f"({_NONE_MEANS[name]}), not {value!r}."
+            )
+        if value < 1:
+            raise ValueError(
+                f"{name} must be a positive integer or None ({_NONE_MEANS[name]}), "
+                f"not {value}: e.g. {name}=1."
+            )
+
+
+def _check_input(sampling_rate: int, channels: int | Sequence[int], mixdown: bool):
+    if sampling_rate != SAMPLING_RATE:
+        raise ValueError(
+            f"The model works at {SAMPLING_RATE} Hz, "
+            f"sampling_rate must be {SAMPLING_RATE}, not {sampling_rate}."
+        )
+    selected = len(audeer.to_list(channels))
+    if selected > 1 and not mixdown:
+        raise ValueError(
+            f"The model takes one channel, but channels={channels} "
+            f"selects {selected}: "
+            f"set mixdown=True or select a single channel."
+        )
+
+
+def _seconds(value: object) -> float | None:
+    r"""Duration in seconds, ``None`` if it is none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value) if np.isfinite(value) else None
+    try:
+        # audinterface also takes strings ("500ms") and Timedelta objects
+        duration = audinterface.utils.to_timedelta(value, SAMPLING_RATE)
+    except Exception:
+        return None
+    return duration.total_seconds() if not pd.isna(duration) else None

@@ -1,0 +1,665 @@
+r"""Conversations: speaker turns, overlap and the summary per speaker.
+
+Every test runs on a real recording of three speakers taking turns:
+two espeak-ng voices and a human voice of alsa-utils,
+with one overlap made by mixing two turns.
+The turns' times are known because the test places the speech.
+"""
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import audformat
+import audiofile
+import audresample
+
+import audemo
+from audemo.core.conversation import normalize_per_speaker
+from audemo.core.conversation import speaker_summary
+from audemo.core.turns import check_turns
+from audemo.core.turns import exclude_overlap
+from audemo.core.turns import overlap_mask
+from audemo.core.turns import read_rttm
+from audemo.core.turns import turns_from_annotation
+from conftest import ALSA_SOUNDS
+from conftest import synthesize
+
+
+SR = 16000
+# (speaker, start in s, what they say): the human speaker is an alsa prompt
+SCRIPT = [
+    ("us", 0.5, "Did you hear the news about the project? We won the grant!"),
+    ("gb", None, "No way, that is fantastic. I can hardly believe it."),
+    ("us", -0.8, "Three years of work, and finally somebody noticed."),
+    ("human", None, "Front_Center.wav"),
+    ("gb", None, "Fine, but tomorrow we start planning."),
+]
+VOICES = {"us": "en-us", "gb": "en-gb+f3"}
+PAUSE = 0.4  # seconds between turns
+# where the overlap of the second "us" turn is made: 0.8 s before "gb" ends
+
+
+def clip(path: str) -> np.ndarray:
+    r"""Mono 16 kHz signal cut to whole 10 ms, so that times have 2 decimals."""
+    signal, sampling_rate = audiofile.read(path, always_2d=True)
+    if sampling_rate != SR:
+        signal = audresample.resample(signal, sampling_rate, SR)
+    signal = signal[0]
+    return signal[: len(signal) // 160 * 160]
+
+
+@pytest.fixture(scope="module")
+def conversation(tmp_path_factory):
+    r"""Recording ``dialogue.wav`` and its turns ``[(speaker, start, end)]``."""
+    root = tmp_path_factory.mktemp("conversation")
+    pieces, turns = [], []
+    end = 0.0
+    for i, (speaker, offset, text) in enumerate(SCRIPT):
+        if speaker == "human":
+            signal = clip(os.path.join(ALSA_SOUNDS, text))
+        else:
+            path = synthesize(text, str(root / f"turn-{i}.wav"), voice=VOICES[speaker])
+            signal = clip(path)
+        if offset is None:
+            start = round(end + PAUSE, 2)
+        elif offset < 0:  # overlap with the end of the previous turn
+            start = round(end + offset, 2)
+        else:
+            start = offset
+        end = round(start + len(signal) / SR, 2)
+        pieces.append((round(start * SR), signal))
+        turns.append((speaker, start, end))
+    total = max(position + len(signal) for position, signal in pieces)
+    total += SR // 2
+    mix = np.zeros(total, dtype=np.float32)
+    for position, signal in pieces:
+        mix[position : position + len(signal)] += signal
+    mix = mix / np.abs(mix).max() * 0.9
+    os.makedirs(root / "audio")
+    path = str(root / "audio" / "dialogue.wav")
+    audiofile.write(path, mix, SR)
+    return str(root / "audio"), turns
+
+
+def write_rttm(path, turns, file_id="dialogue"):
+    r"""RTTM of the turns, scrambled, with lines that are not turns in between."""
+    lines = [
+        f"SPEAKER {file_id} 1 {start:.2f} {end - start:.2f} <NA> <NA> {speaker} "
+        f"<NA> <NA>"
+        for speaker, start, end in turns
+    ]
+    lines = lines[1::2] + ["", "# comment", f"SPKR-INFO {file_id} 1 <NA>"] + lines[::2]
+    with open(path, "w") as fp:
+        fp.write("\n".join(lines) + "\n")
+    return path
+
+
+def expected_turns(turns, file):
+    turns = sorted(turns, key=lambda turn: turn[1])
+    index = audformat.segmented_index(
+        [file] * len(turns),
+        pd.to_timedelta([start for _, start, _ in turns], unit="s"),
+        pd.to_timedelta([end for _, _, end in turns], unit="s"),
+    )
+    return pd.Series(
+        [speaker for speaker, _, _ in turns],
+        index=index,
+        name="speaker",
+        dtype="string",
+    )
+
+
+def seconds(values):
+    return pd.to_timedelta(values).total_seconds().tolist()
+
+
+# ----- reading turns ----------------------------------------------------------
+
+
+def test_read_rttm(conversation, tmp_path):
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    result = read_rttm(rttm, root=root)
+    expected = expected_turns(turns, os.path.join(root, "dialogue.wav"))
+    pd.testing.assert_series_equal(result, expected)
+    # the known times, one by one
+    starts = seconds(result.index.get_level_values("start"))
+    ends = seconds(result.index.get_level_values("end"))
+    assert starts == pytest.approx([start for _, start, _ in turns], abs=1e-9)
+    assert ends == pytest.approx([end for _, _, end in turns], abs=1e-9)
+    assert result.tolist() == [speaker for speaker, _, _ in turns]
+
+
+def test_read_rttm_without_root(conversation, tmp_path):
+    _, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    # documented: <file-id>.wav, relative to the root given when processing
+    pd.testing.assert_series_equal(
+        read_rttm(rttm), expected_turns(turns, "dialogue.wav")
+    )
+    # a file-id with an audio extension is kept
+    rttm = write_rttm(str(tmp_path / "named.rttm"), turns, "dialogue.flac")
+    assert set(read_rttm(rttm).index.get_level_values("file")) == {"dialogue.flac"}
+
+
+def test_read_rttm_file_id_with_extension(conversation, tmp_path):
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns, "dialogue.wav")
+    result = read_rttm(rttm, root=root)
+    assert set(result.index.get_level_values("file")) == {
+        os.path.join(root, "dialogue.wav")
+    }
+
+
+def test_read_rttm_several_files(conversation, tmp_path):
+    root, turns = conversation
+    # a second recording, as FLAC in the same folder: the first two turns
+    audio = str(tmp_path / "audio")
+    os.makedirs(audio)
+    signal, _ = audiofile.read(os.path.join(root, "dialogue.wav"))
+    audiofile.write(os.path.join(audio, "b.flac"), signal[: 8 * SR], SR)
+    audiofile.write(os.path.join(audio, "a.WAV"), signal, SR)
+    first = write_rttm(str(tmp_path / "b.rttm"), turns[:2], "b")
+    second = write_rttm(str(tmp_path / "a.rttm"), turns, "a")
+    result = read_rttm([first, second], root=audio)
+    expected = pd.concat(
+        [
+            expected_turns(turns, os.path.join(audio, "a.WAV")),
+            expected_turns(turns[:2], os.path.join(audio, "b.flac")),
+        ]
+    )
+    pd.testing.assert_series_equal(result, expected)
+    # overlapping turns are kept as they are
+    assert len(result) == len(turns) + 2
+
+
+def test_audformat_table_equals_rttm(conversation, tmp_path):
+    root, turns = conversation
+    db = audformat.Database("conversation", source="espeak-ng", usage="unrestricted")
+    db.schemes["speaker"] = audformat.Scheme("str")
+    index = expected_turns(turns, "dialogue.wav").index
+    db["turns"] = audformat.Table(index)
+    db["turns"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["turns"]["speaker"].set(expected_turns(turns, "dialogue.wav").tolist())
+    db.save(root)
+    db = audformat.Database.load(root)
+    from_table = check_turns(db["turns"]["speaker"].get(), root=db.root)
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    from_rttm = read_rttm(rttm, root=root)
+    from_table.index = audformat.utils.expand_file_path(from_table.index, db.root)
+    pd.testing.assert_series_equal(from_table, from_rttm)
+    # without a root, relative files stay relative
+    relative = check_turns(db["turns"]["speaker"].get())
+    assert relative.tolist() == from_rttm.tolist()
+    # the audio is checked on request
+    checked = check_turns(db["turns"]["speaker"].get(), root=db.root, check_audio=True)
+    pd.testing.assert_series_equal(checked, relative)
+
+
+def test_audformat_filewise_table(conversation):
+    root, _ = conversation
+    index = audformat.filewise_index(["dialogue.wav"])
+    with pytest.raises(ValueError, match="filewise index.*segmented table"):
+        check_turns(pd.Series(["us"], index=index))
+
+
+def test_annotation(conversation, tmp_path):
+    from pyannote.core import Annotation
+    from pyannote.core import Segment
+
+    root, turns = conversation
+    annotation = Annotation(uri="dialogue")
+    for i, (speaker, start, end) in enumerate(turns):
+        annotation[Segment(start, end), i] = speaker
+    file = os.path.join(root, "dialogue.wav")
+    result = turns_from_annotation(annotation, file)
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    pd.testing.assert_series_equal(result, read_rttm(rttm, root=root))
+    # relative to a root
+    relative = turns_from_annotation(annotation, "dialogue.wav", root=root)
+    assert set(relative.index.get_level_values("file")) == {"dialogue.wav"}
+    # pyannote's own RTTM gives the same turns
+    with open(tmp_path / "pyannote.rttm", "w") as fp:
+        annotation.write_rttm(fp)
+    pd.testing.assert_series_equal(
+        read_rttm(str(tmp_path / "pyannote.rttm"), root=root), result
+    )
+    # labels that are not strings become strings
+    numbered = Annotation(uri="dialogue")
+    numbered[Segment(0.5, 1.0)] = 7
+    assert turns_from_annotation(numbered, file).tolist() == ["7"]
+
+
+def test_annotation_empty():
+    from pyannote.core import Annotation
+
+    result = turns_from_annotation(Annotation(uri="silence"), "silence.wav")
+    assert result.empty
+    assert result.name == "speaker"
+    assert result.dtype == "string"
+    assert audformat.index_type(result.index) == audformat.define.IndexType.SEGMENTED
+
+
+def test_annotation_errors(conversation, monkeypatch):
+    from pyannote.core import Annotation
+    from pyannote.core import Segment
+
+    root, _ = conversation
+    with pytest.raises(TypeError, match="pyannote.core.Annotation.*read_rttm"):
+        turns_from_annotation({"A": (0, 1)}, "dialogue.wav")
+    annotation = Annotation()
+    annotation[Segment(0.5, 1.0)] = "A"
+    with pytest.raises(TypeError, match="path of the audio file"):
+        turns_from_annotation(annotation, None)
+    with pytest.raises(FileNotFoundError, match="missing.wav.*root"):
+        turns_from_annotation(annotation, "missing.wav")
+    with pytest.raises(FileNotFoundError, match="missing.wav' of the turns"):
+        turns_from_annotation(annotation, "missing.wav", root=root)
+    late = Annotation()
+    late[Segment(100.0, 101.0)] = "A"
+    with pytest.raises(ValueError, match="track .* 'A'.*after the end"):
+        turns_from_annotation(late, "dialogue.wav", root=root)
+    monkeypatch.setitem(sys.modules, "pyannote.core", None)
+    with pytest.raises(ImportError, match="pyannote.*needed for pyannote annotations"):
+        turns_from_annotation(annotation, "dialogue.wav")
+
+
+# ----- bad input ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, error",
+    [
+        ("SPEAKER dialogue 1 0.50 1.00 <NA> <NA>", "line 2: a SPEAKER line needs at"),
+        ("SPEAKER dialogue 1 zero 1.00 <NA> <NA> us", "line 2: the onset 'zero' is"),
+        ("SPEAKER dialogue 1 0.50 1,5 <NA> <NA> us", "line 2: the duration '1,5' is"),
+        ("SPEAKER dialogue 1 0.50 nan <NA> <NA> us", "line 2: the duration 'nan' is"),
+        ("SPEAKER dialogue 1 0.50 -1.00 <NA> <NA> us", "line 2: the duration -1.00 is"),
+        ("SPEAKER dialogue 1 -0.50 1.00 <NA> <NA> us", "line 2: the onset -0.50 is"),
+        ("SPEEKER dialogue 1 0.50 1.00 <NA> <NA> us", "line 2: not an RTTM line"),
+        ("SPEAKER nobody 1 0.50 1.00 <NA> <NA> us", "line 2: no audio file for"),
+        ("SPEAKER dialogue 1 99.00 1.00 <NA> <NA> us", "line 2: the turn starts at 99"),
+    ],
+)
+def test_read_rttm_bad_lines(conversation, tmp_path, line, error):
+    root, _ = conversation
+    path = str(tmp_path / "bad.rttm")
+    with open(path, "w") as fp:
+        fp.write(f"SPEAKER dialogue 1 0.00 0.40 <NA> <NA> us <NA> <NA>\n{line}\n")
+    with pytest.raises(ValueError, match=f"{path}, {error}"):
+        read_rttm(path, root=root)
+
+
+def test_read_rttm_several_audio_files(conversation, tmp_path):
+    root, turns = conversation
+    audio = str(tmp_path / "audio")
+    os.makedirs(audio)
+    signal, _ = audiofile.read(os.path.join(root, "dialogue.wav"))
+    for name in ("dialogue.wav", "dialogue.flac"):
+        audiofile.write(os.path.join(audio, name), signal, SR)
+    os.makedirs(os.path.join(audio, "dialogue.ogg"))  # a folder is no audio file
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    with pytest.raises(ValueError, match="line 1: several audio files.*flac, dialo"):
+        read_rttm(rttm, root=audio)
+
+
+def test_read_rttm_missing(conversation, tmp_path):
+    root, turns = conversation
+    with pytest.raises(FileNotFoundError, match="RTTM file .*missing.rttm"):
+        read_rttm(str(tmp_path / "missing.rttm"))
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    with pytest.raises(FileNotFoundError, match="root of the audio files"):
+        read_rttm(rttm, root=str(tmp_path / "nowhere"))
+    # a file-id in a folder that does not exist
+    rttm = write_rttm(str(tmp_path / "sub.rttm"), turns, "sub/dialogue")
+    with pytest.raises(ValueError, match="no audio file for file-id 'sub/dialogue'"):
+        read_rttm(rttm, root=root)
+
+
+def test_read_rttm_clips_and_skips(conversation, tmp_path):
+    root, turns = conversation
+    duration = audiofile.duration(os.path.join(root, "dialogue.wav"))
+    path = str(tmp_path / "long.rttm")
+    with open(path, "w") as fp:
+        fp.write(
+            f"SPEAKER dialogue 1 {duration - 1:.4f} 5.00 <NA> <NA> us <NA> <NA>\n"
+            "SPEAKER dialogue 1 1.000 0.000 <NA> <NA> gb <NA> <NA>\n"
+        )
+    with pytest.warns(RuntimeWarning) as record:
+        result = read_rttm(path, root=root)
+    messages = [str(warning.message) for warning in record]
+    assert any(
+        "Skipped 1 turn of duration zero" in m and "line 2" in m for m in messages
+    )
+    assert any("Clipped 1 turn to the end" in m and "line 1" in m for m in messages)
+    assert len(result) == 1
+    end = result.index.get_level_values("end")[0]
+    assert end == pd.to_timedelta(round(duration * 1e9), unit="ns")
+    # without a root the audio is not checked: nothing is clipped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unchecked = read_rttm(path)
+    assert seconds(unchecked.index.get_level_values("end")) == [
+        pytest.approx(duration + 4)
+    ]
+
+
+def test_check_turns_errors(conversation):
+    root, _ = conversation
+    index = audformat.segmented_index(["dialogue.wav"], [0.5], [1.0])
+    frame = pd.DataFrame({"speaker": ["us"]}, index=index)
+    with pytest.raises(TypeError, match=r'not DataFrame. Select the column: turns\["'):
+        check_turns(frame)
+    with pytest.raises(TypeError, match="not list"):
+        check_turns(["us"])
+    with pytest.raises(ValueError, match="segmented index.*levels \\[None\\]"):
+        check_turns(pd.Series(["us"]))
+    seconds_resolution = pd.MultiIndex.from_arrays(
+        [["a.wav"], pd.to_timedelta([0], unit="s").as_unit("s"), [pd.Timedelta(1)]],
+        names=["file", "start", "end"],
+    )
+    with pytest.raises(ValueError, match="start.*must contain values of type"):
+        check_turns(pd.Series(["us"], index=seconds_resolution))
+    nat = audformat.segmented_index(["dialogue.wav"], [0.5], [pd.NaT])
+    with pytest.raises(ValueError, match="dialogue.wav.*no end.*allow_nat=False"):
+        check_turns(pd.Series(["us"], index=nat))
+    backwards = audformat.segmented_index(["dialogue.wav"] * 2, [0.5, 2.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="1 turn without a positive.*when it starts"):
+        check_turns(pd.Series(["us", "gb"], index=backwards))
+    negative = audformat.segmented_index(["dialogue.wav"], [-1.0], [1.0])
+    with pytest.raises(ValueError, match="negative start"):
+        check_turns(pd.Series(["us"], index=negative))
+    with pytest.raises(ValueError, match="1 turn without a speaker.*dropna"):
+        check_turns(pd.Series([None], index=index, dtype="string"))
+    with pytest.raises(FileNotFoundError, match="dialogue.wav.*Pass the folder"):
+        check_turns(pd.Series(["us"], index=index), check_audio=True)
+
+
+# ----- overlap ------------------------------------------------------------------
+
+
+def test_overlap_mask(conversation, tmp_path):
+    root, turns = conversation
+    result = overlap_mask(
+        read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    )
+    # by hand: the second "us" turn starts 0.8 s before the first "gb" turn ends
+    assert result.name == "overlap"
+    assert result.tolist() == [False, True, True, False, False]
+    # turns that only touch do not overlap; the same speaker never overlaps
+    index = audformat.segmented_index(
+        ["a.wav", "a.wav", "a.wav", "a.wav", "b.wav"],
+        [0.0, 1.0, 1.5, 3.0, 0.0],
+        [1.0, 2.0, 3.0, 4.0, 5.0],
+    )
+    turns = pd.Series(["A", "B", "B", "A", "C"], index=index)
+    assert overlap_mask(turns).tolist() == [False, False, False, False, False]
+    # the result keeps the caller's order
+    assert overlap_mask(turns.iloc[::-1]).index.equals(turns.index[::-1])
+
+
+def test_overlap_mask_windows(conversation, tmp_path, model_root):
+    root, turns = conversation
+    turns = read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    frame = windows(model_root, turns)
+    mask = overlap_mask(frame, reference=turns)
+    # by hand: a window overlaps when it reaches into the other speaker's turn
+    gb_start, gb_end = [t.total_seconds() for t in turns.index[1][1:]]
+    us_start, us_end = [t.total_seconds() for t in turns.index[2][1:]]
+    starts = seconds(frame.index.get_level_values("start"))
+    ends = seconds(frame.index.get_level_values("end"))
+    expected = []
+    for speaker, start, end in zip(frame["speaker"], starts, ends):
+        if speaker == "gb":
+            expected.append(start < us_end and us_start < end)
+        elif speaker == "us":
+            expected.append(start < gb_end and gb_start < end)
+        else:
+            expected.append(False)
+    assert mask.tolist() == expected
+    assert 0 < mask.sum() < len(mask)
+    with pytest.raises(ValueError, match="needs a 'speaker' column"):
+        overlap_mask(frame.drop(columns="speaker"))
+
+
+def test_exclude_overlap(conversation, tmp_path):
+    root, turns = conversation
+    result = exclude_overlap(
+        read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    )
+    # by hand: "gb" loses the 0.8 s at its end,
+    # the second "us" turn the 0.8 s at its start
+    (_, _, gb_end), (_, us_start, _) = turns[1], turns[2]
+    expected = [
+        turns[0],
+        ("gb", turns[1][1], us_start),
+        ("us", gb_end, turns[2][2]),
+        turns[3],
+        turns[4],
+    ]
+    file = os.path.join(root, "dialogue.wav")
+    pd.testing.assert_series_equal(result, expected_turns(expected, file))
+    assert not overlap_mask(result).any()
+
+
+def test_exclude_overlap_pieces():
+    index = audformat.segmented_index(
+        ["a.wav"] * 5 + ["b.wav"],
+        [0.0, 1.0, 2.5, 5.0, 5.0, 0.0],
+        [4.0, 2.0, 3.0, 5.02, 6.0, 5.0],
+    )
+    turns = pd.Series(["A", "B", "B", "A", "C", "B"], index=index)
+    result = exclude_overlap(turns)
+    # by hand: A loses B's turns and falls into three pieces,
+    # B's turns lie under A and disappear,
+    # A's 20 ms at 5 s lie under C, C loses them to A,
+    # b.wav has one speaker only
+    assert result.tolist() == ["A", "A", "A", "C", "B"]
+    files = result.index.get_level_values("file").tolist()
+    assert files == ["a.wav"] * 4 + ["b.wav"]
+    starts = seconds(result.index.get_level_values("start"))
+    ends = seconds(result.index.get_level_values("end"))
+    assert starts == pytest.approx([0.0, 2.0, 3.0, 5.02, 0.0])
+    assert ends == pytest.approx([1.0, 2.5, 4.0, 6.0, 5.0])
+    # pieces shorter than 25 ms are dropped: a 10 ms gap between two turns
+    index = audformat.segmented_index(["a.wav"] * 3, [0.0, 0.0, 1.01], [2.0, 1.0, 2.0])
+    result = exclude_overlap(pd.Series(["A", "B", "C"], index=index))
+    assert result.tolist() == []
+    result = exclude_overlap(
+        pd.Series(["A", "B", "C"], index=index), min_duration=0.005
+    )
+    assert result.tolist() == ["A"]
+    assert seconds(result.index.get_level_values("end")) == [1.01]
+    with pytest.raises(ValueError, match="min_duration must be.*-1"):
+        exclude_overlap(turns, min_duration=-1)
+
+
+# ----- summary -------------------------------------------------------------------
+
+
+def windows(model_root, turns):
+    r"""Emotion of 1 s windows inside each turn, with speaker and turn id."""
+    interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
+    frames = []
+    for number, (key, speaker) in enumerate(turns.items()):
+        frame = interface.process_index(turns.index[[number]])
+        frame.insert(0, "speaker", speaker)
+        frame["turn"] = number
+        frames.append(frame)
+    return pd.concat(frames)
+
+
+def by_hand(values, weights, times):
+    r"""Weighted mean, std and least-squares slope, written out."""
+    mean = sum(w * v for w, v in zip(weights, values)) / sum(weights)
+    var = sum(w * (v - mean) ** 2 for w, v in zip(weights, values)) / sum(weights)
+    time = sum(w * t for w, t in zip(weights, times)) / sum(weights)
+    covariance = sum(
+        w * (t - time) * (v - mean) for w, t, v in zip(weights, times, values)
+    )
+    spread = sum(w * (t - time) ** 2 for w, t in zip(weights, times))
+    return mean, var**0.5, covariance / spread if spread else np.nan
+
+
+@pytest.fixture(scope="module")
+def emotion_frame(conversation, model_root, tmp_path_factory):
+    r"""Emotion of each turn from the test model (not emotions)."""
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path_factory.mktemp("rttm") / "d.rttm"), turns)
+    turns = read_rttm(rttm, root=root)
+    frame = audemo.Emotion(model_root).process_index(turns.index)
+    frame.insert(0, "speaker", turns)
+    frame["overlap"] = overlap_mask(turns)
+    return frame
+
+
+def test_speaker_summary(emotion_frame):
+    frame = emotion_frame
+    summary = speaker_summary(frame)
+    file = frame.index.get_level_values("file")[0]
+    assert summary.index.names == ["file", "speaker"]
+    assert summary.index.tolist() == [(file, "gb"), (file, "human"), (file, "us")]
+    assert list(summary.columns[:3]) == ["turns", "speaking_time", "share"]
+    assert summary["turns"].tolist() == [2, 1, 2]
+    total = 0.0
+    for speaker in ("gb", "human", "us"):
+        rows = frame[frame["speaker"] == speaker]
+        starts = seconds(rows.index.get_level_values("start"))
+        ends = seconds(rows.index.get_level_values("end"))
+        durations = [end - start for start, end in zip(starts, ends)]
+        centres = [(start + end) / 2 / 60 for start, end in zip(starts, ends)]
+        row = summary.loc[(file, speaker)]
+        assert row["speaking_time"] == pytest.approx(sum(durations))
+        total += sum(durations)
+        for dimension in ("arousal", "dominance", "valence"):
+            values = rows[dimension].tolist()
+            mean, std, trend = by_hand(values, durations, centres)
+            assert row[f"{dimension}_mean"] == pytest.approx(mean)
+            assert row[f"{dimension}_std"] == pytest.approx(std)
+            if speaker == "human":  # one turn: no trend
+                assert np.isnan(row[f"{dimension}_trend"])
+            else:
+                assert row[f"{dimension}_trend"] == pytest.approx(trend)
+            assert row[f"{dimension}_min"] == min(values)
+            assert row[f"{dimension}_max"] == max(values)
+    shares = summary["speaking_time"] / total
+    pd.testing.assert_series_equal(summary["share"], shares, check_names=False)
+    assert summary["share"].sum() == pytest.approx(1.0)
+
+
+def test_speaker_summary_windows(conversation, emotion_frame, model_root):
+    frame = emotion_frame
+    turns = frame["speaker"]
+    framed = windows(model_root, turns)
+    assert len(framed) > 2 * len(turns)
+    # windows inside a turn count as one turn, with or without a turn column
+    with_ids = speaker_summary(framed)
+    without_ids = speaker_summary(framed.drop(columns="turn"))
+    assert with_ids["turns"].tolist() == [2, 1, 2]
+    pd.testing.assert_frame_equal(with_ids, without_ids)
+    # speaking time is the time the windows cover, each second once
+    for (_, speaker), row in with_ids.iterrows():
+        rows = framed[framed["speaker"] == speaker]
+        covered = set()
+        for start, end in zip(
+            rows.index.get_level_values("start"), rows.index.get_level_values("end")
+        ):
+            covered |= set(range(start.value // 10**7, end.value // 10**7))
+        assert row["speaking_time"] == pytest.approx(len(covered) / 100)
+
+
+def test_speaker_summary_overlap_and_missing(emotion_frame):
+    frame = emotion_frame.copy()
+    summary = speaker_summary(frame, overlap="exclude")
+    full = speaker_summary(frame)
+    pd.testing.assert_series_equal(summary["turns"], full["turns"])
+    # "gb" keeps its second turn only: the statistics of one row
+    file = frame.index.get_level_values("file")[0]
+    gb = frame[(frame["speaker"] == "gb") & ~frame["overlap"]]
+    assert len(gb) == 1
+    assert summary.loc[(file, "gb"), "arousal_mean"] == pytest.approx(
+        gb["arousal"].iloc[0]
+    )
+    assert summary.loc[(file, "gb"), "arousal_std"] == 0
+    assert np.isnan(summary.loc[(file, "gb"), "arousal_trend"])
+    # a missing score is left out, all missing gives NaN
+    frame.loc[frame["speaker"] == "human", "valence"] = np.nan
+    frame.iloc[0, frame.columns.get_loc("arousal")] = np.nan
+    summary = speaker_summary(frame)
+    us = frame[frame["speaker"] == "us"]
+    assert summary.loc[(file, "us"), "arousal_mean"] == us["arousal"].iloc[1]
+    assert summary.loc[(file, "human")].filter(like="valence").isna().all()
+    assert summary.loc[(file, "human"), "speaking_time"] > 0
+    # only the dimensions the frame has
+    summary = speaker_summary(frame[["speaker", "valence"]])
+    assert list(summary.columns) == ["turns", "speaking_time", "share"] + [
+        f"valence_{statistic}" for statistic in ("mean", "std", "trend", "min", "max")
+    ]
+
+
+def test_speaker_summary_empty():
+    frame = pd.DataFrame(
+        {
+            "speaker": pd.Series([], dtype="string"),
+            "arousal": pd.Series([], dtype=float),
+        },
+        index=audformat.segmented_index(),
+    )
+    summary = speaker_summary(frame)
+    assert summary.empty
+    assert summary.index.names == ["file", "speaker"]
+    assert "arousal_trend" in summary.columns
+
+
+def test_normalize_per_speaker(emotion_frame, conversation, model_root):
+    frame = emotion_frame
+    normalized = normalize_per_speaker(frame)
+    pd.testing.assert_frame_equal(
+        normalized.drop(columns=["arousal", "dominance", "valence"]),
+        frame.drop(columns=["arousal", "dominance", "valence"]),
+    )
+    summary = speaker_summary(frame)
+    relative = speaker_summary(frame, normalize="speaker")
+    for dimension in ("arousal", "dominance", "valence"):
+        # each speaker's duration-weighted mean is 0, the spread unchanged
+        np.testing.assert_allclose(relative[f"{dimension}_mean"], 0, atol=1e-12)
+        for statistic in ("std", "trend"):
+            column = f"{dimension}_{statistic}"
+            pd.testing.assert_series_equal(relative[column], summary[column])
+        pd.testing.assert_series_equal(
+            relative[f"{dimension}_max"],
+            summary[f"{dimension}_max"] - summary[f"{dimension}_mean"],
+            check_names=False,
+        )
+    # with overlap left out of the means, scores are relative to the others
+    excluded = normalize_per_speaker(frame, overlap="exclude")
+    gb = frame["speaker"] == "gb"
+    alone = gb & ~frame["overlap"]
+    assert excluded.loc[alone, "arousal"].tolist() == [0.0]
+    assert excluded.loc[gb, "arousal"].tolist() == pytest.approx(
+        (frame.loc[gb, "arousal"] - frame.loc[alone, "arousal"].iloc[0]).tolist()
+    )
+
+
+def test_summary_errors(emotion_frame):
+    frame = emotion_frame
+    with pytest.raises(
+        ValueError, match=r"normalize must be one of \[None, 'speaker'\]"
+    ):
+        speaker_summary(frame, normalize="file")
+    with pytest.raises(ValueError, match="overlap must be one of"):
+        speaker_summary(frame, overlap="drop")
+    with pytest.raises(ValueError, match="needs an 'overlap' column.*overlap_mask"):
+        speaker_summary(frame.drop(columns="overlap"), overlap="exclude")
+    with pytest.raises(TypeError, match="process_turns.*not Series"):
+        speaker_summary(frame["arousal"])
+    with pytest.raises(ValueError, match="needs a 'speaker' column.*frame.insert"):
+        normalize_per_speaker(frame.drop(columns="speaker"))
+    filewise = frame.reset_index(level=["start", "end"], drop=True)
+    with pytest.raises(ValueError, match="Conversation frames need start and end"):
+        speaker_summary(filewise)
