@@ -79,7 +79,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|datetime|io|typing)\..+"),
     # scientific Python;
     # pd.: docstrings of methods inherited from audinterface
-    (r"py:.*", r"(dask|matplotlib|numpy|pandas|pd|sklearn|yaml)(\..+)?"),
+    (r"py:.*", r"(dask|matplotlib|numpy|pandas|pd|pyannote|sklearn|yaml)(\..+)?"),
     # audEERING's toolkit
     (
         r"py:.*",

@@ -18,10 +18,15 @@ from audemo.core.cli import main
 from audemo.core.results import read_results
 
 
+# the command installed with this interpreter's environment,
+# whether or not that environment is on PATH
+AUDEMO = os.path.join(os.path.dirname(sys.executable), "audemo")
+
+
 def run_cli(*args, cwd=None):
     r"""Run the installed ``audemo`` command in a subprocess."""
     return subprocess.run(
-        ["audemo", *args],
+        [AUDEMO, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -576,7 +581,7 @@ def test_interrupted(model_root, speech_files, tmp_path):
         os.symlink(speech_files[number % 3], os.path.join(folder, f"{number}.wav"))
     output = str(tmp_path / "results.csv")
     process = subprocess.Popen(
-        ["audemo", "predict", folder, "--model", model_root, "--num-workers", "1"]
+        [AUDEMO, "predict", folder, "--model", model_root, "--num-workers", "1"]
         + ["-o", output],
         stderr=subprocess.PIPE,
         text=True,

@@ -84,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     with context:
         try:
             return args.command(args)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # pragma: no cover - tested by a real SIGINT
+            # to a subprocess (test_cli.py::test_interrupted), whose coverage
+            # data the signal can cut short
             print("audemo: interrupted", file=sys.stderr)
             return 130
         except BrokenPipeError:
