@@ -10,8 +10,10 @@ from audemo.core.categories_export import save_categories
 from audemo.core.categories_training import train_categories
 from audemo.core.compare import compare_precision
 from audemo.core.conversation import normalize_per_speaker
+from audemo.core.conversation import process_turns
 from audemo.core.conversation import speaker_summary
 from audemo.core.database import to_database
+from audemo.core.diarization import Diarization
 from audemo.core.emotion import Emotion
 from audemo.core.evaluation import METRICS
 from audemo.core.evaluation import Evaluation
@@ -26,6 +28,7 @@ from audemo.core.robustness import RobustnessResult
 from audemo.core.robustness import perturb
 from audemo.core.robustness import robustness
 from audemo.core.segment import VoiceActivity
+from audemo.core.stream import Stream
 from audemo.core.turns import check_turns
 from audemo.core.turns import exclude_overlap
 from audemo.core.turns import overlap_mask

@@ -644,3 +644,392 @@ def test_invalid_groups_and_speakers(small):
     other = truth.rename(columns={"arousal": "joy"})
     with pytest.raises(ValueError, match=r"maps \['arousal', .*not \['joy'\]"):
         Calibration.fit(prediction.assign(joy=prediction["arousal"]), other)
+
+
+# ----- audemo.Emotion(calibration=...) ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted(prediction, truth, model_root):
+    r"""Linear and isotonic calibrations of the test model, with fingerprint."""
+    fingerprint = audemo.Emotion(model_root).fingerprint
+    return {
+        method: Calibration.fit(
+            prediction,
+            truth,
+            method=method,
+            truth_range=(1, 5),
+            num_bootstrap=0,
+            fingerprint=fingerprint,
+        )
+        for method in ("linear", "isotonic")
+    }
+
+
+def test_emotion_calibrated(database, prediction, fitted, model_root):
+    for calibration in fitted.values():
+        interface = audemo.Emotion(model_root, calibration=calibration)
+        result = interface.process_index(database.files, root=database.root)
+        expected = calibration(prediction).astype("float32")
+        pd.testing.assert_frame_equal(result, expected)
+        # dominance is not calibrated: exactly the raw scores
+        pd.testing.assert_series_equal(result["dominance"], prediction["dominance"])
+        # on the 1..5 scale, no longer 0..1
+        assert result["valence"].max() > 3
+    # every way in: file, signal, a list of files, worker processes
+    interface = audemo.Emotion(model_root, calibration=fitted["linear"])
+    file = database.files[0]
+    row = fitted["linear"](prediction.loc[[file]]).astype("float32")
+    path = os.path.join(database.root, file)
+    np.testing.assert_array_equal(interface.process_file(path).values, row.values)
+    signal, sampling_rate = audiofile.read(path, always_2d=True)
+    np.testing.assert_array_equal(
+        interface.process_signal(signal, sampling_rate).values, row.values
+    )
+    np.testing.assert_array_equal(interface.process_files([path]).values, row.values)
+    both = audemo.Emotion(
+        model_root,
+        outputs=["logits", "hidden_states"],
+        calibration=fitted["linear"],
+        num_workers=2,
+        multiprocessing=True,
+    ).process_index(database.files[:4], root=database.root)
+    raw = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
+    raw = raw.process_index(database.files[:4], root=database.root)
+    embedding = [column for column in raw if column.startswith("hidden_states")]
+    pd.testing.assert_frame_equal(both[embedding], raw[embedding])
+    pd.testing.assert_frame_equal(
+        both[["arousal", "valence"]],
+        fitted["linear"](raw)[["arousal", "valence"]].astype("float32"),
+    )
+
+
+def test_emotion_yaml_round_trip(tmp_path, database, fitted, model_root):
+    index = database.files[:6]
+    for method, calibration in fitted.items():
+        calibration_file = str(tmp_path / f"{method}-calibration.yaml")
+        calibration.to_yaml(calibration_file)
+        # a path is loaded safely; a standalone file loads as a pipeline too
+        interface = audemo.Emotion(model_root, calibration=calibration_file)
+        assert interface.calibration.mappings == calibration.mappings
+        standalone = audemo.load_pipeline(calibration_file)
+        assert isinstance(standalone, Calibration)
+        assert standalone.mappings == calibration.mappings
+        expected = audemo.Emotion(model_root, calibration=calibration).process_index(
+            index, root=database.root
+        )
+        pd.testing.assert_frame_equal(
+            interface.process_index(index, root=database.root), expected
+        )
+        # the calibration is written into the pipeline, nested
+        path = str(tmp_path / f"{method}-pipeline.yaml")
+        interface.to_yaml(path)
+        with open(path) as fp:
+            text = fp.read()
+        assert "!!" not in text
+        (values,) = yaml.safe_load(text).values()
+        ((key, nested),) = values["calibration"].items()
+        assert key.startswith("$audemo.core.calibration.Calibration")
+        assert nested["mappings"] == calibration.mappings
+        for loaded in (audemo.load_pipeline(path), audobject.from_yaml(path)):
+            assert isinstance(loaded.calibration, Calibration)
+            pd.testing.assert_frame_equal(
+                loaded.process_index(index, root=database.root), expected
+            )
+
+
+def test_emotion_refuses_other_model(tmp_path, fitted, model_root):
+    calibration = fitted["linear"]
+    other = Calibration(
+        **{
+            **calibration.arguments,
+            "fingerprint": "f" * 64,
+        }
+    )
+    fingerprint = audemo.Emotion(model_root).fingerprint
+    message = (
+        f"fitted on the scores of the model ffffffffffff..., "
+        f"not of this model {fingerprint[:12]}...: .* Fit it again"
+    )
+    with pytest.raises(ValueError, match=message):
+        audemo.Emotion(model_root, calibration=other)
+    path = str(tmp_path / "other.yaml")
+    other.to_yaml(path)
+    with pytest.raises(ValueError, match=message):
+        audemo.Emotion(model_root, calibration=path)
+    # a pipeline edited to hold another model's calibration
+    pipeline = str(tmp_path / "pipeline.yaml")
+    audemo.Emotion(model_root, calibration=calibration).to_yaml(pipeline)
+    with open(pipeline) as fp:
+        text = fp.read()
+    assert text.count(fingerprint) == 2
+    edited = str(tmp_path / "edited.yaml")
+    with open(edited, "w") as fp:
+        # the calibration's fingerprint comes after the model's
+        head, tail = text.rsplit(fingerprint, 1)
+        fp.write(head + "f" * 64 + tail)
+    with pytest.raises(ValueError, match=message):
+        audemo.load_pipeline(edited)
+    # fitted without fingerprint: accepted for every model
+    anonymous = Calibration(**{**calibration.arguments, "fingerprint": None})
+    assert audemo.Emotion(model_root, calibration=anonymous).calibration is anonymous
+
+
+def test_emotion_calibration_invalid(tmp_path, fitted, model_root):
+    calibration = fitted["isotonic"]
+    with pytest.raises(ValueError, match=r"outputs='hidden_states' has no 'logits'"):
+        audemo.Emotion(model_root, outputs="hidden_states", calibration=calibration)
+    with pytest.raises(ValueError, match="calibration must be None, an audemo.Cali"):
+        audemo.Emotion(model_root, calibration={"method": "linear"})
+    with pytest.raises(FileNotFoundError):
+        audemo.Emotion(model_root, calibration=str(tmp_path / "missing.yaml"))
+    # a pipeline is not a calibration: refused before anything is built
+    pipeline = str(tmp_path / "pipeline.yaml")
+    audemo.Emotion(model_root).to_yaml(pipeline)
+    with pytest.raises(
+        ValueError, match="describes 'audemo.core.emotion.Emotion', not a calibration"
+    ):
+        audemo.Emotion(model_root, calibration=pipeline)
+    # a hand-edited table: the calibration's own error, on every way in
+    path = str(tmp_path / "calibration.yaml")
+    calibration.to_yaml(path)
+    with open(path) as fp:
+        text = fp.read()
+    # the second breakpoint above all others: neither rising nor falling
+    match = re.search(r"        y:\n        - \S+\n        - (\S+)\n", text)
+    with open(path, "w") as fp:
+        fp.write(text[: match.start(1)] + "99.0" + text[match.end(1) :])
+    for load in (
+        audemo.load_pipeline,
+        lambda path: audemo.Emotion(model_root, calibration=path),
+    ):
+        with pytest.raises(ValueError, match=r"\['pooled'\]\['y'\] is not monotone"):
+            load(path)
+    # Categories give classes: no calibration
+    with pytest.raises(TypeError, match="calibration"):
+        audemo.Categories("head", calibration=calibration)
+
+
+def test_emotion_cache_key(tmp_path, database, fitted, model_root):
+    index = database.files[:6]
+    cache_root = str(tmp_path / "cache")
+    raw = audemo.Emotion(model_root)
+    key = raw.cache_key()
+    keys = {key}
+    results = {}
+    for method, calibration in fitted.items():
+        interface = audemo.Emotion(model_root, calibration=calibration)
+        keys.add(interface.cache_key())
+        results[method] = interface.process_index(
+            index, root=database.root, cache_root=cache_root
+        )
+        # read from the cache: the same numbers
+        pd.testing.assert_frame_equal(
+            interface.process_index(index, root=database.root, cache_root=cache_root),
+            results[method],
+        )
+    assert len(keys) == 3
+    # the cache of another calibration is never returned
+    assert not np.allclose(results["linear"]["valence"], results["isotonic"]["valence"])
+    cached = raw.process_index(index, root=database.root, cache_root=cache_root)
+    pd.testing.assert_frame_equal(cached, raw.process_index(index, root=database.root))
+    assert sorted(os.listdir(cache_root)) == sorted(keys)
+    # a changed mapping is another key
+    arguments = fitted["linear"].arguments
+    mappings = {**arguments["mappings"]}
+    mappings["arousal"] = {
+        "pooled": {**mappings["arousal"]["pooled"], "intercept": 0.0},
+        "groups": {},
+    }
+    changed = Calibration(**{**arguments, "mappings": mappings})
+    assert audemo.Emotion(model_root, calibration=changed).cache_key() not in keys
+    # keys without calibration are as before calibrations existed
+    assert audemo.Emotion(model_root, calibration=None).cache_key() == key
+
+
+# ----- audemo calibrate, predict --calibration, report --calibration ----------
+
+
+def test_cli(
+    tmp_path, capsys, database, prediction, truth, speakers, corpus, model_root
+):
+    from audemo.core.cli import main
+
+    root = database.root
+    results = str(tmp_path / "results.csv")
+    assert main(["predict", root, "--model", model_root, "-o", results]) == 0
+    output = str(tmp_path / "calibration.yaml")
+    argv = [
+        "calibrate",
+        results,
+        "--truth",
+        f"{root}:gold",
+        "--method",
+        "isotonic",
+        "--speaker",
+        "speaker",
+        "--group",
+        "corpus",
+        "--folds",
+        "3",
+        "--bootstrap",
+        "50",
+        "--model",
+        model_root,
+        "-o",
+        output,
+    ]
+    capsys.readouterr()
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == output
+    # before and after per dimension, with intervals
+    lines = captured.err.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["arousal", "valence"]
+    for line in lines:
+        assert re.fullmatch(
+            r"\w+: CCC -?\d\.\d{3} \[.*\] -> \d\.\d{3} \[.*\] "
+            r"\(cross-validated\), n=45",
+            line,
+        ), line
+    calibration = audemo.load_pipeline(output)
+    expected = Calibration.fit(
+        prediction,
+        truth,
+        method="isotonic",
+        truth_range=(1, 5),  # from the columns' scheme
+        groups=corpus,
+        speakers=speakers,
+        folds=3,
+        num_bootstrap=50,
+        fingerprint=audemo.Emotion(model_root).fingerprint,
+    )
+    assert calibration.fingerprint == expected.fingerprint
+    assert calibration.truth_range == [1.0, 5.0]
+    # fitted on the results read back from CSV (float32 as text):
+    # the same maps up to where a breakpoint falls
+    pd.testing.assert_frame_equal(
+        calibration(prediction, groups=corpus),
+        expected(prediction, groups=corpus),
+        atol=1e-3,
+    )
+    pd.testing.assert_frame_equal(calibration.report, expected.report, atol=1e-3)
+    assert set(calibration.mappings["valence"]["groups"]) == {"gb", "us"}
+    # the output is checked before any work
+    assert main(argv) == 1
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--truth-range", "0", "10"]) == 0
+    assert audemo.load_pipeline(output).truth_range == [0.0, 10.0]
+    assert main([*argv, "--overwrite"]) == 0
+    capsys.readouterr()
+
+    # predict with the calibration: calibrated scores
+    calibrated = str(tmp_path / "calibrated.csv")
+    argv = ["predict", root, "--model", model_root, "--calibration", output]
+    assert main([*argv, "-o", calibrated]) == 0
+    raw = audemo.core.results.read_results(results)
+    mapped = audemo.core.results.read_results(calibrated)
+    api = audemo.Emotion(model_root, calibration=calibration)
+    api = api.process_index(database.files, root=root)
+    np.testing.assert_allclose(mapped.to_numpy(), api.to_numpy(), rtol=1e-6)
+    # dominance is not calibrated
+    np.testing.assert_allclose(mapped["dominance"], raw["dominance"], rtol=1e-6)
+    assert not np.allclose(mapped["valence"], raw["valence"])
+    # another model's calibration is refused, naming both and the fix
+    other = str(tmp_path / "other.yaml")
+    Calibration(**{**calibration.arguments, "fingerprint": "f" * 64}).to_yaml(other)
+    assert main(["predict", root, "--model", model_root, "--calibration", other]) == 1
+    err = capsys.readouterr().err
+    assert "model ffffffffffff..., not of this model" in err and "Fit it again" in err
+
+    # report: calibrated figures next to the raw ones
+    report = str(tmp_path / "report.md")
+    argv = ["report", results, "--truth", f"{root}:gold", "--bootstrap", "20"]
+    assert main([*argv, "-o", report, "--calibration", output]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(" CCC")[0] for line in err] == [
+        "arousal:",
+        "valence:",
+        "arousal: calibrated",
+        "valence: calibrated",
+    ]
+    text = open(report).read()
+    assert "**Calibration:** calibration.yaml" in text
+    section = text.split("## Calibrated")[1]
+    header = [line for line in section.splitlines() if line.startswith("|")][0]
+    assert "| CCC raw | CCC calibrated |" in header
+    # the raw CCC in the side-by-side table is the one of the overall table
+    overall = text.split("## Overall")[1].split("## Calibrated")[0]
+    for dimension in ("arousal", "valence"):
+        (raw_row,) = [line for line in overall.splitlines() if dimension in line]
+        (row,) = [line for line in section.splitlines() if dimension in line]
+        assert row.split(" | ")[1] == raw_row.split(" | ")[1]
+
+
+def test_cli_invalid(tmp_path, capsys, database, model_root, fitted):
+    from audemo.core.cli import main
+
+    root = database.root
+    results = str(tmp_path / "results.csv")
+    assert main(["predict", root, "--model", model_root, "-o", results]) == 0
+    output = str(tmp_path / "calibration.yaml")
+    argv = ["calibrate", results, "--truth", f"{root}:gold", "-o", output]
+    capsys.readouterr()
+    # not in the model cache: no fingerprint without a download
+    assert main([*argv, "--model", "w2v2-L-robust-12"]) == 1
+    err = capsys.readouterr().err
+    assert "--model w2v2-L-robust-12 has no fingerprint" in err
+    assert "audemo download w2v2-L-robust-12" in err
+    assert not os.path.exists(output)
+    # gold columns on different scales
+    db = audformat.Database.load(root)
+    db.schemes["wide"] = audformat.Scheme("float", minimum=0, maximum=10)
+    db["gold"]["valence"].scheme_id = "wide"
+    db.save(root)
+    try:
+        assert main(argv + ["--bootstrap", "0"]) == 1
+        err = capsys.readouterr().err
+        assert "different ranges (arousal 1..5, valence 0..10)" in err
+        assert "--truth-range LOW HIGH" in err
+        assert main(argv + ["--bootstrap", "0", "--truth-range", "1", "5"]) == 0
+        # a gold table without scheme ranges: no range recorded
+        db["gold"]["arousal"].scheme_id = None
+        db["gold"]["valence"].scheme_id = None
+        db.save(root)
+        assert main(argv + ["--bootstrap", "0", "--overwrite"]) == 0
+        assert audemo.load_pipeline(output).truth_range is None
+        # without bootstrap: no intervals
+        err = capsys.readouterr().err
+        assert re.search(r"^arousal: CCC -?\d\.\d{3} -> \d\.\d{3} \(", err, re.M)
+    finally:
+        db["gold"]["arousal"].scheme_id = "rating"
+        db["gold"]["valence"].scheme_id = "rating"
+        db.save(root)
+    # a calibration of dimensions the gold table does not have
+    only_dominance = Calibration(
+        method="linear",
+        mappings={
+            "dominance": {
+                "pooled": {
+                    "method": "linear",
+                    "slope": 2.0,
+                    "intercept": 1.0,
+                    "samples": 20,
+                },
+                "groups": {},
+            }
+        },
+        samples=20,
+    )
+    path = str(tmp_path / "dominance.yaml")
+    only_dominance.to_yaml(path)
+    report = ["report", results, "--truth", f"{root}:gold", "--calibration", path]
+    assert main([*report, "-o", str(tmp_path / "r.md"), "--bootstrap", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "--calibration maps ['dominance'], but table 'gold' has only" in err
+    # a pipeline is not a calibration
+    pipeline = str(tmp_path / "pipeline.yaml")
+    audemo.Emotion(model_root).to_yaml(pipeline)
+    report[-1] = pipeline
+    assert main([*report, "-o", str(tmp_path / "r.md"), "--bootstrap", "0"]) == 1
+    assert "not a calibration" in capsys.readouterr().err

@@ -337,6 +337,23 @@ OUTPUT_CASES = [
     (["predict", "{tmp}/r.csv", "--file-key", "content"], "--file-key needs"),
     (["predict", "{tmp}/r.csv", "--head", "h", "--outputs", "hidden_states"], "--head"),
     (["predict", "{tmp}/r.csv", "--hop-dur", "1"], "--hop-dur needs --win-dur"),
+    (
+        ["predict", "{tmp}/r.csv", "--calibration", "c.yaml", "--head", "h"],
+        "--head predicts categories: leave out one",
+    ),
+    (
+        [
+            "predict",
+            "{tmp}/r.csv",
+            "--calibration",
+            "c.yaml",
+            "--outputs",
+            "hidden_states",
+        ],
+        "add logits to --outputs",
+    ),
+    (["calibrate", "{existing}", "--truth", "x:y"], "must end in .yaml or .yml"),
+    (["calibrate", "{tmp}/no/c.yaml", "--truth", "x:y"], "does not exist"),
     (["report", "{existing_report}", "--truth", "x:y"], "exists: pass --overwrite"),
     (["report", "{tmp}/no/r.md", "--truth", "x:y"], "does not exist"),
     (["plot", "{tmp}/no/p.png"], "does not exist"),

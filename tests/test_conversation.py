@@ -663,3 +663,245 @@ def test_summary_errors(emotion_frame):
     filewise = frame.reset_index(level=["start", "end"], drop=True)
     with pytest.raises(ValueError, match="Conversation frames need start and end"):
         speaker_summary(filewise)
+
+
+# ----- process_turns ----------------------------------------------------------
+
+
+def test_process_turns_rttm(conversation, tmp_path, model_root):
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    checked = read_rttm(rttm, root=root)
+    interface = audemo.Emotion(model_root)
+    frame = audemo.process_turns(interface, checked)
+    expected = interface.process_index(checked.index)
+    # the scores of process_index, row for row
+    pd.testing.assert_frame_equal(frame[expected.columns], expected)
+    assert list(frame.columns) == [
+        "speaker",
+        "arousal",
+        "dominance",
+        "valence",
+        "overlap",
+    ]
+    assert frame["speaker"].tolist() == [speaker for speaker, _, _ in turns]
+    assert frame["speaker"].dtype == "string"
+    # the second "us" turn starts 0.8 s before "gb" ends
+    assert frame["overlap"].tolist() == [False, True, True, False, False]
+    pd.testing.assert_series_equal(
+        frame["overlap"], overlap_mask(checked), check_names=False
+    )
+    # the summary takes it as it is
+    summary = speaker_summary(frame, overlap="exclude")
+    assert summary.loc[(os.path.join(root, "dialogue.wav"), "us"), "turns"] == 2
+
+
+def test_process_turns_audformat(conversation, model_root):
+    root, turns = conversation
+    db = audformat.Database("dialogue")
+    index = audformat.segmented_index(
+        ["dialogue.wav"] * len(turns),
+        [start for _, start, _ in turns],
+        [end for _, _, end in turns],
+    )
+    db["turns"] = audformat.Table(index)
+    db["turns"]["speaker"] = audformat.Column()
+    db["turns"]["speaker"].set([speaker for speaker, _, _ in turns])
+    interface = audemo.Emotion(model_root)
+    frame = audemo.process_turns(interface, db["turns"]["speaker"].get(), root=root)
+    expected = interface.process_index(
+        check_turns(db["turns"]["speaker"].get()).index, root=root
+    )
+    pd.testing.assert_frame_equal(frame[expected.columns], expected)
+    assert set(frame.index.get_level_values("file")) == {"dialogue.wav"}
+
+
+def test_process_turns_exclude_overlap(conversation, tmp_path, model_root):
+    root, turns = conversation
+    checked = read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    interface = audemo.Emotion(model_root)
+    frame = audemo.process_turns(interface, checked, exclude_overlap=True)
+    alone = exclude_overlap(checked)
+    pd.testing.assert_index_equal(frame.index, alone.index)
+    assert not frame["overlap"].any()
+    expected = interface.process_index(alone.index)
+    pd.testing.assert_frame_equal(frame[expected.columns], expected)
+    # the overlapped end of "gb" and start of "us" are cut out
+    gb_end = [end for speaker, _, end in turns if speaker == "gb"][0]
+    ends = seconds(frame.index.get_level_values("end"))
+    assert gb_end not in ends
+
+
+def test_process_turns_windows(conversation, tmp_path, model_root):
+    root, turns = conversation
+    checked = read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
+    frame = audemo.process_turns(interface, checked)
+    assert list(frame.columns[:2]) == ["speaker", "turn"]
+    # the windows of each turn, turn by turn, as process_index gives them
+    for turn, ((file, start, end), speaker) in enumerate(checked.items()):
+        rows = frame[frame["turn"] == turn]
+        expected = interface.process_index(
+            audformat.segmented_index([file], [start], [end])
+        )
+        pd.testing.assert_frame_equal(rows[expected.columns], expected)
+        assert (rows["speaker"] == speaker).all()
+        assert (rows.index.get_level_values("start") >= start).all()
+        assert (rows.index.get_level_values("end") <= end).all()
+    assert frame["turn"].is_monotonic_increasing
+    # windows of the overlapping turns that lie in the overlap
+    pd.testing.assert_series_equal(
+        frame["overlap"],
+        overlap_mask(frame, reference=checked),
+        check_names=False,
+    )
+    assert frame["overlap"].any() and not frame["overlap"].all()
+    # the turn column counts turns for the summary
+    summary = speaker_summary(frame)
+    assert summary["turns"].tolist() == [2, 1, 2]
+
+
+def test_process_turns_nested_and_duplicate(conversation, model_root):
+    root, _ = conversation
+    file = os.path.join(root, "dialogue.wav")
+    # a backchannel inside a long turn, and the same turn twice
+    index = audformat.segmented_index(
+        [file] * 4, [0.5, 2.0, 2.0, 6.0], [5.0, 3.0, 3.0, 8.0]
+    )
+    turns = pd.Series(["A", "B", "C", "A"], index=index)
+    interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
+    frame = audemo.process_turns(interface, turns)
+    counts = frame.groupby("turn").size().tolist()
+    # 0.5-5.0: 8 windows; 2-3: 1; 2-3: 1; 6-8: 3
+    assert counts == [8, 1, 1, 3]
+    assert frame.groupby("turn")["speaker"].first().tolist() == ["A", "B", "C", "A"]
+    b, c = frame[frame["turn"] == 1], frame[frame["turn"] == 2]
+    np.testing.assert_array_equal(b[["arousal"]].to_numpy(), c[["arousal"]].to_numpy())
+    # without windows: one row per turn, scores of process_index
+    plain = audemo.Emotion(model_root)
+    frame = audemo.process_turns(plain, turns)
+    expected = plain.process_index(index)
+    pd.testing.assert_frame_equal(frame[expected.columns], expected)
+    assert frame["speaker"].tolist() == ["A", "B", "C", "A"]
+    assert frame["overlap"].tolist() == [True, True, True, False]
+
+
+def test_process_turns_short(conversation, model_root):
+    root, _ = conversation
+    file = os.path.join(root, "dialogue.wav")
+    index = audformat.segmented_index([file] * 3, [0.5, 3.0, 3.01], [3.0, 3.01, 5.0])
+    turns = pd.Series(["A", "B", "A"], index=index)
+    with pytest.raises(ValueError, match=r"1 turn shorter than 25 ms: .*3-3\.01 s"):
+        audemo.process_turns(audemo.Emotion(model_root), turns)
+    interface = audemo.Emotion(model_root, errors="coerce")
+    with pytest.warns(RuntimeWarning, match="1 turn shorter than 25 ms hold NaN"):
+        frame = audemo.process_turns(interface, turns)
+    assert frame["speaker"].tolist() == ["A", "B", "A"]
+    assert frame.iloc[1][["arousal", "dominance", "valence"]].isna().all()
+    assert frame.drop(index=frame.index[1])["arousal"].notna().all()
+    expected = interface.process_index(index[[0, 2]])
+    pd.testing.assert_frame_equal(frame.iloc[[0, 2]][expected.columns], expected)
+    assert frame.dtypes["arousal"] == expected.dtypes["arousal"]
+    # windows: the short turn keeps its turn id
+    windows = audemo.Emotion(model_root, errors="coerce", win_dur=1.0)
+    with pytest.warns(RuntimeWarning, match="shorter than 25 ms"):
+        frame = audemo.process_turns(windows, turns)
+    assert frame[frame["turn"] == 1]["arousal"].isna().all()
+    assert len(frame[frame["turn"] == 1]) == 1
+
+
+def test_process_turns_cache(conversation, tmp_path, model_root):
+    root, turns = conversation
+    checked = read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    interface = audemo.Emotion(model_root)
+    cache = str(tmp_path / "cache")
+    first = audemo.process_turns(interface, checked, cache_root=cache)
+    assert os.listdir(cache)
+    pd.testing.assert_frame_equal(
+        audemo.process_turns(interface, checked, cache_root=cache), first
+    )
+
+
+def test_process_turns_errors(conversation, model_root):
+    root, turns = conversation
+    with pytest.raises(TypeError, match="audinterface.Feature such as audemo.Emotion"):
+        audemo.process_turns("model", expected_turns(turns, "dialogue.wav"))
+    with pytest.raises(TypeError, match="Select the column"):
+        audemo.process_turns(
+            audemo.Emotion(model_root),
+            expected_turns(turns, "dialogue.wav").to_frame(),
+        )
+
+
+def test_process_turns_all_short(conversation, model_root):
+    root, _ = conversation
+    file = os.path.join(root, "dialogue.wav")
+    index = audformat.segmented_index([file] * 2, [1.0, 2.0], [1.01, 2.02])
+    interface = audemo.Emotion(model_root, errors="coerce")
+    with pytest.warns(RuntimeWarning, match="2 turns shorter than 25 ms"):
+        frame = audemo.process_turns(interface, pd.Series(["A", "B"], index=index))
+    assert list(frame.columns) == [
+        "speaker",
+        "arousal",
+        "dominance",
+        "valence",
+        "overlap",
+    ]
+    assert frame[["arousal", "dominance", "valence"]].isna().all().all()
+
+
+# ----- command line -----------------------------------------------------------
+
+
+def test_cli_summary_and_plot(conversation, tmp_path, model_root, capsys):
+    from audemo.core.cli import main
+    from audemo.core.results import read_results
+    from audemo.core.results import write_results
+
+    root, turns = conversation
+    checked = read_rttm(write_rttm(str(tmp_path / "d.rttm"), turns), root=root)
+    frame = audemo.process_turns(
+        audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5), checked
+    )
+    results = str(tmp_path / "turns.csv")
+    write_results(frame, results)
+    pd.testing.assert_frame_equal(
+        speaker_summary(read_results(results)), speaker_summary(frame)
+    )
+    output = str(tmp_path / "speakers.csv")
+    assert main(["summary", results, "-o", output]) == 0
+    printed = capsys.readouterr().out
+    assert "speaking_time" in printed and "gb" in printed and "human" in printed
+    written = pd.read_csv(output, index_col=[0, 1])
+    expected = speaker_summary(frame)
+    np.testing.assert_allclose(
+        written.to_numpy(float), expected.to_numpy(float), rtol=1e-5
+    )
+    # an existing output needs --overwrite
+    assert main(["summary", results, "-o", output]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["summary", results, "-o", output, "--overwrite"]) == 0
+    assert (
+        main(["summary", results, "--overlap", "exclude", "--normalize", "speaker"])
+        == 0
+    )
+    relative = capsys.readouterr().out
+    assert "arousal_mean" in relative
+    # results without speakers
+    plain = str(tmp_path / "plain.csv")
+    write_results(frame.drop(columns="speaker"), plain)
+    assert main(["summary", plain]) == 1
+    assert "'speaker' column" in capsys.readouterr().err
+
+    picture = str(tmp_path / "conversation.png")
+    assert main(["plot", results, "--kind", "conversation", "-o", picture]) == 0
+    assert os.path.getsize(picture) > 5000
+    assert (
+        main(["plot", results, "--kind", "timeline", "-o", str(tmp_path / "t.png")])
+        == 0
+    )
+    assert (
+        main(["plot", plain, "--kind", "conversation", "-o", str(tmp_path / "c.png")])
+        == 1
+    )
+    assert "'speaker' column" in capsys.readouterr().err

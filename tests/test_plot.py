@@ -1,7 +1,9 @@
 import os
+import time
 
 from databases import speech_database
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -128,4 +130,128 @@ def test_timeline_of_a_signal(model_root, speech_files):
     ax = audemo.plot.timeline(frame)
     assert ax.get_title() == ""
     assert len(ax.collections) == 3  # one set of bars per dimension
+    plt.close("all")
+
+
+def hour_long_call(turns=1200, seed=1):
+    r"""Synthetic conversation frame: 1 hour, two speakers, 1 s windows."""
+    rng = np.random.default_rng(seed)
+    files, starts, ends, speakers, ids = [], [], [], [], []
+    time = 0.0
+    for turn in range(turns):
+        duration = rng.uniform(1.0, 5.0)
+        for start in np.arange(time, time + duration - 1.0 + 1e-9, 0.5):
+            files.append("call.wav")
+            starts.append(start)
+            ends.append(start + 1.0)
+            speakers.append("agent" if turn % 2 == 0 else "customer")
+            ids.append(turn)
+        time += duration + rng.uniform(-0.5, 0.5)
+        if time > 3600:
+            break
+    n = len(files)
+    frame = pd.DataFrame(
+        {
+            "speaker": pd.array(speakers, dtype="string"),
+            "turn": ids,
+            "arousal": 0.5 + 0.2 * np.sin(np.arange(n) / 300) + rng.normal(0, 0.03, n),
+            "dominance": 0.5 + rng.normal(0, 0.05, n),
+            "valence": 0.4 + 0.1 * np.cos(np.arange(n) / 500) + rng.normal(0, 0.03, n),
+        },
+        index=audformat.segmented_index(files, starts, ends),
+    )
+    frame["overlap"] = audemo.overlap_mask(frame)
+    return frame
+
+
+def test_conversation_hour(tmp_path):
+    import matplotlib.pyplot as plt
+
+    frame = hour_long_call()
+    assert frame.index.get_level_values("end").max() > pd.Timedelta(minutes=55)
+    begin = time.perf_counter()
+    figure = audemo.plot.conversation(frame)
+    path = str(tmp_path / "conversation.png")
+    figure.savefig(path, dpi=100)
+    elapsed = time.perf_counter() - begin
+    assert elapsed < 20, elapsed
+    check_png(path, min_size=(400, 1000))
+    axes = figure.axes
+    assert [ax.get_ylabel() for ax in axes] == ["agent", "customer"]
+    assert axes[-1].get_xlabel() == "Time / min"
+    assert axes[0].get_xlim()[1] == pytest.approx(
+        frame.index.get_level_values("end").max().total_seconds() / 60
+    )
+    # one band collection and one line per dimension per lane,
+    # broken into turns by NaN
+    for ax in axes:
+        assert len(ax.collections) == 1
+        assert [line.get_label() for line in ax.lines] == [
+            "arousal",
+            "dominance",
+            "valence",
+        ]
+        x = ax.lines[0].get_xdata()
+        assert np.isnan(x).sum() >= 500
+    legend = [text.get_text() for text in axes[0].get_legend().get_texts()]
+    assert legend == ["arousal", "dominance", "valence"]
+    # lanes are drawn: each lane's band colour is in the picture
+    image = matplotlib.image.imread(path)[..., :3]
+    assert (image.std(axis=(0, 1)) > 0.05).all()
+    plt.close("all")
+
+
+def test_conversation_plot(tmp_path, model_root, speech_files):
+    import matplotlib.pyplot as plt
+
+    # a short call in seconds, without turn ids: pauses break the lines
+    index = audformat.segmented_index(
+        [speech_files[0]] * 4, [0.0, 1.0, 1.5, 2.5], [1.0, 2.0, 2.5, 3.0]
+    )
+    turns = pd.Series(["A", "A", "B", "A"], index=index)
+    frame = audemo.process_turns(audemo.Emotion(model_root), turns)
+    figure = audemo.plot.conversation(frame)
+    assert figure.axes[-1].get_xlabel() == "Time / s"
+    assert figure.axes[0].get_title(loc="right") == speech_files[0]
+    # A: 0-1 and 1-2 touch, 2.5-3 after a pause
+    assert np.isnan(figure.axes[0].lines[0].get_xdata()).sum() == 1
+    path = str(tmp_path / "short.png")
+    figure.savefig(path)
+    check_png(path)
+    plt.close("all")
+    with pytest.raises(ValueError, match="'speaker' column"):
+        audemo.plot.conversation(frame.drop(columns="speaker"))
+    with pytest.raises(ValueError, match="no column"):
+        audemo.plot.conversation(frame, dimensions=["happiness"])
+    two = pd.concat([frame, hour_long_call(turns=3)])
+    with pytest.raises(ValueError, match="choose one"):
+        audemo.plot.conversation(two)
+    figure = audemo.plot.conversation(two, file="call.wav")
+    assert [ax.get_ylabel() for ax in figure.axes] == ["agent", "customer"]
+    # all scores missing
+    empty = frame.copy()
+    empty[["arousal", "dominance", "valence"]] = np.nan
+    figure = audemo.plot.conversation(empty)
+    assert figure.axes[0].get_ylim() == (0.0, 1.05)
+    plt.close("all")
+
+
+def test_circumplex_speakers(tmp_path):
+    import matplotlib.pyplot as plt
+
+    frame = hour_long_call(turns=20)
+    ax = audemo.plot.circumplex(frame)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "agent",
+        "customer",
+    ]
+    assert len(ax.collections) == 2
+    assert sum(len(c.get_offsets()) for c in ax.collections) == len(frame)
+    colors = {tuple(c.get_facecolor()[0]) for c in ax.collections}
+    assert len(colors) == 2
+    # no dominance colour bar
+    assert len(ax.figure.axes) == 1
+    path = str(tmp_path / "speakers.png")
+    ax.figure.savefig(path, bbox_inches="tight")
+    check_png(path)
     plt.close("all")

@@ -142,3 +142,48 @@ def test_report_refuses_other_formats(tmp_path):
     with pytest.raises(ValueError, match="must end in .md or .html"):
         audemo.write_report(str(tmp_path / "report.pdf"), evaluation)
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_report_calibrated(tmp_path):
+    index = audformat.filewise_index([f"{n}.wav" for n in range(30)])
+    rng = np.random.default_rng(1)
+    truth = pd.DataFrame(
+        {"arousal": rng.integers(1, 6, 30), "valence": rng.integers(1, 6, 30)},
+        index=index,
+    ).astype(float)
+    prediction = (truth - 1) / 4 * 0.3 + 0.35 + rng.normal(0, 0.05, (30, 2))
+    evaluation = audemo.evaluate(
+        prediction, truth, truth_range=(1, 5), num_bootstrap=20
+    )
+    calibration = audemo.Calibration.fit(
+        prediction, truth, truth_range=(1, 5), num_bootstrap=0
+    )
+    # only arousal calibrated: the raw valence is not shown as calibrated
+    calibrated = audemo.evaluate(
+        calibration(prediction), truth, dimensions=["arousal"], num_bootstrap=20
+    )
+    markdown = open(
+        audemo.write_report(str(tmp_path / "r.md"), evaluation, calibrated=calibrated)
+    ).read()
+    page = open(
+        audemo.write_report(str(tmp_path / "r.html"), evaluation, calibrated=calibrated)
+    ).read()
+    section = markdown.split("## Calibrated")[1].split("##")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert rows[0] == (
+        "| dimension | CCC raw | CCC calibrated | Pearson raw | Pearson calibrated "
+        "| MAE raw | MAE calibrated | n |"
+    )
+    assert [row.split(" | ")[0] for row in rows[1:]] == ["| arousal"]
+    cells = rows[1].split(" | ")
+    raw = evaluation.overall.loc["arousal"]
+    mapped = calibrated.overall.loc["arousal"]
+    assert cells[1].startswith(f"{raw['ccc']:.3f} \\[")
+    assert cells[2].startswith(f"{mapped['ccc']:.3f} \\[")
+    # the affine map keeps Pearson's r, and fits the scale
+    assert cells[3].split(" ")[0] == cells[4].split(" ")[0]
+    assert mapped["ccc"] > raw["ccc"]
+    assert "<h2>Calibrated</h2>" in page and "CCC calibrated</th>" in page
+    # without calibration: no such section
+    plain = open(audemo.write_report(str(tmp_path / "p.md"), evaluation)).read()
+    assert "Calibrated" not in plain

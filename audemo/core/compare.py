@@ -9,6 +9,7 @@ import pandas as pd
 
 from audemo.core import metrics
 from audemo.core.define import DIMENSIONS
+from audemo.core.emotion import Emotion
 
 
 def compare_precision(
@@ -53,8 +54,6 @@ def compare_precision(
         True
 
     """
-    from audemo.core.emotion import Emotion
-
     results = {}
     for precision in ("fp32", "int8"):
         interface = Emotion(

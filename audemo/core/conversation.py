@@ -5,8 +5,9 @@ A conversation frame holds the emotion of speaker turns
 an audformat segmented index,
 a ``speaker`` column first,
 then the dimensions (``arousal``, ``dominance``, ``valence``)
-and optionally ``overlap`` (see :func:`~audemo.core.turns.overlap_mask`)
+and optionally ``overlap`` (see :func:`~audemo.overlap_mask`)
 and ``turn`` (an id of the turn a row belongs to).
+:func:`process_turns` makes it from speaker turns,
 :func:`speaker_summary` sums it up per file and speaker,
 :func:`normalize_per_speaker` gives each speaker's scores
 relative to their own mean.
@@ -18,10 +19,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import audinterface
+
 from audemo.core.define import DIMENSIONS
-from audemo.core.turns import _check_segmented
-from audemo.core.turns import _unions
+from audemo.core.turns import MIN_PIECE
+from audemo.core.turns import check_segmented
 from audemo.core.turns import check_turns
+from audemo.core.turns import exclude_overlap as cut_overlap
+from audemo.core.turns import overlap_mask
+from audemo.core.turns import speaker_unions
+from audemo.core.utils import count
+from audemo.core.utils import warn_items
 
 
 STATISTICS = ("mean", "std", "trend", "min", "max")
@@ -32,6 +40,163 @@ r"""Values of the ``normalize`` argument of :func:`speaker_summary`."""
 
 OVERLAP = ("include", "exclude")
 r"""Values of the ``overlap`` argument of :func:`speaker_summary`."""
+
+
+def process_turns(
+    interface: audinterface.Feature,
+    turns: pd.Series,
+    *,
+    root: str | None = None,
+    cache_root: str | None = None,
+    exclude_overlap: bool = False,
+) -> pd.DataFrame:
+    r"""Emotion of each speaker turn.
+
+    Processes the segments of ``turns``
+    with ``interface`` (e.g. :class:`audemo.Emotion`)
+    and returns a conversation frame:
+    a ``speaker`` column first,
+    then the columns of the interface,
+    then ``overlap``,
+    which flags rows that overlap a turn of another speaker
+    (:func:`~audemo.overlap_mask`).
+    The scores are those of
+    ``interface.process_index(turns.index)``,
+    row for row.
+
+    With ``win_dur`` (or ``segment``) set on the interface,
+    each turn gives one row per window (or segment) inside it,
+    which get the turn's speaker
+    and a ``turn`` column,
+    the position of the turn in the sorted turns
+    (0, 1, ...),
+    after ``speaker``;
+    a turn shorter than a window gives one row for the whole turn.
+    Turns that overlap are processed in separate passes
+    (as many as speakers speak at once at most),
+    so that every window belongs to exactly one turn.
+
+    Turns shorter than 25 ms,
+    the shortest input the model can process,
+    are an error with ``errors="raise"``
+    (before anything is processed);
+    with ``errors="coerce"``
+    each gives a row of NaN scores
+    with a warning over all of them.
+
+    Args:
+        interface: feature interface,
+            e.g. :class:`audemo.Emotion`
+        turns: speaker turns,
+            e.g. from :func:`~audemo.read_rttm`
+            or ``db["turns"]["speaker"].get()``
+        root: folder the files of the turns are relative to,
+            e.g. ``db.root``
+        cache_root: cache folder of results,
+            see :meth:`audemo.Emotion.process_index`
+        exclude_overlap: process only the parts of the turns
+            in which one speaker speaks alone
+            (:func:`~audemo.exclude_overlap`):
+            the rows are those pieces,
+            and no row overlaps
+
+    Returns:
+        conversation frame with a segmented index,
+        sorted by file and start of the turns
+
+    Raises:
+        TypeError: if ``interface`` is not an
+            :class:`audinterface.Feature`
+        TypeError, ValueError: as :func:`~audemo.check_turns`
+        ValueError: if a turn is shorter than 25 ms
+            and the interface has ``errors="raise"``;
+            others as :meth:`audemo.Emotion.process_index`
+
+    Examples:
+        >>> interface = audemo.Emotion(audemo.testing.create_model("model"))
+        >>> index = audformat.segmented_index(
+        ...     ["speech.wav"] * 3, [0.0, 1.5, 2.5], [2.0, 3.0, 4.0]
+        ... )
+        >>> turns = pd.Series(["A", "B", "A"], index=index)
+        >>> frame = process_turns(interface, turns)
+        >>> frame.round(2).reset_index(drop=True)
+          speaker  arousal  dominance  valence  overlap
+        0       A     0.59       0.52     0.54     True
+        1       B     0.54       0.51     0.50     True
+        2       A     0.55       0.52     0.54     True
+        >>> alone = process_turns(interface, turns, exclude_overlap=True)
+        >>> alone[["speaker", "overlap"]]
+                                                          speaker  overlap
+        file       start           end
+        speech.wav 0 days 00:00:00 0 days 00:00:01.500000       A    False
+                   0 days 00:00:02 0 days 00:00:02.500000       B    False
+                   0 days 00:00:03 0 days 00:00:04.000000       A    False
+        >>> windows = audemo.Emotion(
+        ...     audemo.testing.create_model("model"), win_dur=1.0, hop_dur=0.5
+        ... )
+        >>> process_turns(windows, turns).iloc[:4, :2]
+                                                                 speaker  turn
+        file       start                  end
+        speech.wav 0 days 00:00:00.000000 0 days 00:00:01.000000       A     0
+                   0 days 00:00:00.500000 0 days 00:00:01.500000       A     0
+                   0 days 00:00:01.000000 0 days 00:00:02.000000       A     0
+                   0 days 00:00:01.500000 0 days 00:00:02.500000       B     1
+
+    """
+    if not isinstance(interface, audinterface.Feature):
+        raise TypeError(
+            f"interface must be an audinterface.Feature such as audemo.Emotion, "
+            f"not {type(interface).__name__}."
+        )
+    turns = check_turns(turns)
+    if exclude_overlap:
+        turns = cut_overlap(turns)
+    durations = _durations(turns.index)
+    short = durations < MIN_PIECE - 1e-9
+    if short.any():
+        labels = [
+            f"{file} {start.total_seconds():g}-{end.total_seconds():g} s "
+            f"({duration * 1000:.4g} ms)"
+            for (file, start, end), duration in zip(
+                turns.index[short], durations[short]
+            )
+        ]
+        message = f"{count(int(short.sum()), 'turn')} shorter than 25 ms"
+        fix = (
+            "The model needs at least 400 samples at 16 kHz. "
+            "Drop them (turns[durations >= 0.025]), "
+            "or process with errors='coerce' for rows of NaN."
+        )
+        if getattr(interface, "errors", "raise") == "raise":
+            raise ValueError(f"{message}: {', '.join(labels[:3])}. {fix}")
+        warn_items(f"{message} hold NaN values (errors='coerce')", labels)
+    windowed = (
+        getattr(interface, "win_dur", None) is not None
+        or interface.process.segment is not None
+    )
+    ids = np.arange(len(turns))
+    parts = [
+        _process_layer(interface, turns, layer, root, cache_root, windowed)
+        for layer in _layers(turns, ~short)
+    ]
+    if short.any():
+        like = parts[0][0] if parts else interface.process_index(turns.index[:0])
+        nan = pd.DataFrame(np.nan, index=turns.index[short], columns=like.columns)
+        if parts:
+            nan = nan.astype(like.dtypes.to_dict())
+        parts.append((nan, ids[short]))
+    frame = pd.concat([part for part, _ in parts])
+    positions = np.concatenate([rows for _, rows in parts]).astype("int64")
+    starts = frame.index.get_level_values("start").to_numpy("int64")
+    order = np.lexsort((starts, positions))
+    frame = frame.iloc[order]
+    positions = positions[order]
+    speakers = turns.to_numpy()[positions]
+    if windowed:
+        frame.insert(0, "turn", positions)
+    frame.insert(0, "speaker", pd.array(speakers, dtype="string"))
+    frame["overlap"] = overlap_mask(frame, reference=turns).to_numpy()
+    return frame
 
 
 def speaker_summary(
@@ -147,7 +312,7 @@ def speaker_summary(
     centres = (
         _seconds(index.get_level_values("start") + index.get_level_values("end")) / 2
     )
-    unions = _unions(frame["speaker"])
+    unions = speaker_unions(frame["speaker"])
     keys = pd.MultiIndex.from_arrays(
         [index.get_level_values("file").astype("string"), frame["speaker"]],
         names=["file", "speaker"],
@@ -263,7 +428,7 @@ def _check_frame(frame, overlap):
             f"Expected a frame with a 'speaker' column and emotion scores "
             f"(e.g. the result of process_turns), not {type(frame).__name__}."
         )
-    _check_segmented(frame.index, "Conversation frames")
+    check_segmented(frame.index, "Conversation frames")
     if "speaker" not in frame.columns:
         raise ValueError(
             f"The frame needs a 'speaker' column, it has {list(frame.columns)}. "
@@ -301,6 +466,53 @@ def _normalize(frame, dimensions, use):
             means = sums / totals
         frame[dimension] = values - means
     return frame
+
+
+def _layers(turns: pd.Series, keep: np.ndarray) -> list[np.ndarray]:
+    r"""Positions of the kept turns in passes without overlap inside a file.
+
+    Greedy interval colouring over the sorted turns:
+    each turn goes into the first pass
+    whose last turn in the same file has ended.
+
+    """
+    files = turns.index.get_level_values("file").to_numpy(str)
+    starts = turns.index.get_level_values("start").to_numpy("int64")
+    ends = turns.index.get_level_values("end").to_numpy("int64")
+    layers, last = [], []  # positions per pass, {file: end} per pass
+    for position in np.flatnonzero(keep):
+        file = files[position]
+        for layer, ended in zip(layers, last):
+            if ended.get(file, -1) <= starts[position]:
+                break
+        else:
+            layer, ended = [], {}
+            layers.append(layer)
+            last.append(ended)
+        layer.append(position)
+        ended[file] = ends[position]
+    return [np.asarray(layer, dtype="int64") for layer in layers]
+
+
+def _process_layer(interface, turns, layer, root, cache_root, windowed):
+    r"""Result of turns that do not overlap, and the turn of each row."""
+    index = turns.index[layer]
+    frame = interface.process_index(index, root=root, cache_root=cache_root)
+    if not windowed:
+        # one row per turn, in the order of the index
+        return frame, layer
+    # every row lies inside exactly one turn of the pass
+    positions = np.empty(len(frame), dtype="int64")
+    row_files = frame.index.get_level_values("file").to_numpy(str)
+    row_starts = frame.index.get_level_values("start").to_numpy("int64")
+    files = index.get_level_values("file").to_numpy(str)
+    starts = index.get_level_values("start").to_numpy("int64")
+    for file in np.unique(row_files):
+        rows = np.flatnonzero(row_files == file)
+        mine = np.flatnonzero(files == file)
+        k = np.searchsorted(starts[mine], row_starts[rows], side="right") - 1
+        positions[rows] = layer[mine[k]]
+    return frame, positions
 
 
 def _durations(index: pd.MultiIndex) -> np.ndarray:

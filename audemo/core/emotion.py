@@ -49,6 +49,7 @@ from audemo.core.model import acquire_model
 from audemo.core.model import open_model
 from audemo.core.options import BORROWED_ARGUMENTS
 from audemo.core.options import RUNTIME_ARGUMENTS
+from audemo.core.options import calibration_option
 from audemo.core.options import check_options
 from audemo.core.options import deprecated_cache_root
 from audemo.core.options import interface_init
@@ -124,6 +125,7 @@ class Emotion(audinterface.Feature, audobject.Object):
     and its fingerprint (SHA256 of ``model.onnx``).
     :func:`audobject.from_yaml` rebuilds the same pipeline
     and refuses a model with a different fingerprint.
+    A ``calibration`` is written into the pipeline with its mappings.
     The runtime settings
     ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
     ``multiprocessing`` and ``verbose``
@@ -146,6 +148,16 @@ class Emotion(audinterface.Feature, audobject.Object):
             (the published float32 file) as a string;
             ``None`` accepts the model as it is
             and records its fingerprint
+        calibration: :class:`audemo.Calibration`
+            or the path of its YAML file
+            (read as plain YAML, only a calibration accepted):
+            arousal, dominance and valence are returned
+            on the scale of the calibration
+            (its pooled mappings),
+            all other columns as they are.
+            A calibration fitted on another model's scores is refused;
+            one without fingerprint is taken as it is.
+            Needs ``"logits"`` in ``outputs``
         win_dur: window duration in seconds
             to get one row per window (emotion over time),
             at least 0.025 s (the model's 400 samples)
@@ -189,9 +201,13 @@ class Emotion(audinterface.Feature, audobject.Object):
 
     Raises:
         ValueError: if an argument has an invalid value,
-            e.g. ``win_dur`` or ``num_workers`` not positive
+            e.g. ``win_dur`` or ``num_workers`` not positive,
+            ``calibration`` is no valid calibration,
+            was fitted on another model's scores,
+            or ``outputs`` has no ``"logits"`` for it
         RuntimeError: if the model cannot be obtained
             or its fingerprint differs from ``fingerprint``
+        FileNotFoundError: if the file of ``calibration`` does not exist
 
     Examples:
         The examples run on a small test model
@@ -209,6 +225,31 @@ class Emotion(audinterface.Feature, audobject.Object):
         >>> interface.process_file("speech.wav").shape
         (1, 35)
 
+        With a calibration
+        the scores are on the user's scale,
+        here a made-up one:
+
+        >>> calibration = audemo.Calibration(
+        ...     method="linear",
+        ...     mappings={
+        ...         "valence": {
+        ...             "pooled": {
+        ...                 "method": "linear",
+        ...                 "slope": 4.0,
+        ...                 "intercept": 1.0,
+        ...                 "samples": 20,
+        ...             },
+        ...             "groups": {},
+        ...         }
+        ...     },
+        ...     samples=20,
+        ... )
+        >>> interface = Emotion(root, calibration=calibration)
+        >>> interface.process_file("speech.wav").round(3)
+                                                  arousal  dominance  valence
+        file       start  end
+        speech.wav 0 days 0 days 00:00:04.197000     0.57      0.521    3.106
+
     .. _`hidden arguments`: https://audeering.github.io/audobject/usage.html#hidden-arguments
 
     """  # noqa: E501
@@ -221,6 +262,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         outputs: str | Sequence[str] = "logits",
         precision: str = "fp32",
         fingerprint: str | None = None,
+        calibration: audobject.Object | str | None = None,
         win_dur: float | None = None,
         hop_dur: float | None = None,
         chunk_dur: float | None = CHUNK_DUR,
@@ -254,6 +296,8 @@ class Emotion(audinterface.Feature, audobject.Object):
             num_workers=num_workers,
             num_threads=num_threads,
         )
+        # before the model is fetched
+        calibration = calibration_option(calibration, outputs)
         files = acquire_model(
             model,
             precision=precision,
@@ -261,6 +305,8 @@ class Emotion(audinterface.Feature, audobject.Object):
             cache_root=model_cache_root,
             verbose=verbose,
         )
+        if calibration is not None:
+            calibration.check_fingerprint(files.fingerprint)
         # None means one worker per core: resolved once, so that audinterface
         # starts as many threads as the onnxruntime threads were sized for
         num_workers = num_workers or available_cores()
@@ -271,6 +317,8 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Requested outputs."""
         self.fingerprint = files.fingerprint
         r"""SHA256 of the model's ``model.onnx``."""
+        self.calibration = calibration
+        r"""Calibration of arousal, dominance and valence, or ``None``."""
         self.precision = precision
         r"""Precision the model runs in."""
         self.channels = channels
@@ -733,12 +781,74 @@ class Emotion(audinterface.Feature, audobject.Object):
         if failures:
             warn_failures(failures, files, len(frame), row_unit(self.win_dur), hint)
 
+    def process_turns(
+        self,
+        turns: pd.Series,
+        *,
+        root: str | None = None,
+        cache_root: str | None = None,
+        exclude_overlap: bool = False,
+    ) -> pd.DataFrame:
+        r"""Emotion of each speaker turn of a conversation.
+
+        See :func:`audemo.process_turns`:
+        a ``speaker`` column first
+        (and ``turn`` with ``win_dur`` or ``segment``),
+        then the columns of :meth:`process_index`,
+        then ``overlap``;
+        the scores are those of ``self.process_index(turns.index)``,
+        row for row.
+        Turns shorter than 25 ms are an error with ``errors="raise"``,
+        rows of NaN with a warning with ``errors="coerce"``.
+
+        Args:
+            turns: speaker turns on a segmented index,
+                e.g. from :func:`audemo.read_rttm`
+                or ``db["turns"]["speaker"].get()``
+            root: folder the files of the turns are relative to
+            cache_root: cache folder of results, see :meth:`process_index`
+            exclude_overlap: process only the parts of the turns
+                in which one speaker speaks alone
+
+        Returns:
+            conversation frame, sorted by file and start of the turns
+
+        Raises:
+            TypeError: if ``turns`` is not a series of speaker turns
+            ValueError: if the turns are not on a segmented index,
+                or a turn is shorter than 25 ms with ``errors="raise"``
+
+        Examples:
+            >>> interface = Emotion(audemo.testing.create_model("model"))
+            >>> index = audformat.segmented_index(
+            ...     ["speech.wav"] * 3, [0.0, 1.5, 2.5], [2.0, 3.0, 4.0]
+            ... )
+            >>> turns = pd.Series(["A", "B", "A"], index=index)
+            >>> interface.process_turns(turns).round(2).reset_index(drop=True)
+              speaker  arousal  dominance  valence  overlap
+            0       A     0.59       0.52     0.54     True
+            1       B     0.54       0.51     0.50     True
+            2       A     0.55       0.52     0.54     True
+
+        """
+        # lazy: conversations (analysis layer) build on this module
+        from audemo.core.conversation import process_turns
+
+        return process_turns(
+            self,
+            turns,
+            root=root,
+            cache_root=cache_root,
+            exclude_overlap=exclude_overlap,
+        )
+
     def cache_key(self) -> str:
         r"""Hash of everything that determines the numbers.
 
         Covers the model fingerprint, precision, outputs, windowing,
         segmentation, resampling, channel selection, chunking,
-        ``errors`` and the version of the cache format.
+        ``errors``, the calibration
+        and the version of the cache format.
         The files and rows of an index
         are covered by the key of each cached part,
         see :meth:`process_index`.
@@ -773,6 +883,9 @@ class Emotion(audinterface.Feature, audobject.Object):
             "chunk_dur": self.chunk_dur,
             "version": _CACHE_VERSION,
         }
+        if self.calibration is not None:
+            # only then: keys of caches without calibration stay as they were
+            settings["calibration"] = self.calibration.to_yaml_s(include_version=False)
         text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -849,6 +962,11 @@ class Emotion(audinterface.Feature, audobject.Object):
                 dtype=object,
             )
         frame = super()._series_to_frame(y)
+        if self.calibration is not None:
+            calibrated = self.calibration(frame)
+            for dimension in self.calibration.dimensions:
+                # in the dtype of the other columns
+                frame[dimension] = calibrated[dimension].astype(frame[dimension].dtype)
         frame.attrs["failures"] = sum(failed)
         return frame
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Sequence
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -26,6 +27,8 @@ from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.model import check_device
+from audemo.core.pipeline import is_calibration
+from audemo.core.pipeline import load_calibration
 from audemo.core.precision import PRECISIONS
 from audemo.core.utils import available_cores
 from audemo.core.utils import caller_stacklevel
@@ -190,6 +193,55 @@ def output_names(outputs: str | Sequence[str]) -> list[str]:
             f"not {outputs!r}."
         )
     return names
+
+
+def calibration_option(
+    calibration: object, outputs: str | Sequence[str]
+) -> audobject.Object | None:
+    r"""The calibration of an interface, loaded from its file if a path.
+
+    Args:
+        calibration: ``None``, an :class:`audemo.Calibration`,
+            or the path of its YAML file
+            (loaded safely, see :func:`audemo.load_pipeline`)
+        outputs: requested outputs;
+            a calibration maps ``"logits"``
+
+    Returns:
+        the calibration, or ``None``
+
+    Raises:
+        ValueError: if ``calibration`` is none of these,
+            its file is not a valid calibration,
+            or ``outputs`` has no ``"logits"``
+
+    Examples:
+        >>> calibration_option(None, "hidden_states") is None
+        True
+        >>> calibration_option(1.5, "logits")
+        Traceback (most recent call last):
+        ...
+        ValueError: calibration must be None, an audemo.Calibration or the path of its YAML file, not float 1.5.
+
+    """  # noqa: E501
+    if calibration is None:
+        return None
+    if isinstance(calibration, str | os.PathLike):
+        calibration = load_calibration(os.fspath(calibration))
+    elif not is_calibration(calibration):
+        raise ValueError(
+            f"calibration must be None, an audemo.Calibration "
+            f"or the path of its YAML file, "
+            f"not {type(calibration).__name__} {calibration!r}."
+        )
+    if "logits" not in output_names(outputs):
+        raise ValueError(
+            f"A calibration maps arousal, dominance and valence, "
+            f"but outputs={outputs!r} has no 'logits': "
+            f"add them (e.g. outputs=['logits', 'hidden_states']) "
+            f"or leave out calibration."
+        )
+    return calibration
 
 
 def deprecated_cache_root(

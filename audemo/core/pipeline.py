@@ -14,7 +14,11 @@ from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 
 
+CALIBRATION_CLASS = "audemo.core.calibration.Calibration"
+r"""The class of :class:`audemo.Calibration`, as a pipeline file names it."""
+
 ALLOWED_CLASSES = (
+    CALIBRATION_CLASS,
     "audemo.core.categorical.Categories",
     "audemo.core.emotion.Emotion",
     "audemo.core.segment.VoiceActivity",
@@ -49,6 +53,8 @@ RUNTIME_ARGUMENTS = {
         "verbose",
     ),
     "audemo.core.segment.VoiceActivity": ("errors", "num_workers", "verbose"),
+    # plain values only: nothing of the machine
+    CALIBRATION_CLASS: (),
     "audonnx.core.model.Model": ("device", "num_workers", "session_options"),
 }
 r"""Arguments a pipeline file may not set, per class.
@@ -113,11 +119,13 @@ def load_pipeline(
       or ``audbenchmark.core.``),
       must be the only key of its mapping
       and name one of the classes
-      :class:`audemo.Emotion`, :class:`audemo.Categories`
-      and :class:`audemo.VoiceActivity`
+      :class:`audemo.Emotion`, :class:`audemo.Categories`,
+      :class:`audemo.VoiceActivity`
+      and :class:`audemo.Calibration`
       (written as ``audemo.core.emotion.Emotion``,
-      ``audemo.core.categorical.Categories``
-      and ``audemo.core.segment.VoiceActivity``)
+      ``audemo.core.categorical.Categories``,
+      ``audemo.core.segment.VoiceActivity``
+      and ``audemo.core.calibration.Calibration``)
       or a class in ``allow``;
       ``audonnx.core.function.Function``
       (it runs code from the YAML)
@@ -136,6 +144,12 @@ def load_pipeline(
       an :class:`audemo.Categories` also that of its head,
       each a quoted string of 64 lowercase hexadecimal characters
     * packages are never installed
+
+    A calibration file
+    (:meth:`audemo.Calibration.fit` and ``to_yaml()``)
+    loads as well;
+    its values are checked by :class:`audemo.Calibration` itself,
+    e.g. that an isotonic table is monotone.
 
     The model the pipeline names
     (a folder relative to the YAML file, a registered name or a URL)
@@ -193,15 +207,108 @@ def load_pipeline(
         2
 
     """
+    return _load(path, "Pipeline", ALLOWED_CLASSES, allow, override_args)
+
+
+def load_calibration(path: str) -> audobject.Object:
+    r"""Load a calibration YAML file from elsewhere safely.
+
+    Reads the file as :func:`load_pipeline` does,
+    but accepts only a single :class:`audemo.Calibration`
+    (no other class anywhere in the file).
+
+    Args:
+        path: calibration YAML file,
+            written by ``audemo.Calibration.to_yaml()``
+            or ``audemo calibrate``
+
+    Returns:
+        the calibration
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist
+        ValueError: if the file is not plain YAML,
+            does not describe a calibration,
+            or holds an invalid mapping
+
+    Examples:
+        >>> calibration = audemo.Calibration(
+        ...     method="linear",
+        ...     mappings={
+        ...         "valence": {
+        ...             "pooled": {
+        ...                 "method": "linear",
+        ...                 "slope": 4.0,
+        ...                 "intercept": 1.0,
+        ...                 "samples": 20,
+        ...             },
+        ...             "groups": {},
+        ...         }
+        ...     },
+        ...     samples=20,
+        ... )
+        >>> calibration.to_yaml("calibration.yaml")
+        >>> load_calibration("calibration.yaml").mappings == calibration.mappings
+        True
+
+    """
+    return _load(path, "Calibration", (CALIBRATION_CLASS,), (), None, expect=True)
+
+
+def is_calibration(value: object) -> bool:
+    r"""Whether ``value`` is an :class:`audemo.Calibration`.
+
+    Layer 2 modules cannot import the class (layer 4):
+    it is recognized by its name, as pipeline files name it.
+
+    Args:
+        value: any object
+
+    Returns:
+        ``True`` for a calibration
+
+    Examples:
+        >>> is_calibration(audemo.Calibration), is_calibration("calibration.yaml")
+        (False, False)
+
+    """
+    kind = type(value)
+    return f"{kind.__module__}.{kind.__qualname__}" == CALIBRATION_CLASS
+
+
+def _load(
+    path: str,
+    what: str,
+    classes: Sequence[str],
+    allow: Sequence[str],
+    override_args: dict[str, object] | None,
+    *,
+    expect: bool = False,
+) -> audobject.Object:
+    r"""Read a YAML file once, check it and build its object.
+
+    With ``expect`` the file must describe an object of one of ``classes``.
+
+    """
     path = audeer.path(path)
-    source = f"Pipeline '{path}'"
+    source = f"{what} '{path}'"
     # one read: the checks below and audobject see the same bytes
-    text = read_yaml_bytes(path, what="Pipeline")
+    text = read_yaml_bytes(path, what=what)
     # allow="module.Class" would otherwise allow its single characters
-    allowed = set(ALLOWED_CLASSES) | set([allow] if isinstance(allow, str) else allow)
+    allowed = set(classes) | set([allow] if isinstance(allow, str) else allow)
     dropped = []
     # safe_load refuses nesting deeper than the checks below can recurse
-    data = _clean_pipeline(safe_load(text, source=source), source, allowed, dropped)
+    data = safe_load(text, source=source)
+    if expect and isinstance(data, dict) and len(data) == 1:
+        (key,) = data
+        name = _class_name(key, source) if isinstance(key, str) else repr(key)
+        if name not in classes:
+            raise ValueError(
+                f"{source} describes '{name}', not a {what.lower()}: "
+                f"give the file written by audemo calibrate "
+                f"or audemo.Calibration.to_yaml()."
+            )
+    data = _clean_pipeline(data, source, allowed, dropped)
     if dropped:
         warnings.warn(
             f"{source} sets {', '.join(dropped)}: "
@@ -209,7 +316,7 @@ def load_pipeline(
             f"not of the pipeline, and are ignored. "
             f"Pass them with override_args={{...}} instead.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return audobject.from_dict(
         data,

@@ -1,4 +1,7 @@
-r"""Pictures of predictions: emotion over time, the circumplex, confusions."""
+r"""Pictures of predictions.
+
+Emotion over time, conversations, the circumplex, confusions.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,20 @@ from audemo.core.utils import import_optional
 
 
 COLORS = {"arousal": "#d62728", "dominance": "#2ca02c", "valence": "#1f77b4"}
+
+SPEAKER_COLORS = (
+    "#4c72b0",
+    "#dd8452",
+    "#55a868",
+    "#c44e52",
+    "#8172b3",
+    "#937860",
+    "#da8bc3",
+    "#8c8c8c",
+    "#ccb974",
+    "#64b5cd",
+)
+r"""Colours of speakers, in the order of their first row."""
 
 
 def timeline(
@@ -84,6 +101,138 @@ def timeline(
     return ax
 
 
+def conversation(
+    frame: pd.DataFrame,
+    *,
+    file: str | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+):
+    r"""Emotion of each speaker of a conversation over time.
+
+    One lane per speaker,
+    in the order in which they first speak,
+    all on the same time axis.
+    The speaker's turns (the rows, or windows inside them)
+    are shaded bands,
+    the scores are lines through the centres of the rows,
+    broken where the speaker pauses
+    (rows that neither touch nor overlap,
+    or a new ``turn``).
+    Long recordings keep readable:
+    time is in minutes beyond ten minutes,
+    and rows are drawn as one band and one line per lane,
+    so an hour of windows draws in about a second.
+
+    Args:
+        frame: conversation frame with a ``speaker`` column
+            on a segmented index,
+            e.g. from :func:`audemo.process_turns`
+        file: which file to show, needed if ``frame`` holds several
+        dimensions: columns to draw
+
+    Returns:
+        the :class:`matplotlib.figure.Figure`,
+        one axes per speaker
+
+    Raises:
+        ImportError: if matplotlib is not installed
+        ValueError: if ``frame`` has no start and end times
+            or no ``speaker`` column,
+            holds several files and ``file`` is not given,
+            or lacks a requested dimension
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {
+        ...         "speaker": ["A", "B", "A"],
+        ...         "arousal": [0.4, 0.6, 0.5],
+        ...         "valence": [0.3, 0.7, 0.4],
+        ...     },
+        ...     index=audformat.segmented_index(["a.wav"] * 3, [0, 2, 4], [2, 4, 6]),
+        ... )
+        >>> figure = conversation(frame, dimensions=["arousal", "valence"])
+        >>> [ax.get_ylabel() for ax in figure.axes]
+        ['A', 'B']
+        >>> figure.axes[-1].get_xlabel()
+        'Time / s'
+
+    """
+    plt = import_optional("matplotlib.pyplot", purpose="plots")
+    if "speaker" not in frame.columns:
+        raise ValueError(
+            f"A conversation plot needs a 'speaker' column, "
+            f"the results have {list(frame.columns)}. "
+            f"Process with audemo.process_turns() or --speakers."
+        )
+    frame = _select_file(frame, file)
+    missing = [name for name in dimensions if name not in frame.columns]
+    if missing:
+        raise ValueError(f"The results have no column {missing}.")
+    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
+    ends = frame.index.get_level_values("end").total_seconds().to_numpy()
+    total = max(float(ends.max()), 1e-3) if len(ends) else 1.0
+    scale, unit = (60.0, "min") if total > 600 else (1.0, "s")
+    speakers = list(dict.fromkeys(frame["speaker"].astype("string").fillna("?")))
+    values = frame[list(dimensions)].to_numpy(dtype=float)
+    low = (
+        min(0.0, np.nanmin(values) - 0.05)
+        if values.size and not np.isnan(values).all()
+        else 0.0
+    )
+    figure, axes = plt.subplots(
+        max(len(speakers), 1),
+        1,
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        figsize=(12, 1.2 + 1.6 * max(len(speakers), 1)),
+    )
+    axes = axes[:, 0]
+    labels = frame["speaker"].astype("string").fillna("?").to_numpy()
+    turns = frame["turn"].to_numpy() if "turn" in frame.columns else None
+    for number, (ax, speaker) in enumerate(zip(axes, speakers)):
+        rows = np.flatnonzero(labels == speaker)
+        rows = rows[np.argsort(starts[rows], kind="stable")]
+        color = SPEAKER_COLORS[number % len(SPEAKER_COLORS)]
+        ax.broken_barh(
+            list(zip(starts[rows] / scale, (ends[rows] - starts[rows]) / scale)),
+            (low, 1.05 - low),
+            facecolors=color,
+            alpha=0.18,
+            linewidth=0,
+        )
+        # break the lines where the speaker pauses or a new turn starts
+        breaks = np.zeros(len(rows), dtype=bool)
+        breaks[1:] = starts[rows][1:] > np.maximum.accumulate(ends[rows])[:-1]
+        if turns is not None:
+            breaks[1:] |= turns[rows][1:] != turns[rows][:-1]
+        centres = (starts[rows] + ends[rows]) / 2 / scale
+        for column, name in enumerate(dimensions):
+            x = np.insert(centres, np.flatnonzero(breaks), np.nan)
+            y = np.insert(values[rows, column], np.flatnonzero(breaks), np.nan)
+            ax.plot(
+                x,
+                y,
+                color=COLORS.get(name),
+                linewidth=1.2,
+                marker="." if len(rows) < 200 else None,
+                markersize=3,
+                label=name,
+            )
+        ax.set_ylabel(str(speaker))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylim(low, 1.05)
+    axes[0].set_xlim(0, total / scale)
+    axes[-1].set_xlabel(f"Time / {unit}")
+    axes[0].legend(
+        loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(dimensions), frameon=False
+    )
+    if "file" in frame.attrs:
+        axes[0].set_title(frame.attrs["file"], loc="right")
+    figure.tight_layout()
+    return figure
+
+
 def circumplex(
     frame: pd.DataFrame,
     *,
@@ -92,7 +241,9 @@ def circumplex(
     r"""Files or segments in the valence-arousal plane.
 
     One point per row,
-    coloured by dominance if ``frame`` has it.
+    coloured per speaker if ``frame`` has a ``speaker`` column
+    (e.g. from :func:`audemo.process_turns`),
+    else by dominance if it has that.
     Dashed lines at 0.5 split the plane into the quadrants
     of Russell's circumplex model.
 
@@ -124,19 +275,33 @@ def circumplex(
             raise ValueError(f"The results have no column '{name}'.")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
-    colors = frame["dominance"] if "dominance" in frame.columns else None
-    points = ax.scatter(
-        frame["valence"],
-        frame["arousal"],
-        c=colors,
-        cmap="viridis",
-        vmin=0,
-        vmax=1,
-        edgecolors="black",
-        linewidths=0.5,
-    )
-    if colors is not None:
-        ax.figure.colorbar(points, ax=ax, label="Dominance")
+    if "speaker" in frame.columns:
+        speakers = frame["speaker"].astype("string").fillna("?")
+        for number, speaker in enumerate(dict.fromkeys(speakers)):
+            rows = frame[(speakers == speaker).to_numpy()]
+            ax.scatter(
+                rows["valence"],
+                rows["arousal"],
+                color=SPEAKER_COLORS[number % len(SPEAKER_COLORS)],
+                edgecolors="black",
+                linewidths=0.5,
+                label=str(speaker),
+            )
+        ax.legend(title="Speaker", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    else:
+        colors = frame["dominance"] if "dominance" in frame.columns else None
+        points = ax.scatter(
+            frame["valence"],
+            frame["arousal"],
+            c=colors,
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            edgecolors="black",
+            linewidths=0.5,
+        )
+        if colors is not None:
+            ax.figure.colorbar(points, ax=ax, label="Dominance")
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.axvline(0.5, color="grey", linestyle="--", linewidth=0.8)
     for x, y, text in [

@@ -24,6 +24,7 @@ def write_report(
     evaluation: Evaluation,
     *,
     robustness: pd.DataFrame | None = None,
+    calibrated: Evaluation | None = None,
     title: str = "Emotion recognition report",
     details: Mapping[str, str] | None = None,
 ) -> str:
@@ -36,7 +37,10 @@ def write_report(
     with each group's difference to the overall CCC;
     with speakers, the spread of the CCC over speakers;
     with ``robustness``, its table
-    and the change in prediction (and CCC) per perturbation.
+    and the change in prediction (and CCC) per perturbation;
+    with ``calibrated``,
+    the metrics of the calibrated predictions
+    next to the raw ones.
 
     A ``.html`` report is one self-contained file
     (plots embedded).
@@ -52,6 +56,9 @@ def write_report(
         evaluation: result of :func:`audemo.evaluate`
         robustness: summary of :func:`audemo.robustness`
             (:attr:`audemo.RobustnessResult.summary`)
+        calibrated: evaluation of the same predictions
+            mapped by an :class:`audemo.Calibration`
+            (on the gold scale, so without ``truth_range``)
         title: heading of the report
         details: lines shown under the title,
             e.g. model, fingerprint, data
@@ -71,6 +78,12 @@ def write_report(
         >>> path = write_report("report.html", evaluation)
         >>> "<table" in open(path).read()
         True
+        >>> calibrated = audemo.evaluate(1 + 4 * prediction, 1 + 4 * truth)
+        >>> path = write_report("report.md", evaluation, calibrated=calibrated)
+        >>> section = open(path).read().split("## Calibrated")[1]
+        >>> header = [line for line in section.splitlines() if line.startswith("|")][0]
+        >>> header.split(" | ")[1:4]
+        ['CCC raw', 'CCC calibrated', 'Pearson raw']
 
     """
     path = audeer.path(path)
@@ -81,6 +94,8 @@ def write_report(
     document.heading(title, 1)
     document.items(_settings_lines(evaluation, details))
     _overall_section(document, evaluation)
+    if calibrated is not None:
+        _calibrated_section(document, evaluation, calibrated)
     if evaluation.groups is not None:
         _groups_section(document, evaluation)
     if evaluation.speakers is not None:
@@ -115,6 +130,28 @@ def _overall_section(document: _Document, evaluation: Evaluation):
     document.heading("Overall", 2)
     document.table(_with_intervals(evaluation.overall))
     document.figure(_scatter(evaluation), "Prediction against truth")
+
+
+def _calibrated_section(
+    document: _Document, evaluation: Evaluation, calibrated: Evaluation
+):
+    document.heading("Calibrated", 2)
+    document.text(
+        "The predictions mapped to the gold scale by the calibration, "
+        "against the gold labels as they are, next to the raw predictions "
+        "above (MAE of the raw ones on 0..1, of the calibrated ones "
+        "in units of the gold scale). A calibration fitted on these "
+        "gold labels scores better here than on new data: its own "
+        "cross-validated figures are those of audemo calibrate."
+    )
+    raw = _with_intervals(evaluation.overall)
+    mapped = _with_intervals(calibrated.overall)
+    shown = pd.DataFrame(index=mapped.index)
+    for column in raw.columns.drop("n"):
+        shown[f"{column} raw"] = raw[column].reindex(mapped.index)
+        shown[f"{column} calibrated"] = mapped[column]
+    shown["n"] = mapped["n"]
+    document.table(shown)
 
 
 def _groups_section(document: _Document, evaluation: Evaluation):

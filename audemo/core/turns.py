@@ -132,7 +132,7 @@ def check_turns(
             f"Turns must be a pandas.Series of speakers on a segmented index, "
             f"not {type(turns).__name__}.{hint}"
         )
-    index = _check_segmented(turns.index, "Turns")
+    index = check_segmented(turns.index, "Turns")
     files = index.get_level_values("file").astype("string")
     starts = index.get_level_values("start")
     ends = index.get_level_values("end")
@@ -403,7 +403,7 @@ def overlap_mask(
     """
     speakers = _speakers(turns)
     reference = speakers if reference is None else check_turns(reference)
-    unions = _unions(reference)
+    unions = speaker_unions(reference)
     index = speakers.index
     labels = speakers.to_numpy()
     starts = index.get_level_values("start").to_numpy("int64")
@@ -466,7 +466,7 @@ def exclude_overlap(
         )
     turns = check_turns(turns)
     minimum = _ns(min_duration)
-    unions = _unions(turns)
+    unions = speaker_unions(turns)
     files, starts, ends, speakers = [], [], [], []
     for (file, start, end), speaker in turns.items():
         pieces = [(start.value, end.value)]
@@ -557,7 +557,7 @@ def _check_audio(files, starts, ends, labels, root):
     return pd.to_timedelta(ends, unit="ns")
 
 
-def _check_segmented(index: pd.Index, what: str) -> pd.MultiIndex:
+def check_segmented(index: pd.Index, what: str) -> pd.MultiIndex:
     r"""Index, if it is an audformat segmented index."""
     reason = ""
     try:
@@ -675,7 +675,7 @@ def _subtract(pieces, starts, ends):
     return result
 
 
-def _unions(turns: pd.Series) -> dict:
+def speaker_unions(turns: pd.Series) -> dict:
     r"""Time covered by each speaker in each file, as sorted disjoint intervals.
 
     Returns:

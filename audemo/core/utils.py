@@ -16,6 +16,10 @@ OPTIONAL_PACKAGES = {
     "distributed": "dask",
     "matplotlib": "plot",
     "pyannote": "diarization",
+    "sounddevice": "live",
+    "starlette": "serve",
+    "uvicorn": "serve",
+    "websockets": "serve",
     "sklearn": "evaluation",
 }
 

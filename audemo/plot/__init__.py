@@ -2,4 +2,5 @@ r"""Pictures of predictions (needs the ``plot`` extra: matplotlib)."""
 
 from audemo.core.plot import circumplex
 from audemo.core.plot import confusion
+from audemo.core.plot import conversation
 from audemo.core.plot import timeline

@@ -14,10 +14,18 @@ and ``run(args)``, which runs it:
   agreement of the int8 and the float32 model on your files
 * ``audemo plot`` (:mod:`~audemo.core.cli.plot`):
   draw results as a picture
+* ``audemo summary`` (:mod:`~audemo.core.cli.summary`):
+  emotion per speaker of conversation results
 * ``audemo report`` (:mod:`~audemo.core.cli.report`):
   evaluate results against gold labels and write a report
+* ``audemo calibrate`` (:mod:`~audemo.core.cli.calibrate`):
+  fit scores to the user's own rating scale from gold labels
 * ``audemo categories`` (:mod:`~audemo.core.cli.categories`):
   train a classifier of emotion categories on the embedding
+* ``audemo live`` (:mod:`~audemo.core.cli.live`):
+  emotion of live audio (microphone, stdin, file), window by window
+* ``audemo serve`` (:mod:`~audemo.core.cli.serve`):
+  emotion over HTTP and WebSocket, with a live web page
 
 :mod:`~audemo.core.cli.common` holds what they share
 (model options, output checks, warnings display);
@@ -35,19 +43,35 @@ import contextlib
 import os
 import sys
 
+from audemo.core.cli import calibrate
 from audemo.core.cli import categories
 from audemo.core.cli import compare
 from audemo.core.cli import download
 from audemo.core.cli import info
+from audemo.core.cli import live
 from audemo.core.cli import plot
 from audemo.core.cli import predict
 from audemo.core.cli import report
+from audemo.core.cli import serve
+from audemo.core.cli import summary
 from audemo.core.cli.common import DATABASE_SAFETY
 from audemo.core.cli.common import clean_warnings
 from audemo.core.utils import version
 
 
-COMMANDS = (predict, download, info, compare, plot, report, categories)
+COMMANDS = (
+    predict,
+    download,
+    info,
+    compare,
+    plot,
+    summary,
+    report,
+    calibrate,
+    categories,
+    live,
+    serve,
+)
 r"""Modules of the commands, in the order of ``audemo --help``."""
 
 

@@ -2,8 +2,10 @@ r"""``audemo plot``: draw results of ``audemo predict`` as a picture.
 
 The valence-arousal plane with one point per row
 (:func:`audemo.plot.circumplex`),
-or the scores of one file over time
-(:func:`audemo.plot.timeline`).
+the scores of one file over time
+(:func:`audemo.plot.timeline`),
+or of each speaker of a conversation
+(:func:`audemo.plot.conversation`).
 Needs matplotlib.
 
 """
@@ -15,6 +17,7 @@ import argparse
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import picture_formats
 from audemo.core.plot import circumplex
+from audemo.core.plot import conversation
 from audemo.core.plot import timeline
 from audemo.core.results import read_results
 
@@ -35,8 +38,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description=(
             "Draw results of `audemo predict` (CSV or parquet): "
             "the valence-arousal plane with one point per row (circumplex), "
-            "or the scores of one file over time (timeline; needs results "
-            "of --win-dur or --vad)."
+            "the scores of one file over time (timeline; needs results "
+            "of --win-dur or --vad), or of each speaker of a conversation "
+            "(conversation; needs results of --speakers)."
         ),
     )
     command.add_argument("results", help="results file (.csv or .parquet)")
@@ -45,11 +49,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--kind",
-        choices=["circumplex", "timeline"],
+        choices=["circumplex", "timeline", "conversation"],
         default="circumplex",
         help="kind of picture (default: circumplex)",
     )
-    command.add_argument("--file", default=None, help="the file to show in a timeline")
+    command.add_argument(
+        "--file", default=None, help="the file to show in a timeline or conversation"
+    )
     command.add_argument(
         "--overwrite", action="store_true", help="replace an existing picture"
     )
@@ -77,9 +83,11 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, picture_formats(), overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
     if args.kind == "circumplex":
-        ax = circumplex(frame)
+        figure = circumplex(frame).figure
+    elif args.kind == "timeline":
+        figure = timeline(frame, file=args.file).figure
     else:
-        ax = timeline(frame, file=args.file)
-    ax.figure.savefig(args.output, dpi=120, bbox_inches="tight")
+        figure = conversation(frame, file=args.file)
+    figure.savefig(args.output, dpi=120, bbox_inches="tight")
     print(args.output)
     return 0

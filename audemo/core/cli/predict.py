@@ -154,6 +154,16 @@ def _add_model_options(command: argparse.ArgumentParser):
             "so a moved or copied database keeps its cache"
         ),
     )
+    command.add_argument(
+        "--calibration",
+        default=None,
+        metavar="FILE",
+        help=(
+            "map arousal, dominance and valence to your rating scale with a "
+            "calibration written by `audemo calibrate`; refused if it was "
+            "fitted on another model's results"
+        ),
+    )
     add_model_cache_root(command, legacy=False)
     command.add_argument(
         "--precision",
@@ -418,6 +428,16 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         raise ValueError("--file-key needs --cache-root (it keys the results cache).")
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
+    if args.calibration and args.head:
+        raise ValueError(
+            "--calibration maps arousal, dominance and valence, "
+            "--head predicts categories: leave out one of them."
+        )
+    if args.calibration and "logits" not in args.outputs:
+        raise ValueError(
+            "--calibration maps arousal, dominance and valence: "
+            "add logits to --outputs (e.g. --outputs logits,hidden_states)."
+        )
     selected = 0 if args.channels is None else args.channels
     if args.channels is None and args.mixdown:
         selected = None  # all channels
@@ -498,7 +518,9 @@ def _interface(
         options["chunk_dur"] = None if args.chunk_dur == "none" else args.chunk_dur
     if args.head:
         return Categories(args.head, model=args.model, **options)
-    return Emotion(args.model, outputs=args.outputs, **options)
+    return Emotion(
+        args.model, outputs=args.outputs, calibration=args.calibration, **options
+    )
 
 
 def _index_in_database(

@@ -38,6 +38,7 @@ from audemo.core.emotion import Emotion
 from audemo.core.evaluation import Evaluation
 from audemo.core.evaluation import evaluate
 from audemo.core.evaluation import rescale
+from audemo.core.pipeline import load_calibration
 from audemo.core.report import write_report
 from audemo.core.results import read_results
 from audemo.core.robustness import robustness
@@ -74,6 +75,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=(
             "also run the model on perturbed versions of the database's "
             "files (noise, gain, telephone band, ...) and report the change"
+        ),
+    )
+    command.add_argument(
+        "--calibration",
+        default=None,
+        metavar="FILE",
+        help=(
+            "also evaluate the results mapped by this calibration "
+            "(written by audemo calibrate) against the gold labels as they "
+            "are, shown next to the raw figures"
         ),
     )
     add_model_option(command, "; used by --robustness")
@@ -185,14 +196,22 @@ def run(args: argparse.Namespace) -> int:
     """
     check_output(args.output, ("md", "html"), overwrite=args.overwrite, what="-o")
     model_cache_root = legacy_model_cache_root(args)
+    calibration = None
+    if args.calibration is not None:
+        calibration = load_calibration(args.calibration)
     prediction = read_results(args.results)
-    db, table_id = _load_truth(args.truth)
-    truth = _gold_labels(db, table_id)
+    db, table_id = load_truth(args.truth)
+    truth = gold_labels(db, table_id)
     if args.truth_range is not None:
         truth_range = tuple(args.truth_range)
     else:
         truth_range = scheme_ranges(db, table_id, list(truth.columns))
     evaluation = _evaluate(args, prediction, truth, truth_range, db, table_id)
+    calibrated = None
+    if calibration is not None:
+        calibrated = _evaluate_calibrated(
+            args, calibration, prediction, truth, db, table_id
+        )
     perturbed = None
     if args.robustness:
         perturbed = _run_robustness(args, db, truth, truth_range, model_cache_root)
@@ -200,27 +219,72 @@ def run(args: argparse.Namespace) -> int:
         "Results": os.path.basename(args.results),
         "Truth": f"database {db.name}, table {table_id}",
     }
-    path = write_report(args.output, evaluation, robustness=perturbed, details=details)
-    for dimension, row in evaluation.overall.iterrows():
-        print(
-            f"{dimension}: CCC {row['ccc']:.3f} [{row['ccc_low']:.3f}, "
-            f"{row['ccc_high']:.3f}], n={int(row['n'])}",
-            file=sys.stderr,
-        )
+    if calibration is not None:
+        details["Calibration"] = os.path.basename(args.calibration)
+    path = write_report(
+        args.output,
+        evaluation,
+        robustness=perturbed,
+        calibrated=calibrated,
+        details=details,
+    )
+    for name, result in (("", evaluation), (" calibrated", calibrated)):
+        if result is None:
+            continue
+        for dimension, row in result.overall.iterrows():
+            print(
+                f"{dimension}:{name} CCC {row['ccc']:.3f} [{row['ccc_low']:.3f}, "
+                f"{row['ccc_high']:.3f}], n={int(row['n'])}",
+                file=sys.stderr,
+            )
     print(path)
     return 0
 
 
-def _load_truth(spec: str) -> tuple[audformat.Database, str]:
-    r"""The database and table ID of ``--truth DB:TABLE``."""
+def load_truth(spec: str) -> tuple[audformat.Database, str]:
+    r"""The database and table ID of ``--truth DB:TABLE``.
+
+    Shared with ``audemo calibrate``.
+
+    Args:
+        spec: ``DB_FOLDER:TABLE``
+
+    Returns:
+        the database (loaded safely) and the table ID
+
+    Raises:
+        ValueError: if ``spec`` is not ``DB_FOLDER:TABLE``
+            or the table is not found
+
+    Examples:
+        >>> load_truth("gold")
+        Traceback (most recent call last):
+        ...
+        ValueError: --truth must be DB_FOLDER:TABLE, not 'gold'.
+
+    """
     root, separator, table_id = spec.rpartition(":")
     if not separator or not root or not table_id:
         raise ValueError(f"--truth must be DB_FOLDER:TABLE, not '{spec}'.")
     return load_table(root, table_id), table_id
 
 
-def _gold_labels(db: audformat.Database, table_id: str) -> pd.DataFrame:
-    r"""The columns arousal, dominance and valence of the gold table."""
+def gold_labels(db: audformat.Database, table_id: str) -> pd.DataFrame:
+    r"""The columns arousal, dominance and valence of the gold table.
+
+    Shared with ``audemo calibrate``.
+
+    Args:
+        db: database
+        table_id: ID of the gold table
+
+    Returns:
+        the gold labels
+
+    Raises:
+        ValueError: if the table has none of these columns
+
+    """
     truth = db[table_id].get()
     dimensions = [name for name in DIMENSIONS if name in truth.columns]
     if not dimensions:
@@ -238,6 +302,8 @@ def _evaluate(
     truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
     db: audformat.Database,
     table_id: str,
+    *,
+    dimensions: list[str] | None = None,
 ) -> Evaluation:
     r"""Predictions against gold labels, per group and speaker if asked."""
     # absolute paths inside the database match the gold table's paths
@@ -251,6 +317,7 @@ def _evaluate(
     return evaluate(
         prediction,
         truth,
+        dimensions=dimensions,
         truth_range=truth_range,
         groups=groups,
         speakers=speakers,
@@ -258,6 +325,27 @@ def _evaluate(
         num_bootstrap=args.bootstrap,
         seed=args.seed,
     )
+
+
+def _evaluate_calibrated(
+    args: argparse.Namespace,
+    calibration: object,
+    prediction: pd.DataFrame,
+    truth: pd.DataFrame,
+    db: audformat.Database,
+    table_id: str,
+) -> Evaluation:
+    r"""Calibrated predictions against the gold labels as they are."""
+    dimensions = [name for name in calibration.dimensions if name in truth.columns]
+    if not dimensions:
+        raise ValueError(
+            f"--calibration maps {calibration.dimensions}, "
+            f"but table '{table_id}' has only {list(truth.columns)}: "
+            f"give the calibration fitted on these gold labels."
+        )
+    # pooled mappings, as audemo predict --calibration applies them
+    calibrated = calibration(prediction)
+    return _evaluate(args, calibrated, truth, None, db, table_id, dimensions=dimensions)
 
 
 def _run_robustness(

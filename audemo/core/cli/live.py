@@ -1,0 +1,438 @@
+r"""``audemo live``: emotion of live audio, one line per window.
+
+Reads raw PCM from stdin, an audio file
+(as fast as possible, or at real speed with ``--realtime``),
+or the microphone (``pip install 'audemo[live]'``),
+runs :class:`audemo.Stream` on it,
+prints a line per window
+and writes the rows to a CSV file as they come.
+Ctrl-C stops it with every row written.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import queue
+import signal
+import sys
+import time
+
+import numpy as np
+import soundfile
+
+from audemo.core.cli.common import add_model_cache_root
+from audemo.core.cli.common import add_model_option
+from audemo.core.cli.common import check_output
+from audemo.core.emotion import Emotion
+from audemo.core.precision import PRECISIONS
+from audemo.core.stream import Stream
+from audemo.core.utils import import_optional
+
+
+FORMATS = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}
+r"""Raw PCM formats of ``--input -``."""
+
+BLOCK_DUR = 0.1
+r"""Seconds of audio read at a time."""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    r"""Add the command ``live``.
+
+    Args:
+        commands: sub-parsers of the ``audemo`` parser
+
+    Returns:
+        parser of the command
+
+    """
+    command = commands.add_parser(
+        "live",
+        help="emotion of live audio (microphone, stdin, file), window by window",
+        description=(
+            "Predict arousal, dominance and valence of live audio in sliding "
+            "windows: from the microphone (needs pip install 'audemo[live]'), "
+            "raw mono PCM on stdin (--input -), or an audio file. Prints one "
+            "line per window (with bars on a terminal) and writes CSV with -o "
+            "as it goes. Ctrl-C stops with every row written. With --realtime "
+            "windows are skipped instead of falling behind (column skipped)."
+        ),
+    )
+    command.add_argument(
+        "--input",
+        default="mic",
+        metavar="mic|-|FILE",
+        help="mic (default), - for raw PCM on stdin, or an audio file",
+    )
+    command.add_argument(
+        "--device-index",
+        type=int,
+        default=None,
+        metavar="N",
+        help="input device of --input mic (default: the system's default)",
+    )
+    command.add_argument(
+        "--win-dur", type=positive, default=2.0, metavar="S", help="window (2.0 s)"
+    )
+    command.add_argument(
+        "--hop-dur", type=positive, default=0.5, metavar="S", help="hop (0.5 s)"
+    )
+    command.add_argument(
+        "--realtime",
+        action="store_true",
+        help=(
+            "play a file at real speed and skip windows when the model falls "
+            "behind (always on for the microphone)"
+        ),
+    )
+    command.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="f32le",
+        help="sample format of --input - (default: f32le, mono)",
+    )
+    command.add_argument(
+        "--sampling-rate",
+        type=int,
+        default=16000,
+        metavar="HZ",
+        help="sampling rate of --input - and of the microphone (default: 16000)",
+    )
+    command.add_argument("-o", "--output", help="write the rows to this CSV file")
+    command.add_argument(
+        "--overwrite", action="store_true", help="replace an existing -o file"
+    )
+    add_model_option(command)
+    add_model_cache_root(command, legacy=False)
+    command.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        default="fp32",
+        help="fp32 (default) or int8 (faster, numbers differ slightly)",
+    )
+    return command
+
+
+def positive(value: str) -> float:
+    r"""A positive number of seconds.
+
+    Args:
+        value: command line value
+
+    Returns:
+        seconds
+
+    Raises:
+        argparse.ArgumentTypeError: if not a positive number
+
+    Examples:
+        >>> positive("0.5")
+        0.5
+
+    """
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not '{value}'")
+    return seconds
+
+
+def run(args: argparse.Namespace) -> int:
+    r"""Run the command.
+
+    Args:
+        args: parsed arguments
+
+    Returns:
+        exit code
+
+    Raises:
+        ValueError: if an input or output cannot be used
+
+    """
+    if args.output:
+        check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
+    source = open_source(args)
+    interface = Emotion(
+        args.model, precision=args.precision, model_cache_root=args.model_cache_root
+    )
+    realtime = args.realtime or args.input == "mic"
+    stream = Stream(
+        interface, win_dur=args.win_dur, hop_dur=args.hop_dur, realtime=realtime
+    )
+    writer = RowWriter(args.output, realtime=realtime, bars=sys.stdout.isatty())
+    stop = Interrupt()
+    try:
+        with stop, source:
+            for chunk, sampling_rate in source.chunks(stop):
+                # after Ctrl-C, the source ends before the next chunk
+                writer.write(stream.push(chunk, sampling_rate))
+        if not stop.requested:
+            writer.write(stream.close())
+    finally:
+        writer.close()
+    seconds = stream.samples / (stream.sampling_rate or 1)
+    how = "stopped" if stop.requested else "done"
+    print(
+        f"audemo: {how}: {seconds:.1f} s of audio, {writer.rows} rows"
+        + (f" ({stream.skipped} windows skipped)" if stream.skipped else "")
+        + (f", written to {args.output}" if args.output else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+class Interrupt:
+    r"""Ctrl-C (SIGINT) asks to stop between chunks.
+
+    While a source waits for audio (``waiting``),
+    Ctrl-C stops the wait at once.
+
+    """
+
+    def __init__(self):
+        self.requested = False
+        self.waiting = False
+
+    def __enter__(self):  # noqa: D105
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):  # noqa: D105
+        signal.signal(signal.SIGINT, self._previous)
+        # Ctrl-C while waiting ends the stream like end of input
+        return exc_info[0] is KeyboardInterrupt and self.requested
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        if self.waiting:
+            raise KeyboardInterrupt
+
+
+class RowWriter:
+    r"""Print rows and append them to a CSV file as they come."""
+
+    def __init__(self, path: str | None, *, realtime: bool, bars: bool):
+        self.rows = 0
+        self.bars = bars
+        self.columns = ["start", "end", "arousal", "dominance", "valence"]
+        if realtime:
+            self.columns.append("skipped")
+        self._file = None
+        if path:
+            self._file = open(path, "w", newline="", encoding="utf-8")
+            self._csv = csv.writer(self._file)
+            self._csv.writerow(self.columns)
+            self._file.flush()
+
+    def write(self, frame):
+        starts = frame.index.get_level_values("start").total_seconds()
+        ends = frame.index.get_level_values("end").total_seconds()
+        for start, end, (_, row) in zip(starts, ends, frame.iterrows()):
+            values = [row[name] for name in ("arousal", "dominance", "valence")]
+            print(self.line(end, values), flush=True)
+            if self._file is not None:
+                record = [f"{start:.3f}", f"{end:.3f}"] + [f"{v:.6f}" for v in values]
+                if "skipped" in self.columns:
+                    record.append(int(row["skipped"]))
+                self._csv.writerow(record)
+                self._file.flush()
+            self.rows += 1
+
+    def line(self, end: float, values: list[float]) -> str:
+        r"""One line of output: time of the window's end, A, D, V.
+
+        Args:
+            end: end of the window in seconds
+            values: arousal, dominance, valence
+
+        Returns:
+            line, with bars of 10 characters if ``bars``
+
+        Examples:
+            >>> RowWriter(None, realtime=False, bars=True).line(2.0, [0.5, 1, 0])
+            '    2.00 s  A 0.500 █████      D 1.000 ██████████ V 0.000           '
+
+        """
+        parts = [f"{end:8.2f} s"]
+        for letter, value in zip("ADV", values):
+            part = f"{letter} {value:.3f}"
+            if self.bars:
+                filled = int(round(min(max(value, 0.0), 1.0) * 10))
+                part += " " + "█" * filled + " " * (10 - filled)
+            parts.append(part)
+        return "  ".join(parts[:1]) + "  " + " ".join(parts[1:])
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+
+
+def open_source(args: argparse.Namespace):
+    r"""The audio source that ``--input`` names.
+
+    Args:
+        args: parsed arguments
+
+    Returns:
+        source with ``chunks(stop)`` yielding ``(signal, sampling_rate)``
+
+    Raises:
+        ValueError: if the file cannot be read or no microphone is there
+
+    """
+    if args.input == "-":
+        return RawSource(sys.stdin.buffer, args.format, args.sampling_rate)
+    if args.input == "mic":
+        return MicrophoneSource(args.device_index, args.sampling_rate)
+    return FileSource(args.input, realtime=args.realtime)
+
+
+class RawSource:
+    r"""Raw mono PCM from a binary stream."""
+
+    def __init__(self, stream, format: str, sampling_rate: int):
+        if sampling_rate <= 0:
+            raise ValueError(f"--sampling-rate must be positive, got {sampling_rate}.")
+        self.stream = stream
+        self.dtype = FORMATS[format]
+        self.sampling_rate = sampling_rate
+
+    def __enter__(self):  # noqa: D105
+        return self
+
+    def __exit__(self, *exc_info):  # noqa: D105
+        return False
+
+    def chunks(self, stop: Interrupt):
+        size = self.dtype.itemsize
+        # up to 10 s at once: what piled up while the model ran
+        block = int(10 * self.sampling_rate) * size
+        rest = b""
+        while not stop.requested:
+            stop.waiting = True
+            try:
+                data = self.stream.read1(block)
+            finally:
+                stop.waiting = False
+            if not data:
+                return
+            data = rest + data
+            usable = len(data) // size * size
+            rest = data[usable:]
+            samples = np.frombuffer(data[:usable], dtype=self.dtype)
+            if self.dtype.kind == "i":
+                samples = samples.astype(np.float32) / 32768
+            yield samples.astype(np.float32, copy=False), self.sampling_rate
+
+
+class FileSource:
+    r"""An audio file, read block by block, at real speed with ``realtime``."""
+
+    def __init__(self, path: str, *, realtime: bool, clock=time.monotonic):
+        if not os.path.isfile(path):
+            raise ValueError(
+                f"--input '{path}' is not a file: give an audio file, "
+                "- for raw PCM on stdin, or mic."
+            )
+        try:
+            self.file = soundfile.SoundFile(path)
+        except Exception as ex:
+            raise ValueError(f"Cannot read --input '{path}': {ex}") from ex
+        self.realtime = realtime
+        self.clock = clock
+
+    def __enter__(self):  # noqa: D105
+        return self
+
+    def __exit__(self, *exc_info):  # noqa: D105
+        self.file.close()
+        return False
+
+    def chunks(self, stop: Interrupt):
+        sampling_rate = self.file.samplerate
+        block = max(1, int(BLOCK_DUR * sampling_rate))
+        start = self.clock()
+        read = 0
+        while not stop.requested:
+            frames = block
+            if self.realtime:
+                due = (read + block) / sampling_rate - (self.clock() - start)
+                if due > 0:
+                    stop.waiting = True
+                    try:
+                        time.sleep(due)
+                    finally:
+                        stop.waiting = False
+                # all that is due: what piled up while the model ran
+                elapsed = int((self.clock() - start) * sampling_rate)
+                frames = max(block, elapsed - read)
+            data = self.file.read(frames, dtype="float32", always_2d=True)
+            if data.shape[0] == 0:
+                return
+            read += data.shape[0]
+            yield data.T, sampling_rate
+
+
+class MicrophoneSource:
+    r"""The microphone, through sounddevice."""
+
+    def __init__(self, device: int | None, sampling_rate: int):
+        try:
+            self.sd = import_optional("sounddevice", purpose="--input mic")
+        except OSError as ex:  # pragma: no cover - depends on PortAudio
+            raise ValueError(
+                f"--input mic needs the PortAudio library ({ex}): "
+                "apt-get install libportaudio2, or use --input - or FILE."
+            ) from ex
+        devices = self.sd.query_devices()
+        inputs = [
+            f"{index}: {device['name']}"
+            for index, device in enumerate(devices)
+            if device["max_input_channels"] > 0
+        ]
+        if not inputs or (device is not None and device not in range(len(devices))):
+            listing = "; ".join(
+                f"{index}: {d['name']} ({d['max_input_channels']} in)"
+                for index, d in enumerate(devices)
+            )
+            raise ValueError(
+                f"No microphone{'' if device is None else f' --device-index {device}'}"
+                f" found. Audio devices: {listing or 'none'}. "
+                "Connect one and choose it with --device-index N, "
+                "or use --input - (raw PCM on stdin) or --input FILE."
+            )
+        self.device = device  # pragma: no cover - needs a microphone
+        self.sampling_rate = sampling_rate  # pragma: no cover - needs a microphone
+
+    def __enter__(self):  # noqa: D105  # pragma: no cover - needs a microphone
+        self.queue = queue.Queue()
+        self.input = self.sd.InputStream(
+            samplerate=self.sampling_rate,
+            channels=1,
+            dtype="float32",
+            device=self.device,
+            callback=lambda data, frames, when, status: self.queue.put(data.copy()),
+        )
+        self.input.start()
+        return self
+
+    def __exit__(self, *exc_info):  # noqa: D105  # pragma: no cover - needs a microphone
+        self.input.stop()
+        self.input.close()
+        return False
+
+    def chunks(self, stop: Interrupt):  # pragma: no cover - needs a microphone
+        while not stop.requested:
+            try:
+                blocks = [self.queue.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            while not self.queue.empty():  # all that piled up
+                blocks.append(self.queue.get())
+            yield np.concatenate(blocks)[:, 0], self.sampling_rate

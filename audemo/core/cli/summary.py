@@ -1,0 +1,103 @@
+r"""``audemo summary``: emotion per speaker of conversation results.
+
+Reads results with a ``speaker`` column
+(``audemo predict --speakers``)
+and prints :func:`audemo.speaker_summary`
+(one column per file and speaker, rounded to 3 decimals),
+optionally written to a CSV file.
+
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from audemo.core.cli.common import check_output
+from audemo.core.conversation import NORMALIZE
+from audemo.core.conversation import OVERLAP
+from audemo.core.conversation import speaker_summary
+from audemo.core.results import read_results
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    r"""Add the command ``summary``.
+
+    Args:
+        commands: sub-parsers of the ``audemo`` parser
+
+    Returns:
+        parser of the command
+
+    """
+    command = commands.add_parser(
+        "summary",
+        help="emotion per speaker of a conversation",
+        description=(
+            "Sum up results with a speaker column (audemo predict --speakers) "
+            "per file and speaker: turns, speaking time, share, and mean, "
+            "standard deviation, trend per minute, min and max per dimension."
+        ),
+    )
+    command.add_argument("results", help="results file (.csv or .parquet)")
+    command.add_argument(
+        "-o", "--output", default=None, help="also write the summary to this CSV file"
+    )
+    command.add_argument(
+        "--normalize",
+        choices=[value for value in NORMALIZE if value],
+        default=None,
+        help="statistics relative to each speaker's mean",
+    )
+    command.add_argument(
+        "--overlap",
+        choices=list(OVERLAP),
+        default="include",
+        help="leave overlapping rows out of the statistics with 'exclude'",
+    )
+    command.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output file"
+    )
+    return command
+
+
+def run(args: argparse.Namespace) -> int:
+    r"""Print the summary and write it if asked.
+
+    Args:
+        args: parsed arguments
+
+    Returns:
+        exit code 0
+
+    Examples:
+        >>> from audemo.core.cli import main
+        >>> with open("turns.csv", "w") as file:
+        ...     _ = file.write(
+        ...         "file,start,end,speaker,arousal\n"
+        ...         "a.wav,0,20,A,0.2\na.wav,20,40,B,0.5\na.wav,40,60,A,0.4\n"
+        ...     )
+        >>> main(["summary", "turns.csv", "-o", "speakers.csv"])
+        file            a.wav
+        speaker             A       B
+        turns           2.000   1.000
+        speaking_time  40.000  20.000
+        share           0.667   0.333
+        arousal_mean    0.300   0.500
+        arousal_std     0.100   0.000
+        arousal_trend   0.300     NaN
+        arousal_min     0.200   0.500
+        arousal_max     0.400   0.500
+        0
+        >>> open("speakers.csv").readline().strip()
+        'file,speaker,turns,speaking_time,share,arousal_mean,arousal_std,arousal_trend,arousal_min,arousal_max'
+
+    """  # noqa: E501
+    if args.output is not None:
+        check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
+    frame = read_results(args.results)
+    summary = speaker_summary(frame, normalize=args.normalize, overlap=args.overlap)
+    # one column per file and speaker: the statistics fit a terminal
+    print(summary.round(3).T.to_string())
+    if args.output is not None:
+        summary.to_csv(args.output)
+    return 0
