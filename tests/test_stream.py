@@ -69,9 +69,7 @@ def test_resampled_close_to_offline(model_root, sampling_rate, chunk):
     )
     stream = audemo.Stream(audemo.Emotion(model_root), win_dur=2.0, hop_dur=0.5)
     rows = push_all(stream, signal, sampling_rate, chunk or signal.shape[-1])
-    pd.testing.assert_index_equal(
-        rows.index, offline.index, check_exact=True, check_freq=False
-    )
+    pd.testing.assert_index_equal(rows.index, offline.index, check_exact=True)
     assert rows.index.equals(offline.index)
     np.testing.assert_allclose(rows.values, offline.values, atol=2e-4)
 
@@ -116,9 +114,7 @@ def test_shorter_than_window(model_root, sampling_rate):
     )
     stream = audemo.Stream(audemo.Emotion(model_root), win_dur=2.0)
     rows = push_all(stream, signal, sampling_rate, 1000)
-    pd.testing.assert_index_equal(
-        rows.index, offline.index, check_exact=True, check_freq=False
-    )
+    pd.testing.assert_index_equal(rows.index, offline.index, check_exact=True)
     assert rows.index.equals(offline.index)
     np.testing.assert_allclose(rows.values, offline.values, atol=1e-6)
 
@@ -266,9 +262,7 @@ def test_real_speech_file(model_root, human_voice):
     )
     stream = audemo.Stream(audemo.Emotion(model_root), win_dur=0.5, hop_dur=0.25)
     rows = push_all(stream, signal, sampling_rate, 4800)
-    pd.testing.assert_index_equal(
-        rows.index, offline.index, check_exact=True, check_freq=False
-    )
+    pd.testing.assert_index_equal(rows.index, offline.index, check_exact=True)
     assert rows.index.equals(offline.index)
     np.testing.assert_allclose(rows.values, offline.values, atol=2e-4)
 
