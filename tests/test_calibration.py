@@ -392,8 +392,9 @@ def test_yaml_round_trip(tmp_path, prediction, truth, corpus, model_root):
         loaded.check_fingerprint(fingerprint)
         with pytest.raises(ValueError, match="fitted on the scores of the model"):
             loaded.check_fingerprint("0" * 64)
-    # without fingerprint: every model
-    Calibration.fit(prediction, truth, num_bootstrap=0).check_fingerprint("0" * 64)
+    # without fingerprint (a frame that carries none): every model
+    plain = pd.DataFrame(prediction.to_numpy(), prediction.index, prediction.columns)
+    Calibration.fit(plain, truth, num_bootstrap=0).check_fingerprint("0" * 64)
 
 
 LINEAR = {"method": "linear", "slope": 2.0, "intercept": 1.0, "samples": 20}
@@ -1033,3 +1034,20 @@ def test_cli_invalid(tmp_path, capsys, database, model_root, fitted):
     report[-1] = pipeline
     assert main([*report, "-o", str(tmp_path / "r.md"), "--bootstrap", "0"]) == 1
     assert "not a calibration" in capsys.readouterr().err
+
+
+def test_fingerprint_travels_with_results(prediction, truth, model_root):
+    # results of an interface carry its model's fingerprint,
+    # which fit() records when none is given
+    fingerprint = audemo.Emotion(model_root).fingerprint
+    assert prediction.attrs["fingerprint"] == fingerprint
+    calibration = Calibration.fit(
+        prediction, truth, truth_range=(1, 5), num_bootstrap=0
+    )
+    assert calibration.fingerprint == fingerprint
+    # an explicit fingerprint wins, and plain frames carry none
+    plain = pd.DataFrame(prediction.to_numpy(), prediction.index, prediction.columns)
+    assert (
+        Calibration.fit(plain, truth, truth_range=(1, 5), num_bootstrap=0).fingerprint
+        is None
+    )

@@ -394,7 +394,9 @@ class Calibration(audobject.Object):
                 that made the predictions
                 (``audemo.Emotion().fingerprint``),
                 stored so that the calibration
-                is not applied to another model
+                is not applied to another model;
+                ``None`` takes it from ``prediction.attrs["fingerprint"]``,
+                which results of :class:`audemo.Emotion` carry
 
         Returns:
             calibration
@@ -552,7 +554,11 @@ class Calibration(audobject.Object):
             mappings=mappings,
             truth_range=truth_range,
             samples=len(data),
-            fingerprint=fingerprint,
+            fingerprint=(
+                fingerprint
+                if fingerprint is not None
+                else prediction.attrs.get("fingerprint")
+            ),
             validation={
                 "folds": folds,
                 "split": "sample" if speakers is None else "speaker",

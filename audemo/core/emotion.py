@@ -778,6 +778,9 @@ class Emotion(audinterface.Feature, audobject.Object):
         frame: pd.DataFrame,
         hint: str = "",
     ):
+        # the model that made them travels with the results,
+        # e.g. for audemo.Calibration.fit
+        frame.attrs["fingerprint"] = self.fingerprint
         if failures:
             warn_failures(failures, files, len(frame), row_unit(self.win_dur), hint)
 
