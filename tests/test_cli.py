@@ -1,6 +1,7 @@
 import io
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -218,7 +219,7 @@ def test_module_entry_point(model_root):
 
 def test_broken_pipe(model_root):
     result = subprocess.run(
-        f"audemo info {model_root} | head -n 1",
+        f"{shlex.quote(AUDEMO)} info {shlex.quote(model_root)} | head -n 1",
         shell=True,
         capture_output=True,
         text=True,
