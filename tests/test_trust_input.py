@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from sandbox import run_limited
 
+import audformat
 import audiofile
 
 import audemo
@@ -86,3 +87,15 @@ def test_transposed_signal(model_root, speech_files):
         assert coerce.process_signal(stereo, rate).isna().all().all()
     expected = interface.process_signal(stereo.T, rate)
     assert expected.notna().all().all()
+
+
+@pytest.mark.parametrize("win_dur", [None, 1.0])
+def test_short_segment_coerce_message(model_root, speech_files, win_dur):
+    # a segment shorter than the model's 25 ms: under coerce the warning
+    # says so, as errors="raise" does, with and without windows
+    index = audformat.segmented_index([speech_files[0]], [1.0], [1.01])
+    interface = audemo.Emotion(model_root, errors="coerce", win_dur=win_dur)
+    with pytest.warns(RuntimeWarning, match="it has 160 samples"):
+        frame = interface.process_index(index)
+    assert frame.isna().all().all()
+    assert list(frame.index) == list(index)

@@ -29,3 +29,19 @@ files in folders given to ``audemo predict``,
 the audio of an RTTM file-id,
 hints about files that ``process_folder`` skipped.
 """
+
+INTERFACE_RUNTIME_ARGUMENTS = (
+    "model_cache_root",
+    "cache_root",
+    "device",
+    "num_workers",
+    "num_threads",
+    "multiprocessing",
+    "verbose",
+)
+r"""Hidden audobject arguments of the interfaces (``Emotion``, ``Categories``).
+
+Settings of a run, not of the numbers:
+they are not written to pipeline YAML files
+and are not taken from them.
+"""

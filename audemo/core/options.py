@@ -23,6 +23,7 @@ import audeer
 import audinterface
 import audobject
 
+from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
 from audemo.core.define import SAMPLING_RATE
@@ -45,15 +46,7 @@ BORROWED_ARGUMENTS = {
 }
 r"""Arguments audobject finds on the interface's process."""
 
-RUNTIME_ARGUMENTS = (
-    "model_cache_root",
-    "cache_root",
-    "device",
-    "num_workers",
-    "num_threads",
-    "multiprocessing",
-    "verbose",
-)
+RUNTIME_ARGUMENTS = INTERFACE_RUNTIME_ARGUMENTS
 r"""Hidden audobject arguments: settings of a run, not of the numbers."""
 
 _EXAMPLES = {

@@ -10,6 +10,7 @@ import warnings
 import audeer
 import audobject
 
+from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 
@@ -34,24 +35,8 @@ REFUSED_CLASSES = ("audonnx.core.function.Function",)
 r"""Classes that are never instantiated: they execute code from the YAML."""
 
 RUNTIME_ARGUMENTS = {
-    "audemo.core.emotion.Emotion": (
-        "model_cache_root",
-        "cache_root",
-        "device",
-        "num_workers",
-        "num_threads",
-        "multiprocessing",
-        "verbose",
-    ),
-    "audemo.core.categorical.Categories": (
-        "model_cache_root",
-        "cache_root",
-        "device",
-        "num_workers",
-        "num_threads",
-        "multiprocessing",
-        "verbose",
-    ),
+    "audemo.core.emotion.Emotion": INTERFACE_RUNTIME_ARGUMENTS,
+    "audemo.core.categorical.Categories": INTERFACE_RUNTIME_ARGUMENTS,
     "audemo.core.segment.VoiceActivity": ("errors", "num_workers", "verbose"),
     # plain values only: nothing of the machine
     CALIBRATION_CLASS: (),

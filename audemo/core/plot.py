@@ -75,12 +75,7 @@ def timeline(
 
     """
     plt = import_optional("matplotlib.pyplot", purpose="plots")
-    frame = _select_file(frame, file)
-    missing = [name for name in dimensions if name not in frame.columns]
-    if missing:
-        raise ValueError(f"The results have no column {missing}.")
-    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
-    ends = frame.index.get_level_values("end").total_seconds().to_numpy()
+    frame, starts, ends = _timed_rows(frame, file, dimensions)
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
     order = np.argsort(starts)
@@ -162,14 +157,9 @@ def conversation(
         raise ValueError(
             f"A conversation plot needs a 'speaker' column, "
             f"the results have {list(frame.columns)}. "
-            f"Process with audemo.process_turns() or --speakers."
+            f"Process with audemo.process_turns()."
         )
-    frame = _select_file(frame, file)
-    missing = [name for name in dimensions if name not in frame.columns]
-    if missing:
-        raise ValueError(f"The results have no column {missing}.")
-    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
-    ends = frame.index.get_level_values("end").total_seconds().to_numpy()
+    frame, starts, ends = _timed_rows(frame, file, dimensions)
     total = max(float(ends.max()), 1e-3) if len(ends) else 1.0
     scale, unit = (60.0, "min") if total > 600 else (1.0, "s")
     speakers = list(dict.fromkeys(frame["speaker"].astype("string").fillna("?")))
@@ -411,6 +401,19 @@ def confusion(
     ax.set_ylabel("True")
     ax.set_title(f"UAR {np.nanmean(np.diag(shares)):.3f}")
     return ax
+
+
+def _timed_rows(
+    frame: pd.DataFrame, file: str | None, dimensions: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    r"""Rows of one file with the dimensions, and their start and end in s."""
+    frame = _select_file(frame, file)
+    missing = [name for name in dimensions if name not in frame.columns]
+    if missing:
+        raise ValueError(f"The results have no column {missing}.")
+    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
+    ends = frame.index.get_level_values("end").total_seconds().to_numpy()
+    return frame, starts, ends
 
 
 def _select_file(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:

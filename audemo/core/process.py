@@ -254,7 +254,19 @@ class RobustProcess(audinterface.Process):
             if self.errors == "raise":
                 raise
             message = str(ex) if file and file in str(ex) else f"{where}: {ex}"
-            return [Failure(message)], [file], *_one_row_index(start, end)
+            return [Failure(message)], [file], *self._one_row(start, end)
+
+    def _one_row(self, start: pd.Timedelta, end: pd.Timedelta) -> tuple:
+        r"""Start and end of a result of one row, as audinterface takes them.
+
+        With windows, audinterface shifts all starts and ends of a segment
+        read from a file by the segment's start (an index operation);
+        without, it changes the first start and last end in place (a list).
+
+        """
+        if self.win_dur is not None:
+            return pd.TimedeltaIndex([start]), pd.TimedeltaIndex([end])
+        return [start], [end]
 
     def _shorter_than_window(self, signal, sampling_rate, start, end) -> bool:
         start_i, end_i = audinterface_utils.segment_to_indices(
@@ -276,7 +288,7 @@ class RobustProcess(audinterface.Process):
             self.mixdown,
         )
         y = self.process_func(signal, sampling_rate, file=file)
-        return [y], [file], *_one_row_index(start, end)
+        return [y], [file], *self._one_row(start, end)
 
 
 class LabelledProcess(RobustProcess):
@@ -407,14 +419,6 @@ def check_orientation(signal: np.ndarray, where: str):
             f"Pass signal.T (soundfile.read returns (samples, channels); "
             f"audiofile.read returns (channels, samples))."
         )
-
-
-def _one_row_index(
-    start: pd.Timedelta, end: pd.Timedelta
-) -> tuple[pd.TimedeltaIndex, pd.TimedeltaIndex]:
-    # with windows, audinterface shifts the starts and ends of a segment
-    # read from a file by the segment's start: they must be an index, not lists
-    return pd.TimedeltaIndex([start]), pd.TimedeltaIndex([end])
 
 
 def _timedelta(value, default) -> pd.Timedelta:

@@ -13,6 +13,7 @@ import audeer
 
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.model import MODELS
+from audemo.core.precision import PRECISIONS
 from audemo.core.utils import import_optional
 
 
@@ -102,6 +103,27 @@ def add_model_arguments(command: argparse.ArgumentParser):
     """
     command.add_argument("model", nargs="?", default=None, help=MODEL_HELP)
     add_model_cache_root(command, legacy=True)
+
+
+def add_precision_option(command: argparse.ArgumentParser):
+    r"""Add ``--precision`` (default fp32) to a command that runs the model.
+
+    Args:
+        command: parser of the command
+
+    Examples:
+        >>> command = argparse.ArgumentParser()
+        >>> add_precision_option(command)
+        >>> command.parse_args([]).precision
+        'fp32'
+
+    """
+    command.add_argument(
+        "--precision",
+        choices=list(PRECISIONS),
+        default="fp32",
+        help="fp32 (default) or int8 (faster, numbers differ slightly)",
+    )
 
 
 def legacy_model_cache_root(args: argparse.Namespace) -> str | None:

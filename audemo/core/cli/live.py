@@ -25,9 +25,9 @@ import soundfile
 
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
+from audemo.core.cli.common import add_precision_option
 from audemo.core.cli.common import check_output
 from audemo.core.emotion import Emotion
-from audemo.core.precision import PRECISIONS
 from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
@@ -107,12 +107,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_model_option(command)
     add_model_cache_root(command, legacy=False)
-    command.add_argument(
-        "--precision",
-        choices=list(PRECISIONS),
-        default="fp32",
-        help="fp32 (default) or int8 (faster, numbers differ slightly)",
-    )
+    add_precision_option(command)
     return command
 
 

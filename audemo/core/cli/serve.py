@@ -11,7 +11,7 @@ import argparse
 
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
-from audemo.core.precision import PRECISIONS
+from audemo.core.cli.common import add_precision_option
 from audemo.core.server import MAX_BYTES
 from audemo.core.server import check_host
 from audemo.core.server import serve
@@ -64,12 +64,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_model_option(command)
     add_model_cache_root(command, legacy=False)
-    command.add_argument(
-        "--precision",
-        choices=list(PRECISIONS),
-        default="fp32",
-        help="fp32 (default) or int8 (faster, numbers differ slightly)",
-    )
+    add_precision_option(command)
     return command
 
 
