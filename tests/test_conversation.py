@@ -905,3 +905,200 @@ def test_cli_summary_and_plot(conversation, tmp_path, model_root, capsys):
         == 1
     )
     assert "'speaker' column" in capsys.readouterr().err
+
+
+# ----- audemo predict --speakers ------------------------------------------------
+
+
+def turns_database(root, turns, folder, *, column="speaker"):
+    r"""Database in ``folder`` with the recording and its turns as a table."""
+    import shutil
+
+    os.makedirs(folder)
+    shutil.copy(os.path.join(root, "dialogue.wav"), folder)
+    db = audformat.Database("dialogue")
+    index = audformat.segmented_index(
+        ["dialogue.wav"] * len(turns),
+        [start for _, start, _ in turns],
+        [end for _, _, end in turns],
+    )
+    db["turns"] = audformat.Table(index)
+    db["turns"][column] = audformat.Column()
+    db["turns"][column].set([speaker for speaker, _, _ in turns])
+    db["files"] = audformat.Table(audformat.filewise_index(["dialogue.wav"]))
+    db["files"]["speaker"] = audformat.Column()
+    db["files"]["speaker"].set(["several"])
+    db.save(folder)
+    return folder
+
+
+def test_cli_speakers_rttm(conversation, tmp_path, model_root, capsys):
+    from audemo.core.cli import main
+    from audemo.core.results import read_results
+
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    output = str(tmp_path / "turns.csv")
+    command = ["predict", root, "--speakers", rttm, "--model", model_root]
+    assert main(command + ["-o", output]) == 0
+    assert "5 rows, 0 failed" in capsys.readouterr().err
+    with open(output) as fp:
+        header = fp.readline().strip()
+    assert header == "file,start,end,speaker,arousal,dominance,valence,overlap"
+    written = read_results(output)
+    # the numbers of process_turns on the turns of the RTTM file
+    expected = audemo.process_turns(
+        audemo.Emotion(model_root), read_rttm(rttm, root=root)
+    )
+    assert written.index.get_level_values("file").unique().tolist() == ["dialogue.wav"]
+    assert written["speaker"].tolist() == expected["speaker"].tolist()
+    assert written["overlap"].tolist() == [False, True, True, False, False]
+    np.testing.assert_allclose(
+        written[["arousal", "dominance", "valence"]].to_numpy(),
+        expected[["arousal", "dominance", "valence"]].to_numpy(),
+        rtol=1e-6,
+    )
+    assert seconds(written.index.get_level_values("start")) == [
+        start for _, start, _ in sorted(turns, key=lambda turn: turn[1])
+    ]
+
+    # windows inside each turn, and only the parts without overlap
+    windows = str(tmp_path / "windows.parquet")
+    assert main(command + ["--win-dur", "1", "-o", windows]) == 0
+    frame = pd.read_parquet(windows)
+    assert list(frame.columns)[:2] == ["speaker", "turn"]
+    assert frame["turn"].max() == len(turns) - 1
+    alone = str(tmp_path / "alone.csv")
+    assert main(command + ["--exclude-overlap", "-o", alone]) == 0
+    alone = read_results(alone)
+    assert not alone["overlap"].any()
+    assert len(alone) == len(turns)
+
+
+def test_cli_speakers_rttm_inputs(conversation, tmp_path, model_root, capsys):
+    from audemo.core.cli import main
+
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    other = synthesize("Nobody talks to me.", str(tmp_path / "other.wav"))
+    dialogue = os.path.join(root, "dialogue.wav")
+    command = ["predict", dialogue, other, "--model", model_root]
+    # an input without turns is left out with a warning, the others are processed
+    with pytest.warns(RuntimeWarning, match="no turns for 1 input file"):
+        assert main(command + ["--speakers", rttm]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 1 + len(turns)
+    assert all(line.startswith(dialogue) for line in printed[1:])
+    # a file-id that names no input is an error naming the RTTM line
+    lines = open(rttm).read() + "SPEAKER meeting 1 0.0 1.0 <NA> <NA> C <NA> <NA>\n"
+    with open(rttm, "w") as fp:
+        fp.write(lines)
+    assert main(command + ["--speakers", rttm]) == 1
+    error = capsys.readouterr().err
+    assert f"{rttm}, line 9: no audio file for file-id 'meeting'" in error
+    # an RTTM file of none of the inputs
+    none = str(tmp_path / "none.rttm")
+    with open(none, "w") as fp:
+        fp.write("# no turns\n")
+    assert main(command + ["--speakers", none]) == 1
+    assert "gives no turns for the input files" in capsys.readouterr().err
+
+
+def test_cli_speakers_database(conversation, tmp_path, model_root, capsys):
+    from audemo.core.cli import main
+
+    root, turns = conversation
+    folder = turns_database(root, turns, str(tmp_path / "db"))
+    command = ["predict", folder, "--model", model_root, "--speakers"]
+    assert main(command + [f"{folder}:turns", "-o", folder]) == 0
+    capsys.readouterr()
+    db = audformat.Database.load(folder)
+    table = db["emotion"]
+    assert audformat.index_type(table.index) == "segmented"
+    assert table.columns["speaker"].scheme_id == "speaker"
+    assert db.schemes["speaker"].dtype == "str"
+    assert table.columns["overlap"].scheme_id == "audemo-overlap"
+    frame = table.get()
+    assert list(frame.columns) == [
+        "speaker",
+        "arousal",
+        "dominance",
+        "valence",
+        "overlap",
+    ]
+    expected = audemo.process_turns(
+        audemo.Emotion(model_root), db["turns"]["speaker"].get(), root=folder
+    )
+    pd.testing.assert_index_equal(frame.index, expected.index)
+    assert frame["speaker"].tolist() == expected["speaker"].tolist()
+    assert frame["overlap"].tolist() == expected["overlap"].tolist()
+    np.testing.assert_allclose(
+        frame[["arousal", "dominance", "valence"]].to_numpy(float),
+        expected[["arousal", "dominance", "valence"]].to_numpy(float),
+        rtol=1e-6,
+    )
+    # windows: a turn column with an integer scheme; a speaker scheme that
+    # does not take these speakers is left alone
+    db.schemes["speaker"] = audformat.Scheme("str", labels=["somebody"])
+    db.save(folder)
+    assert (
+        main(
+            command
+            + [f"{folder}:turns:speaker", "-o", folder, "--table", "windows"]
+            + ["--win-dur", "1"]
+        )
+        == 0
+    )
+    db = audformat.Database.load(folder)
+    assert db["windows"].columns["speaker"].scheme_id == "audemo-speaker"
+    assert db["windows"].columns["turn"].scheme_id == "audemo-turn"
+    assert db["windows"]["turn"].get().dtype == "Int64"
+
+
+def test_cli_speakers_database_errors(conversation, tmp_path, model_root, capsys):
+    from audemo.core.cli import main
+
+    root, turns = conversation
+    folder = turns_database(root, turns, str(tmp_path / "db"), column="who")
+    command = ["predict", folder, "--model", model_root, "--speakers"]
+    for source, error in [
+        (f"{folder}:turns", "table 'turns' has no column 'speaker', it has ['who']"),
+        (f"{folder}:talks", "has no table 'talks', it has ['files', 'turns']"),
+        (f"{folder}:files", "got a filewise index"),
+    ]:
+        assert main(command + [source]) == 1
+        assert error in capsys.readouterr().err
+    assert main(command + [f"{folder}:turns:who"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + len(turns)
+    # neither an RTTM file nor a database: an argparse error, exit code 2
+    with pytest.raises(SystemExit) as exit_code:
+        main(command + [str(tmp_path / "nothing:turns")])
+    assert exit_code.value.code == 2
+    assert "neither an RTTM file" in capsys.readouterr().err
+
+
+def test_cli_speakers_options(conversation, tmp_path, model_root, capsys):
+    from audemo.core.cli import main
+
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    command = ["predict", root, "--model", model_root]
+    for options, error in [
+        (["--exclude-overlap"], "--exclude-overlap needs --speakers"),
+        (["--speakers", rttm, "--num-speakers", "2"], "need --speakers auto"),
+        (["--diarization", str(tmp_path)], "need --speakers auto"),
+        (["--speakers", "auto", "--num-speakers", "0"], "positive number"),
+    ]:
+        assert main(command + options) == 1
+        assert error in capsys.readouterr().err
+    try:
+        import pyannote.audio  # noqa: F401
+    except ImportError:
+        pass
+    else:  # pragma: no cover (pyannote.audio is not installed in CI)
+        pytest.skip("pyannote.audio is installed")
+    # before the model runs: what to install, where the token goes
+    assert main(command + ["--speakers", "auto", "--num-speakers", "2"]) == 1
+    error = capsys.readouterr().err
+    assert "pyannote.audio is needed for speaker diarization" in error
+    assert "--diarization FOLDER" in error

@@ -48,6 +48,7 @@ def process_turns(
     *,
     root: str | None = None,
     cache_root: str | None = None,
+    file_key: str | None = None,
     exclude_overlap: bool = False,
 ) -> pd.DataFrame:
     r"""Emotion of each speaker turn.
@@ -94,6 +95,9 @@ def process_turns(
             e.g. ``db.root``
         cache_root: cache folder of results,
             see :meth:`audemo.Emotion.process_index`
+        file_key: how audio files enter the cache key,
+            see :meth:`audemo.Emotion.process_index`
+            (default: the interface's default)
         exclude_overlap: process only the parts of the turns
             in which one speaker speaks alone
             (:func:`~audemo.exclude_overlap`):
@@ -175,8 +179,11 @@ def process_turns(
         or interface.process.segment is not None
     )
     ids = np.arange(len(turns))
+    cache = {"cache_root": cache_root}
+    if file_key is not None:  # only Emotion knows it
+        cache["file_key"] = file_key
     parts = [
-        _process_layer(interface, turns, layer, root, cache_root, windowed)
+        _process_layer(interface, turns, layer, root, cache, windowed)
         for layer in _layers(turns, ~short)
     ]
     if short.any():
@@ -494,10 +501,10 @@ def _layers(turns: pd.Series, keep: np.ndarray) -> list[np.ndarray]:
     return [np.asarray(layer, dtype="int64") for layer in layers]
 
 
-def _process_layer(interface, turns, layer, root, cache_root, windowed):
+def _process_layer(interface, turns, layer, root, cache, windowed):
     r"""Result of turns that do not overlap, and the turn of each row."""
     index = turns.index[layer]
-    frame = interface.process_index(index, root=root, cache_root=cache_root)
+    frame = interface.process_index(index, root=root, **cache)
     if not windowed:
         # one row per turn, in the order of the index
         return frame, layer

@@ -45,6 +45,29 @@ SCHEME_DESCRIPTIONS = {
 }
 r"""The float schemes of :func:`to_database` and their descriptions."""
 
+SPEAKER_SCHEME = "speaker"
+TURN_SCHEME = "audemo-turn"
+OVERLAP_SCHEME = "audemo-overlap"
+CONVERSATION_SCHEMES = {
+    "speaker": (SPEAKER_SCHEME, "str", "Speaker of the turn."),
+    "turn": (
+        TURN_SCHEME,
+        "int",
+        "Position of the speaker turn a row lies in (0, 1, ...), from audemo.",
+    ),
+    "overlap": (
+        OVERLAP_SCHEME,
+        "bool",
+        "Whether the row overlaps a turn of another speaker, from audemo.",
+    ),
+}
+r"""Scheme ID, dtype and description of the columns of a conversation frame.
+
+``speaker`` uses the database's scheme ``speaker``
+if it has one that takes the speakers,
+else the string scheme ``audemo-speaker``.
+"""
+
 # a header of a large corpus lists thousands of scheme labels,
 # far more than a pipeline: bounds of their own, still far from a YAML bomb
 MAX_HEADER_BYTES = 64 * 1024 * 1024
@@ -320,6 +343,15 @@ def to_database(
     The table gets the index of ``frame``:
     filewise (``process_index(..., preserve_index=True)``)
     or segmented (windows, speech segments).
+    A conversation frame
+    (:meth:`audemo.Emotion.process_turns`)
+    becomes a segmented table
+    whose ``speaker`` column uses the scheme ``speaker``
+    (a string scheme, added if the database has none;
+    ``audemo-speaker`` if the database's ``speaker`` scheme
+    does not take these speakers),
+    ``turn`` the integer scheme ``audemo-turn``
+    and ``overlap`` the boolean scheme ``audemo-overlap``.
     A segmented index whose rows are exactly whole files
     (each file once, from 0 to its end or ``NaT``,
     as :meth:`audemo.Emotion.process_index` returns for a filewise index
@@ -395,8 +427,12 @@ def to_database(
             f"Database '{db.name}' has a table '{table_id}' already: "
             f"pass overwrite=True to replace it or choose another table_id."
         )
-    index = _table_index(frame, db.root)
-    schemes = _column_schemes(frame.columns)
+    conversation = "speaker" in frame.columns
+    index = _table_index(frame, db.root, keep_segments=conversation)
+    schemes = _column_schemes(frame.columns, conversation)
+    if conversation:
+        schemes.update(_conversation_schemes(db, frame))
+        schemes = {column: schemes[column] for column in frame.columns}
     _add_schemes(db, set(schemes.values()))
     description, meta = _table_description(interface, db.root)
     if table_id in db.tables:
@@ -411,16 +447,46 @@ def to_database(
                 else None
             ),
         )
-        db[table_id][column].set(frame[column].to_numpy(dtype="float64"))
+        db[table_id][column].set(_column_values(frame[column], scheme_id))
     return db[table_id]
 
 
-def _table_index(frame: pd.DataFrame, root: str | None) -> pd.Index:
+def _column_values(values: pd.Series, scheme_id: str) -> object:
+    r"""Values of a column in the dtype of its scheme."""
+    if scheme_id in SCHEME_DESCRIPTIONS:
+        return values.to_numpy(dtype="float64")
+    return values.to_numpy()
+
+
+def _conversation_schemes(db: audformat.Database, frame: pd.DataFrame) -> dict:
+    r"""Schemes of the speaker, turn and overlap columns of a conversation frame."""
+    schemes = {
+        column: CONVERSATION_SCHEMES[column][0]
+        for column in ("speaker", "turn", "overlap")
+        if column in frame.columns
+    }
+    existing = db.schemes.get(SPEAKER_SCHEME)
+    if existing is not None:
+        speakers = set(frame["speaker"].dropna())
+        labels = existing.labels_as_list if existing.labels is not None else None
+        takes = existing.dtype == audformat.define.DataType.STRING and (
+            labels is None or speakers <= set(labels)
+        )
+        if not takes:
+            schemes["speaker"] = "audemo-speaker"
+    return schemes
+
+
+def _table_index(
+    frame: pd.DataFrame, root: str | None, *, keep_segments: bool = False
+) -> pd.Index:
     r"""The index of results as the index of a table in ``root``.
 
     Paths below ``root`` relative to it,
     whole files filewise
-    (see :func:`_whole_files_to_filewise`).
+    (see :func:`_whole_files_to_filewise`)
+    unless ``keep_segments``
+    (speaker turns stay turns, even if one lasts a whole file).
 
     """
     try:
@@ -432,19 +498,25 @@ def _table_index(frame: pd.DataFrame, root: str | None) -> pd.Index:
             f"an audformat filewise or segmented index ({ex})."
         ) from ex
     check_inside(index, root)
+    if keep_segments:
+        return index
     return _whole_files_to_filewise(index, root)
 
 
-def _column_schemes(columns: pd.Index) -> dict[str, str]:
+def _column_schemes(columns: pd.Index, conversation: bool = False) -> dict[str, str]:
     r"""The scheme of each column of results.
 
     Arousal, dominance and valence: ``audemo-dimension``,
     ``hidden_states-*``: ``audemo-embedding``,
-    any other column (the classes of a head): ``audemo-category``.
+    any other column (the classes of a head): ``audemo-category``;
+    in a conversation frame the columns of its turns are left out
+    (see :func:`_conversation_schemes`).
 
     """
     schemes = {}
     for column in columns:
+        if conversation and column in CONVERSATION_SCHEMES:
+            continue
         if column in DIMENSIONS:
             schemes[column] = DIMENSION_SCHEME
         elif str(column).startswith("hidden_states-"):
@@ -455,10 +527,15 @@ def _column_schemes(columns: pd.Index) -> dict[str, str]:
 
 
 def _add_schemes(db: audformat.Database, scheme_ids: set[str]):
-    r"""Add the float schemes the database does not have yet."""
+    r"""Add the schemes the database does not have yet."""
     for scheme_id, description in SCHEME_DESCRIPTIONS.items():
         if scheme_id in scheme_ids and scheme_id not in db.schemes:
             db.schemes[scheme_id] = audformat.Scheme("float", description=description)
+    conversation = list(CONVERSATION_SCHEMES.values())
+    conversation.append(("audemo-speaker", "str", "Speaker of the turn."))
+    for scheme_id, dtype, description in conversation:
+        if scheme_id in scheme_ids and scheme_id not in db.schemes:
+            db.schemes[scheme_id] = audformat.Scheme(dtype, description=description)
 
 
 def _table_description(interface: object | None, root: str | None) -> tuple[str, dict]:

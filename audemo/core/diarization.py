@@ -32,12 +32,12 @@ TOKEN_VARIABLE = "HF_TOKEN"
 r"""Environment variable with the Hugging Face access token."""
 
 INSTALL = (
-    "Install it with: pip install 'audemo[diarization]'. "
     f"The pipeline {PIPELINE} is gated on the Hugging Face hub: "
     f"accept its conditions at https://huggingface.co/{PIPELINE} "
     f"and put an access token into the environment variable {TOKEN_VARIABLE}. "
     "Without internet, download the pipeline once elsewhere "
-    "and pass its local folder as pipeline=..."
+    "and pass its local folder as pipeline=... "
+    "(audemo predict: --diarization FOLDER)."
 )
 
 

@@ -790,6 +790,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         *,
         root: str | None = None,
         cache_root: str | None = None,
+        file_key: str = "stat",
         exclude_overlap: bool = False,
     ) -> pd.DataFrame:
         r"""Emotion of each speaker turn of a conversation.
@@ -810,6 +811,8 @@ class Emotion(audinterface.Feature, audobject.Object):
                 or ``db["turns"]["speaker"].get()``
             root: folder the files of the turns are relative to
             cache_root: cache folder of results, see :meth:`process_index`
+            file_key: how audio files enter the cache key,
+                see :meth:`process_index`
             exclude_overlap: process only the parts of the turns
                 in which one speaker speaks alone
 
@@ -842,6 +845,7 @@ class Emotion(audinterface.Feature, audobject.Object):
             turns,
             root=root,
             cache_root=cache_root,
+            file_key=file_key,
             exclude_overlap=exclude_overlap,
         )
 

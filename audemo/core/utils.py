@@ -15,7 +15,8 @@ OPTIONAL_PACKAGES = {
     "dask": "dask",
     "distributed": "dask",
     "matplotlib": "plot",
-    "pyannote": "diarization",
+    "pyannote.audio": "diarization",
+    "pyannote.core": "diarization",
     "sounddevice": "live",
     "starlette": "serve",
     "uvicorn": "serve",
@@ -111,7 +112,10 @@ def import_optional(name: str, *, purpose: str) -> types.ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as ex:
+        # namespace packages (pyannote.audio) are named with their second part
         package = name.split(".")[0]
+        if ".".join(name.split(".")[:2]) in OPTIONAL_PACKAGES:
+            package = ".".join(name.split(".")[:2])
         extra = OPTIONAL_PACKAGES.get(package)
         install = (
             f"pip install 'audemo[{extra}]'" if extra else f"pip install {package}"

@@ -30,22 +30,30 @@ from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_writable
+from audemo.core.conversation import process_turns
 from audemo.core.database import check_inside
 from audemo.core.database import check_table_id
 from audemo.core.database import load_database
 from audemo.core.database import to_database
 from audemo.core.define import AUDIO_EXTENSIONS
 from audemo.core.define import OUTPUTS
+from audemo.core.diarization import PIPELINE
+from audemo.core.diarization import Diarization
 from audemo.core.emotion import CHUNK_DUR
 from audemo.core.emotion import Emotion
+from audemo.core.inputs import absolute_files
 from audemo.core.inputs import input_to_index
 from audemo.core.inputs import merge_inputs
 from audemo.core.precision import PRECISIONS
 from audemo.core.results import TIME_FORMATS
 from audemo.core.results import write_results
 from audemo.core.segment import VoiceActivity
+from audemo.core.turns import check_segmented
+from audemo.core.turns import check_turns
+from audemo.core.turns import read_rttm
 from audemo.core.utils import available_cores
 from audemo.core.utils import count
+from audemo.core.utils import warn_items
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -75,6 +83,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _add_model_options(command)
     _add_processing_options(command)
     _add_row_options(command)
+    _add_speaker_options(command)
     return command
 
 
@@ -273,6 +282,94 @@ def _add_row_options(command: argparse.ArgumentParser):
     )
 
 
+def _add_speaker_options(command: argparse.ArgumentParser):
+    r"""Speaker turns of conversations."""
+    command.add_argument(
+        "--speakers",
+        type=speakers,
+        default=None,
+        metavar="SOURCE",
+        help=(
+            "emotion per speaker turn: an RTTM file (its file-ids name the "
+            "input recordings), DB:TABLE[:COLUMN] (the speaker column, or "
+            "COLUMN, of a segmented table of the audformat database in "
+            "folder DB), or auto (diarization with pyannote.audio, extra "
+            "audemo[diarization]); one row per turn of the input files, or per "
+            "window inside each turn with --win-dur; columns speaker, "
+            "(turn,) arousal, dominance, valence, overlap"
+        ),
+    )
+    command.add_argument(
+        "--exclude-overlap",
+        action="store_true",
+        help=(
+            "with --speakers: process only the parts of the turns in which "
+            "one speaker speaks alone"
+        ),
+    )
+    command.add_argument(
+        "--num-speakers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --speakers auto: the number of speakers, if known",
+    )
+    command.add_argument(
+        "--diarization",
+        default=PIPELINE,
+        metavar="PIPELINE",
+        help=(
+            "with --speakers auto: name of a pyannote.audio pipeline on the "
+            "Hugging Face hub (token in $HF_TOKEN) or the folder of a local copy "
+            f"(default: {PIPELINE})"
+        ),
+    )
+
+
+def speakers(value: str) -> tuple[str, ...]:
+    r"""Type of ``--speakers``: where the speaker turns come from.
+
+    Args:
+        value: ``auto``,
+            an RTTM file,
+            or ``DB:TABLE[:COLUMN]``
+            with the folder of an audformat database
+
+    Returns:
+        ``("auto",)``, ``("rttm", file)``,
+        or ``("database", folder, table, column)``
+
+    Raises:
+        argparse.ArgumentTypeError: if ``value`` is none of them
+
+    Examples:
+        >>> speakers("auto"), speakers("call.rttm")
+        (('auto',), ('rttm', 'call.rttm'))
+        >>> db = audformat.Database("mydb")
+        >>> db.save("mydb")
+        >>> speakers("mydb:turns"), speakers("mydb:turns:who")
+        (('database', 'mydb', 'turns', 'speaker'), ('database', 'mydb', 'turns', 'who'))
+
+    """  # noqa: E501
+    if value == "auto":
+        return ("auto",)
+    if value.lower().endswith(".rttm") or os.path.isfile(value):
+        return ("rttm", value)
+    parts = value.split(":")
+    # the folder may hold a colon itself: try TABLE:COLUMN, then TABLE
+    for split, column in ((len(parts) - 2, None), (len(parts) - 1, "speaker")):
+        folder = ":".join(parts[:split])
+        if split > 0 and os.path.isfile(os.path.join(folder, "db.yaml")):
+            table = parts[split]
+            column = column or parts[split + 1]
+            if table and column:
+                return ("database", folder, table, column)
+    raise argparse.ArgumentTypeError(
+        f"'{value}' is neither an RTTM file (.rttm), nor DB:TABLE[:COLUMN] "
+        f"with the folder DB of an audformat database (db.yaml), nor auto"
+    )
+
+
 def channels(value: str) -> int | list[int]:
     r"""Type of ``--channels``: one channel or a list of channels.
 
@@ -389,14 +486,25 @@ def run(args: argparse.Namespace) -> int:
     interface = _interface(args, selected)
     if database is not None:
         index, root = _index_in_database(index, root, args.output)
-    cache_options = {}
+    cache_options = {"cache_root": args.cache_root}
     if args.file_key is not None:
         cache_options["file_key"] = args.file_key
-    frame = interface.process_index(
-        index, root=root, cache_root=args.cache_root, **cache_options
+    if args.speakers is None:
+        frame = interface.process_index(index, root=root, **cache_options)
+    else:
+        frame = process_turns(
+            interface,
+            _turns(args, index, root),
+            root=root,
+            exclude_overlap=args.exclude_overlap,
+            **cache_options,
+        )
+    # one row per file: no windows, no segments, no turns
+    whole_files = (
+        interface.win_dur is None
+        and interface.process.segment is None
+        and args.speakers is None
     )
-    # one row per file: no windows, no segments
-    whole_files = interface.win_dur is None and interface.process.segment is None
     if database is not None:
         table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
         # replacing a table was allowed (--overwrite) or it did not exist
@@ -424,6 +532,17 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
     """
     if args.hop_dur is not None and args.win_dur is None:
         raise ValueError("--hop-dur needs --win-dur.")
+    source = args.speakers[0] if args.speakers else None
+    if args.exclude_overlap and source is None:
+        raise ValueError("--exclude-overlap needs --speakers.")
+    if source != "auto" and (
+        args.num_speakers is not None or args.diarization != PIPELINE
+    ):
+        raise ValueError("--num-speakers and --diarization need --speakers auto.")
+    if args.num_speakers is not None and args.num_speakers < 1:
+        raise ValueError(
+            f"--num-speakers must be a positive number, not {args.num_speakers}."
+        )
     if args.file_key is not None and args.cache_root is None:
         raise ValueError("--file-key needs --cache-root (it keys the results cache).")
     if args.head and args.outputs != ["logits"]:
@@ -521,6 +640,76 @@ def _interface(
     return Emotion(
         args.model, outputs=args.outputs, calibration=args.calibration, **options
     )
+
+
+def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Series:
+    r"""Speaker turns of the input files, their paths as in ``index``.
+
+    Files among the inputs without a turn are left out with a warning;
+    an RTTM file-id that names no input file is an error.
+
+    """
+    inputs = {audeer.path(root or "", file): file for file in index}
+    source, *where = args.speakers
+    if source == "auto":
+        diarization = Diarization(args.diarization, num_speakers=args.num_speakers)
+        turns = diarization.process_files(list(index), root=root)
+    elif source == "rttm":
+        turns = read_rttm(where[0], files=list(inputs))
+        turns = _files_as_given(turns, inputs)
+    else:
+        turns = _database_turns(*where, inputs)
+        turns = check_turns(turns, root=root, check_audio=True)
+    if turns.empty:
+        raise ValueError(
+            f"--speakers {':'.join(args.speakers[1:]) or 'auto'} gives no turns "
+            f"for the input files: nothing to process."
+        )
+    turned = set(turns.index.get_level_values("file"))
+    silent = [file for file in index if file not in turned]
+    if silent:
+        warn_items(
+            f"--speakers gives no turns for {count(len(silent), 'input file')}, "
+            f"left out",
+            silent,
+        )
+    return turns
+
+
+def _database_turns(
+    folder: str, table_id: str, column: str, inputs: dict[str, str]
+) -> pd.Series:
+    r"""Turns of a table of a database, for the files among the inputs."""
+    db = load_database(folder)
+    what = f"--speakers {folder}:{table_id}:{column}"
+    if table_id not in db.tables:
+        raise ValueError(
+            f"{what}: database '{folder}' has no table '{table_id}', "
+            f"it has {sorted(db.tables)}."
+        )
+    if column not in db[table_id].columns:
+        raise ValueError(
+            f"{what}: table '{table_id}' has no column '{column}', "
+            f"it has {sorted(db[table_id].columns)}."
+        )
+    turns = db[table_id][column].get()
+    try:
+        check_segmented(turns.index, f"The turns of table '{table_id}'")
+    except ValueError as ex:
+        raise ValueError(f"{what}: {ex}") from None
+    turns = turns.set_axis(absolute_files(turns.index, db.root))
+    return _files_as_given(turns[turns.index.isin(list(inputs), level="file")], inputs)
+
+
+def _files_as_given(turns: pd.Series, inputs: dict[str, str]) -> pd.Series:
+    r"""Turns with the paths of their files as the inputs give them."""
+    files = [inputs[audeer.path(file)] for file in turns.index.get_level_values("file")]
+    index = audformat.segmented_index(
+        files,
+        turns.index.get_level_values("start"),
+        turns.index.get_level_values("end"),
+    )
+    return turns.set_axis(index)
 
 
 def _index_in_database(
