@@ -45,9 +45,16 @@ import sys
 import time
 import warnings
 
-import numpy as np
 
-import audonnx
+# Python puts this script's folder first on sys.path,
+# where benchmarks/profile.py hides the standard library's profile module,
+# which torch imports (through cProfile)
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != _HERE]
+
+import numpy as np  # noqa: E402 (after the path fix above)
+
+import audonnx  # noqa: E402
 
 
 SAMPLING_RATE = 16000

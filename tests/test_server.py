@@ -185,6 +185,43 @@ def test_websocket_short_and_realtime(served):
     assert rows[0]["skipped"] >= 0
 
 
+def test_websocket_large_frames(served):
+    # each frame holds more audio than the server takes in while it computes:
+    # it stops reading until the stream caught up, and nothing is lost
+    server, interface = served
+    rng = np.random.default_rng(4)
+    signal = (rng.standard_normal(2 * 480000) * 0.1).astype("float32")
+    url = server.url("/stream?sampling_rate=8000&win_dur=4&hop_dur=4", "ws")
+    rows = stream_rows(url, signal, 480000)
+    stream = audemo.Stream(interface, win_dur=4.0, hop_dur=4.0)
+    expected = pd.concat([stream.push(signal, 8000), stream.close()])
+    assert rows == expected_rows(expected)
+    assert len(rows) == 30
+
+
+def test_websocket_realtime_catches_up(served):
+    # frames of one hop each: a server that pushed frame by frame would
+    # compute every window (each the newest of its push) and fall behind;
+    # windows of 0.5 ms hop take longer to compute than to arrive
+    server, interface = served
+    rng = np.random.default_rng(5)
+    signal = (rng.standard_normal(32000) * 0.1).astype("float32")
+    query = "realtime=1&win_dur=0.05&hop_dur=0.0005"
+    rows = stream_rows(server.url(f"/stream?{query}", "ws"), signal, 8)
+    stream = audemo.Stream(interface, win_dur=0.05, hop_dur=0.0005)
+    expected = expected_rows(stream.push(signal, 16000))
+    assert len(expected) == 3901
+    skipped = sum(row["skipped"] for row in rows)
+    assert skipped > 0
+    assert len(rows) + skipped == len(expected)
+    # the rows computed are those of the stream, skipped ones left out
+    by_start = {row["start"]: row for row in expected}
+    for row in rows:
+        assert {k: v for k, v in row.items() if k != "skipped"} == by_start[
+            row["start"]
+        ]
+
+
 @pytest.mark.parametrize(
     "query, message",
     [

@@ -40,6 +40,13 @@ r"""Largest request body of ``POST /predict`` in bytes (50 MiB)."""
 MAX_FRAME_SAMPLES = 10 * 48000
 r"""Largest WebSocket frame in samples (10 s at 48 kHz)."""
 
+MAX_PENDING_SECONDS = 30.0
+r"""Audio in seconds a stream takes in while a window is computed.
+
+Beyond it the server stops reading the WebSocket
+until the stream has caught up.
+"""
+
 _EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3"}
 
 
@@ -178,35 +185,7 @@ def create_app(
             await websocket.close(code=1008)
             return
         try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                if message.get("bytes") is None:  # text: end of stream
-                    frame = await concurrency.run_in_threadpool(live.close)
-                    for row in _rows(frame):
-                        await websocket.send_json(row)
-                    await websocket.close()
-                    return
-                data = message["bytes"]
-                if len(data) % 4 or len(data) > 4 * MAX_FRAME_SAMPLES:
-                    await websocket.send_json(
-                        {
-                            "error": (
-                                f"A frame has {len(data)} bytes: send float32 "
-                                "little-endian samples (a multiple of 4 bytes), "
-                                f"at most {MAX_FRAME_SAMPLES} a frame."
-                            )
-                        }
-                    )
-                    await websocket.close(code=1003)
-                    return
-                samples = np.frombuffer(data, dtype="<f4")
-                frame = await concurrency.run_in_threadpool(
-                    live.push, samples, sampling_rate
-                )
-                for row in _rows(frame):
-                    await websocket.send_json(row)
+            await _stream_frames(websocket, live, sampling_rate, concurrency)
         except websockets.WebSocketDisconnect:  # pragma: no cover - timing
             return
 
@@ -277,6 +256,85 @@ def check_host(host: str, token: str | None):
             'print(secrets.token_urlsafe())"`) that every request must send, '
             "or serve on 127.0.0.1."
         )
+
+
+async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrency):
+    r"""Push the frames of a WebSocket into ``live`` and send its rows.
+
+    A reader task takes frames off the socket
+    while a window is computed,
+    and the next push gets everything that arrived in the meantime:
+    a stream with ``realtime=1`` then skips windows
+    instead of falling behind.
+    At most ``MAX_PENDING_SECONDS`` of audio wait;
+    beyond that the reader pauses,
+    and TCP slows the client down.
+    Frames that arrived before the end of the stream,
+    a disconnect or a bad frame
+    are pushed first.
+
+    """
+    import asyncio
+
+    pending, waiting = [], [0]  # frames not pushed yet, their samples
+    end = []  # "close", "disconnect" or an error message, once
+    arrived, room = asyncio.Event(), asyncio.Event()
+    room.set()
+    limit = int(MAX_PENDING_SECONDS * sampling_rate)
+
+    async def read():
+        while not end:
+            await room.wait()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                end.append("disconnect")
+            elif message.get("bytes") is None:  # text: end of stream
+                end.append("close")
+            elif len(message["bytes"]) % 4 or (
+                len(message["bytes"]) > 4 * MAX_FRAME_SAMPLES
+            ):
+                end.append(
+                    f"A frame has {len(message['bytes'])} bytes: send float32 "
+                    f"little-endian samples (a multiple of 4 bytes), "
+                    f"at most {MAX_FRAME_SAMPLES} a frame."
+                )
+            else:
+                pending.append(np.frombuffer(message["bytes"], dtype="<f4"))
+                waiting[0] += pending[-1].size
+                if waiting[0] > limit:
+                    room.clear()
+            arrived.set()
+
+    reader = asyncio.create_task(read())
+    try:
+        while True:
+            await arrived.wait()
+            arrived.clear()
+            # no await between the last look at pending and at end:
+            # the reader cannot add a frame unseen
+            while pending:
+                samples = np.concatenate(pending)
+                pending.clear()
+                waiting[0] = 0
+                room.set()
+                frame = await concurrency.run_in_threadpool(
+                    live.push, samples, sampling_rate
+                )
+                for row in _rows(frame):
+                    await websocket.send_json(row)
+            if not end:
+                continue
+            if end[0] == "close":
+                frame = await concurrency.run_in_threadpool(live.close)
+                for row in _rows(frame):
+                    await websocket.send_json(row)
+                await websocket.close()
+            elif end[0] != "disconnect":
+                await websocket.send_json({"error": end[0]})
+                await websocket.close(code=1003)
+            return
+    finally:
+        reader.cancel()
 
 
 def _predict(interface: Emotion, body: bytes) -> list[dict]:
