@@ -140,13 +140,14 @@ _generated_root = os.path.join(_docs_root, "_generated")
 
 
 def make_figures(root: str):
-    r"""Draw docs/_generated/timeline.png and circumplex.png."""
+    r"""Draw docs/_generated/timeline.png, circumplex.png and conversation.png."""
     import tempfile
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     import audformat
     import audiofile
@@ -196,6 +197,47 @@ def make_figures(root: str):
             os.path.join(root, "circumplex.png"), dpi=100, bbox_inches="tight"
         )
         plt.close(ax.figure)
+
+        # a conversation: speech.wav (A) and a higher version of it (B)
+        # taking turns, B's first turn 0.5 s into the end of A's
+        voices = {
+            "A": signal,
+            "B": audresample.resample(signal, sampling_rate, int(sampling_rate / 1.2))[
+                0
+            ],
+        }
+        script, position = [], 0.0
+        for speaker in ("A", "B", "A", "B"):
+            start = max(0.0, position - (0.5 if speaker == "B" else -0.4))
+            script.append(
+                (speaker, start, start + len(voices[speaker]) / sampling_rate)
+            )
+            position = script[-1][2]
+        recording = np.zeros(int((position + 0.5) * sampling_rate), dtype=np.float32)
+        for speaker, start, end in script:
+            begin = int(start * sampling_rate)
+            recording[begin : begin + len(voices[speaker])] += voices[speaker]
+        audiofile.write(
+            os.path.join(tmp, "call.wav"),
+            recording / np.abs(recording).max() * 0.9,
+            sampling_rate,
+        )
+        turns = pd.Series(
+            [speaker for speaker, _, _ in script],
+            index=audformat.segmented_index(
+                ["call.wav"] * len(script),
+                [start for _, start, _ in script],
+                [end for _, _, end in script],
+            ),
+        )
+        interface = audemo.Emotion(
+            model_root, win_dur=1.0, hop_dur=0.5, model_cache_root=tmp
+        )
+        figure = audemo.plot.conversation(interface.process_turns(turns, root=tmp))
+        figure.savefig(
+            os.path.join(root, "conversation.png"), dpi=100, bbox_inches="tight"
+        )
+        plt.close(figure)
 
 
 make_figures(_generated_root)
