@@ -6,6 +6,7 @@ with one overlap made by mixing two turns.
 The turns' times are known because the test places the speech.
 """
 
+import io
 import os
 import sys
 import warnings
@@ -995,7 +996,44 @@ def test_cli_speakers_rttm_inputs(conversation, tmp_path, model_root, capsys):
         fp.write(lines)
     assert main(command + ["--speakers", rttm]) == 1
     error = capsys.readouterr().err
-    assert f"{rttm}, line 9: no audio file for file-id 'meeting'" in error
+    assert (
+        f"{rttm}, line 9: file-id 'meeting' names none of the input recordings" in error
+    )
+    # with --errors coerce a recording that cannot be read gets rows of NaN
+    broken = str(tmp_path / "meeting.wav")
+    with open(broken, "wb") as fp:
+        fp.write(b"RIFF....WAVEfmt nothing else")
+    with pytest.warns(RuntimeWarning):
+        assert (
+            main(
+                [
+                    *command[:3],
+                    broken,
+                    *command[3:],
+                    "--speakers",
+                    rttm,
+                    "--errors",
+                    "coerce",
+                ]
+            )
+            == 0
+        )
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert frame["file"].tolist()[-1] == broken
+    assert frame.iloc[-1][["arousal", "dominance", "valence"]].isna().all()
+    assert frame.iloc[:-1][["arousal", "dominance", "valence"]].notna().all().all()
+    # and stops the command without it
+    assert main([*command[:3], broken, *command[3:], "--speakers", rttm]) == 1
+    assert "meeting.wav" in capsys.readouterr().err
+    # two recordings of one file-id
+    twin = os.path.join(str(tmp_path), "twin")
+    os.makedirs(twin)
+    import shutil
+
+    shutil.copy(dialogue, twin)
+    twin = os.path.join(twin, "dialogue.wav")
+    assert main([*command[:3], twin, *command[3:], "--speakers", rttm]) == 1
+    assert "names several input recordings" in capsys.readouterr().err
     # an RTTM file of none of the inputs
     none = str(tmp_path / "none.rttm")
     with open(none, "w") as fp:

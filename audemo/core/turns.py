@@ -155,7 +155,6 @@ def read_rttm(
     path: str | Sequence[str],
     *,
     root: str | None = None,
-    files: Sequence[str] | None = None,
 ) -> pd.Series:
     r"""Read speaker turns from RTTM files.
 
@@ -188,17 +187,7 @@ def read_rttm(
       as with ``check_turns(..., check_audio=True)``:
       a turn that starts after the end of the file is an error,
       one that ends after it is clipped with a warning.
-    * with ``files``,
-      the one of these audio files
-      whose name is ``<file-id>.<extension>``
-      with an audio extension
-      (or ``<file-id>`` if the file-id has such an extension),
-      in any of their folders;
-      the file column is that file as given,
-      and the turns are checked against the audio as with ``root``.
-      ``audemo predict --speakers`` reads RTTM files this way,
-      with the recordings it was given.
-    * without ``root`` and ``files``,
+    * without ``root``,
       the file column is ``<file-id>.wav``
       (or the file-id itself if it has an audio extension),
       relative to the folder you later pass as ``root``
@@ -208,18 +197,14 @@ def read_rttm(
     Args:
         path: RTTM file, or a list of them
         root: folder of the audio files
-        files: the audio files the file-ids name
-            (instead of ``root``)
 
     Returns:
         speaker turns,
         sorted by file and start
 
     Raises:
-        FileNotFoundError: if an RTTM file or ``root`` does not exist,
-            or a file of ``files``
-        ValueError: if ``root`` and ``files`` are both given,
-            if a line is malformed
+        FileNotFoundError: if an RTTM file or ``root`` does not exist
+        ValueError: if a line is malformed
             (too few fields, onset or duration not a number,
             negative onset or duration),
             if no audio file or several match a file-id,
@@ -240,18 +225,12 @@ def read_rttm(
 
     """
     paths = [path] if isinstance(path, str | os.PathLike) else list(path)
-    if root is not None and files is not None:
-        raise ValueError(
-            "Give the audio files of the RTTM files as root (their folder) "
-            "or as files (a list), not both."
-        )
     if root is not None and not os.path.isdir(root):
         raise FileNotFoundError(
             f"The root of the audio files, '{root}', is not a folder."
         )
-    turn_files, starts, ends, speakers, labels, zero = [], [], [], [], [], []
-    # directory listings read once per folder, or the files given by name
-    folders = {} if files is None else _names(files)
+    files, starts, ends, speakers, labels, zero = [], [], [], [], [], []
+    folders = {}  # directory listings, read once per folder
     for rttm in paths:
         rttm = os.fspath(rttm)
         if not os.path.isfile(rttm):
@@ -284,12 +263,8 @@ def read_rttm(
                 continue
             file_id = fields[1]
             if file_id not in mapped:
-                mapped[file_id] = (
-                    _audio_file(file_id, root, where, folders)
-                    if files is None
-                    else _given_file(file_id, where, folders)
-                )
-            turn_files.append(mapped[file_id])
+                mapped[file_id] = _audio_file(file_id, root, where, folders)
+            files.append(mapped[file_id])
             starts.append(onset)
             ends.append(onset + duration)
             speakers.append(fields[7])
@@ -301,9 +276,9 @@ def read_rttm(
         )
     starts = pd.to_timedelta(np.asarray(starts, dtype="int64"), unit="ns")
     ends = pd.to_timedelta(np.asarray(ends, dtype="int64"), unit="ns")
-    if root is not None or files is not None:
-        ends = _check_audio(turn_files, starts, ends, labels, None)
-    return _make_turns(turn_files, starts, ends, speakers)
+    if root is not None:
+        ends = _check_audio(files, starts, ends, labels, None)
+    return _make_turns(files, starts, ends, speakers)
 
 
 def turns_from_annotation(
@@ -545,39 +520,6 @@ def _audio_file(file_id: str, root: str | None, where: str, folders: dict) -> st
             f"{', '.join(matches)}. Keep one of them there."
         )
     return os.path.join(folder, matches[0])
-
-
-def _names(files: Sequence[str]) -> dict[str, list[str]]:
-    r"""Audio files by their name, and by their name without extension."""
-    names = {}
-    for file in dict.fromkeys(os.fspath(file) for file in files):
-        name = os.path.basename(file)
-        names.setdefault(name, []).append(file)
-        stem, extension = os.path.splitext(name)
-        if extension[1:].lower() in AUDIO_EXTENSIONS:
-            names.setdefault(stem, []).append(file)
-    return names
-
-
-def _given_file(file_id: str, where: str, names: dict[str, list[str]]) -> str:
-    r"""Audio file of an RTTM file-id among the files given."""
-    matches = names.get(file_id, [])
-    if _extension(file_id) in AUDIO_EXTENSIONS:
-        # a file-id with an extension names the file exactly
-        matches = [file for file in matches if os.path.basename(file) == file_id]
-    if not matches:
-        raise ValueError(
-            f"{where}: no audio file for file-id '{file_id}' among the "
-            f"{count(len({f for fs in names.values() for f in fs}), 'file')} "
-            f"given (looked for {file_id}.<{'|'.join(AUDIO_EXTENSIONS)}>). "
-            f"Give its recording too, or drop its lines."
-        )
-    if len(matches) > 1:
-        raise ValueError(
-            f"{where}: several audio files for file-id '{file_id}': "
-            f"{', '.join(matches)}. Give only one of them."
-        )
-    return matches[0]
 
 
 def _check_audio(files, starts, ends, labels, root):

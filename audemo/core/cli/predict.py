@@ -647,22 +647,38 @@ def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Se
 
     Files among the inputs without a turn are left out with a warning;
     an RTTM file-id that names no input file is an error.
+    Turns are checked against the audio;
+    with ``--errors coerce`` not those of files that cannot be read:
+    their rows become NaN, as for any file that fails.
 
     """
     inputs = {audeer.path(root or "", file): file for file in index}
+    unreadable = set()
+    if args.errors == "coerce":
+        unreadable = {file for file in index if not _readable(file, root)}
     source, *where = args.speakers
     if source == "auto":
         diarization = Diarization(args.diarization, num_speakers=args.num_speakers)
-        turns = diarization.process_files(list(index), root=root)
-    elif source == "rttm":
-        turns = read_rttm(where[0], files=list(inputs))
-        turns = _files_as_given(turns, inputs)
+        readable = [file for file in index if file not in unreadable]
+        turns = diarization.process_files(readable, root=root)
     else:
-        turns = _database_turns(*where, inputs)
-        turns = check_turns(turns, root=root, check_audio=True)
+        if source == "rttm":
+            turns = _rttm_turns(where[0], inputs)
+        else:
+            turns = _database_turns(*where, inputs)
+        files = turns.index.get_level_values("file")
+        failed = files.isin(list(unreadable))
+        turns = check_turns(
+            pd.concat(
+                [
+                    check_turns(turns[~failed], root=root, check_audio=True),
+                    turns[failed],
+                ]
+            )
+        )
     if turns.empty:
         raise ValueError(
-            f"--speakers {':'.join(args.speakers[1:]) or 'auto'} gives no turns "
+            f"--speakers {':'.join(where) or 'auto'} gives no turns "
             f"for the input files: nothing to process."
         )
     turned = set(turns.index.get_level_values("file"))
@@ -674,6 +690,71 @@ def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Se
             silent,
         )
     return turns
+
+
+def _readable(file: str, root: str | None) -> bool:
+    r"""Whether the duration of an audio file can be read."""
+    try:
+        audiofile.duration(audeer.path(root or "", file))
+    except Exception:  # any reason: the interface reports it as it processes
+        return False
+    return True
+
+
+def _rttm_turns(path: str, inputs: dict[str, str]) -> pd.Series:
+    r"""Turns of an RTTM file, each file-id mapped to an input file by name.
+
+    A file-id names the input file
+    whose name is ``<file-id>.<audio extension>``
+    (or ``<file-id>`` if it has an audio extension itself).
+
+    """
+    turns = read_rttm(path)  # files named <file-id>.wav, or the file-id
+    by_name = {}
+    for absolute, given in inputs.items():
+        name = os.path.basename(absolute)
+        by_name.setdefault(name, []).append(given)
+        stem, extension = os.path.splitext(name)
+        if extension[1:].lower() in AUDIO_EXTENSIONS and stem != name:
+            by_name.setdefault(stem, []).append(given)
+    mapped = {}
+    for name in dict.fromkeys(turns.index.get_level_values("file")):
+        matches = list(dict.fromkeys(by_name.get(name, [])))
+        file_id = name[: -len(".wav")] if name.endswith(".wav") else name
+        if not matches:
+            matches = list(dict.fromkeys(by_name.get(file_id, [])))
+        if len(matches) != 1:
+            where = f"{path}, line {_rttm_line(path, file_id, name)}"
+            if not matches:
+                raise ValueError(
+                    f"{where}: file-id '{file_id}' names none of the input "
+                    f"recordings (looked for {file_id}.<"
+                    f"{'|'.join(AUDIO_EXTENSIONS)}>). Give its recording as "
+                    f"input too, or leave out its lines."
+                )
+            raise ValueError(
+                f"{where}: file-id '{file_id}' names several input "
+                f"recordings: {', '.join(matches)}. Give only one of them."
+            )
+        mapped[name] = matches[0]
+    files = [mapped[name] for name in turns.index.get_level_values("file")]
+    return turns.set_axis(
+        audformat.segmented_index(
+            files,
+            turns.index.get_level_values("start"),
+            turns.index.get_level_values("end"),
+        )
+    )
+
+
+def _rttm_line(path: str, *file_ids: str) -> int:
+    r"""Number of the first line of an RTTM file with one of the file-ids."""
+    with open(path, encoding="utf-8") as fp:
+        for number, line in enumerate(fp, start=1):
+            fields = line.split()
+            if len(fields) > 1 and fields[0] == "SPEAKER" and fields[1] in file_ids:
+                return number
+    return 0  # pragma: no cover - read_rttm read the file-id from a line
 
 
 def _database_turns(
@@ -698,18 +779,17 @@ def _database_turns(
     except ValueError as ex:
         raise ValueError(f"{what}: {ex}") from None
     turns = turns.set_axis(absolute_files(turns.index, db.root))
-    return _files_as_given(turns[turns.index.isin(list(inputs), level="file")], inputs)
-
-
-def _files_as_given(turns: pd.Series, inputs: dict[str, str]) -> pd.Series:
-    r"""Turns with the paths of their files as the inputs give them."""
-    files = [inputs[audeer.path(file)] for file in turns.index.get_level_values("file")]
-    index = audformat.segmented_index(
-        files,
-        turns.index.get_level_values("start"),
-        turns.index.get_level_values("end"),
+    absolute = [audeer.path(file) for file in turns.index.get_level_values("file")]
+    keep = np.array([file in inputs for file in absolute], dtype=bool)
+    turns = turns[keep]
+    files = [inputs[file] for file, kept in zip(absolute, keep) if kept]
+    return turns.set_axis(
+        audformat.segmented_index(
+            files,
+            turns.index.get_level_values("start"),
+            turns.index.get_level_values("end"),
+        )
     )
-    return turns.set_axis(index)
 
 
 def _index_in_database(
@@ -755,7 +835,8 @@ def _summary_line(
 
     """
     files = frame.index.get_level_values("file")
-    failed = frame.isna().all(axis=1).to_numpy()
+    # the scores, without the speaker, turn and overlap of turns
+    failed = frame.select_dtypes("floating").isna().all(axis=1).to_numpy()
     failed_files = set(files[failed])
     if whole_files:
         # each row ends where its file ends: no need to read the files again
