@@ -42,6 +42,8 @@ SCRIPT = [
 ]
 VOICES = {"us": "en-us", "gb": "en-gb+f3"}
 PAUSE = 0.4  # seconds between turns
+# columns of a conversation frame without windows
+TURN_COLUMNS = ["speaker", "arousal", "dominance", "valence", "overlap"]
 # where the overlap of the second "us" turn is made: 0.8 s before "gb" ends
 
 
@@ -678,13 +680,7 @@ def test_process_turns_rttm(conversation, tmp_path, model_root):
     expected = interface.process_index(checked.index)
     # the scores of process_index, row for row
     pd.testing.assert_frame_equal(frame[expected.columns], expected)
-    assert list(frame.columns) == [
-        "speaker",
-        "arousal",
-        "dominance",
-        "valence",
-        "overlap",
-    ]
+    assert list(frame.columns) == TURN_COLUMNS
     assert frame["speaker"].tolist() == [speaker for speaker, _, _ in turns]
     assert frame["speaker"].dtype == "string"
     # the second "us" turn starts 0.8 s before "gb" ends
@@ -697,8 +693,8 @@ def test_process_turns_rttm(conversation, tmp_path, model_root):
     assert summary.loc[(os.path.join(root, "dialogue.wav"), "us"), "turns"] == 2
 
 
-def test_process_turns_audformat(conversation, model_root):
-    root, turns = conversation
+def turns_table(turns, *, column="speaker"):
+    r"""Database with the turns of ``dialogue.wav`` as the table ``turns``."""
     db = audformat.Database("dialogue")
     index = audformat.segmented_index(
         ["dialogue.wav"] * len(turns),
@@ -706,8 +702,14 @@ def test_process_turns_audformat(conversation, model_root):
         [end for _, _, end in turns],
     )
     db["turns"] = audformat.Table(index)
-    db["turns"]["speaker"] = audformat.Column()
-    db["turns"]["speaker"].set([speaker for speaker, _, _ in turns])
+    db["turns"][column] = audformat.Column()
+    db["turns"][column].set([speaker for speaker, _, _ in turns])
+    return db
+
+
+def test_process_turns_audformat(conversation, model_root):
+    root, turns = conversation
+    db = turns_table(turns)
     interface = audemo.Emotion(model_root)
     frame = audemo.process_turns(interface, db["turns"]["speaker"].get(), root=root)
     expected = interface.process_index(
@@ -841,13 +843,7 @@ def test_process_turns_all_short(conversation, model_root):
     interface = audemo.Emotion(model_root, errors="coerce")
     with pytest.warns(RuntimeWarning, match="2 turns shorter than 25 ms"):
         frame = audemo.process_turns(interface, pd.Series(["A", "B"], index=index))
-    assert list(frame.columns) == [
-        "speaker",
-        "arousal",
-        "dominance",
-        "valence",
-        "overlap",
-    ]
+    assert list(frame.columns) == TURN_COLUMNS
     assert frame[["arousal", "dominance", "valence"]].isna().all().all()
 
 
@@ -917,15 +913,7 @@ def turns_database(root, turns, folder, *, column="speaker"):
 
     os.makedirs(folder)
     shutil.copy(os.path.join(root, "dialogue.wav"), folder)
-    db = audformat.Database("dialogue")
-    index = audformat.segmented_index(
-        ["dialogue.wav"] * len(turns),
-        [start for _, start, _ in turns],
-        [end for _, _, end in turns],
-    )
-    db["turns"] = audformat.Table(index)
-    db["turns"][column] = audformat.Column()
-    db["turns"][column].set([speaker for speaker, _, _ in turns])
+    db = turns_table(turns, column=column)
     db["files"] = audformat.Table(audformat.filewise_index(["dialogue.wav"]))
     db["files"]["speaker"] = audformat.Column()
     db["files"]["speaker"].set(["several"])
@@ -1057,13 +1045,7 @@ def test_cli_speakers_database(conversation, tmp_path, model_root, capsys):
     assert db.schemes["speaker"].dtype == "str"
     assert table.columns["overlap"].scheme_id == "audemo-overlap"
     frame = table.get()
-    assert list(frame.columns) == [
-        "speaker",
-        "arousal",
-        "dominance",
-        "valence",
-        "overlap",
-    ]
+    assert list(frame.columns) == TURN_COLUMNS
     expected = audemo.process_turns(
         audemo.Emotion(model_root), db["turns"]["speaker"].get(), root=folder
     )

@@ -737,13 +737,8 @@ def _rttm_turns(path: str, inputs: dict[str, str]) -> pd.Series:
                 f"recordings: {', '.join(matches)}. Give only one of them."
             )
         mapped[name] = matches[0]
-    files = [mapped[name] for name in turns.index.get_level_values("file")]
-    return turns.set_axis(
-        audformat.segmented_index(
-            files,
-            turns.index.get_level_values("start"),
-            turns.index.get_level_values("end"),
-        )
+    return _with_files(
+        turns, [mapped[name] for name in turns.index.get_level_values("file")]
     )
 
 
@@ -782,7 +777,13 @@ def _database_turns(
     absolute = [audeer.path(file) for file in turns.index.get_level_values("file")]
     keep = np.array([file in inputs for file in absolute], dtype=bool)
     turns = turns[keep]
-    files = [inputs[file] for file, kept in zip(absolute, keep) if kept]
+    return _with_files(
+        turns, [inputs[file] for file, kept in zip(absolute, keep) if kept]
+    )
+
+
+def _with_files(turns: pd.Series, files: list[str]) -> pd.Series:
+    r"""Turns with other paths of their files."""
     return turns.set_axis(
         audformat.segmented_index(
             files,
