@@ -58,6 +58,9 @@ import sys
 import tempfile
 import time
 
+from common import peak_rss_mb
+from common import speech_like
+
 
 HOPS = (1.0, 0.75, 0.6, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.075, 0.05, 0.025)
 PARTS = ("latency", "keep-up", "memory", "server")
@@ -79,14 +82,6 @@ def parse_args(argv=None):
     parser.add_argument("--num-threads", type=int, default=None)
     parser.add_argument("--output", help="write the results as JSON")
     return parser.parse_args(argv)
-
-
-def speechlike(seconds: float, np):
-    rng = np.random.default_rng(0)
-    n = int(seconds * 16000)
-    t = np.arange(n) / 16000
-    envelope = (np.sin(2 * np.pi * 0.4 * t) > -0.3) * (1 + np.sin(2 * np.pi * 4 * t))
-    return (0.1 * envelope * rng.standard_normal(n)).astype("float32")
 
 
 def interface(config: dict):
@@ -112,7 +107,7 @@ def latency(config: dict) -> dict:
     stream = audemo.Stream(
         interface(config), win_dur=config["win_dur"], hop_dur=config["hop_dur"]
     )
-    signal = speechlike(config["seconds"], np)
+    signal = speech_like(config["seconds"])
     chunk = int(config["chunk_dur"] * 16000)
     latencies = []
     cpu = time.process_time()
@@ -153,7 +148,7 @@ def keep_up(config: dict) -> dict:
         realtime=True,
         clock=clock,
     )
-    signal = speechlike(config["seconds"], np)
+    signal = speech_like(config["seconds"])
     chunk = int(chunk_dur * 16000)
     arrived = 0  # samples pushed
     delays = []
@@ -181,15 +176,13 @@ def keep_up(config: dict) -> dict:
 
 
 def memory(config: dict) -> dict:
-    from common import peak_rss_mb
-    import numpy as np
 
     import audemo
 
     stream = audemo.Stream(
         interface(config), win_dur=config["win_dur"], hop_dur=config["win_dur"]
     )
-    block = speechlike(300.0, np)  # 5 minutes, pushed again and again
+    block = speech_like(300.0)  # 5 minutes, pushed again and again
     chunk = int(config["chunk_dur"] * 16000)
     samples = []
     for minute in range(0, int(config["seconds"] // 60), 5):
@@ -279,7 +272,7 @@ def server(args, model: str, precision: str) -> list:
                 if process.poll() is not None:
                     raise RuntimeError(process.stderr.read()) from None
                 time.sleep(0.5)
-        signal = speechlike(args.server_seconds, np)
+        signal = speech_like(args.server_seconds)
         query = f"win_dur={args.win_dur}&hop_dur={args.hop_dur}&realtime=1"
         url = f"ws://127.0.0.1:{port}/stream?{query}"
         results = []
@@ -339,7 +332,8 @@ def main(argv=None):
                 summary[f"latency_{precision}"] = result
                 print(json.dumps(result), file=sys.stderr)
             if "keep-up" in parts:
-                summary[f"keep_up_{precision}"] = find_hop(args, config)
+                latency = summary.get(f"latency_{precision}")
+                summary[f"keep_up_{precision}"] = find_hop(args, config, latency)
             if "memory" in parts:
                 result = in_process("memory", dict(config, seconds=args.memory_seconds))
                 summary[f"memory_{precision}"] = result
@@ -357,11 +351,12 @@ def main(argv=None):
     return 0
 
 
-def find_hop(args, config: dict) -> dict:
+def find_hop(args, config: dict, latency: dict | None) -> dict:
     r"""Smallest hop of ``HOPS`` that keeps up, and the next that does not."""
     # start where one window's compute time fits into a hop
-    probe = in_process("latency", dict(config, seconds=min(args.seconds, 30.0)))
-    cost = probe["latency_p95_ms"] / 1000
+    if latency is None:  # the latency part did not run
+        latency = in_process("latency", dict(config, seconds=min(args.seconds, 30.0)))
+    cost = latency["latency_p95_ms"] / 1000
     position = max([k for k, hop in enumerate(HOPS) if hop >= 1.2 * cost], default=0)
     tried = {}
     while 0 <= position < len(HOPS) and HOPS[position] not in tried:

@@ -276,32 +276,34 @@ async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrenc
     """
     import asyncio
 
-    pending, waiting = [], [0]  # frames not pushed yet, their samples
-    end = []  # "close", "disconnect" or an error message, once
+    pending = []  # frames not pushed yet
+    waiting = 0  # their samples
+    end = None  # then "close", "disconnect" or an error message
     arrived, room = asyncio.Event(), asyncio.Event()
     room.set()
     limit = int(MAX_PENDING_SECONDS * sampling_rate)
 
     async def read():
-        while not end:
+        nonlocal waiting, end
+        while end is None:
             await room.wait()
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                end.append("disconnect")
+                end = "disconnect"
             elif message.get("bytes") is None:  # text: end of stream
-                end.append("close")
+                end = "close"
             elif len(message["bytes"]) % 4 or (
                 len(message["bytes"]) > 4 * MAX_FRAME_SAMPLES
             ):
-                end.append(
+                end = (
                     f"A frame has {len(message['bytes'])} bytes: send float32 "
                     f"little-endian samples (a multiple of 4 bytes), "
                     f"at most {MAX_FRAME_SAMPLES} a frame."
                 )
             else:
                 pending.append(np.frombuffer(message["bytes"], dtype="<f4"))
-                waiting[0] += pending[-1].size
-                if waiting[0] > limit:
+                waiting += pending[-1].size
+                if waiting > limit:
                     room.clear()
             arrived.set()
 
@@ -315,22 +317,22 @@ async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrenc
             while pending:
                 samples = np.concatenate(pending)
                 pending.clear()
-                waiting[0] = 0
+                waiting = 0
                 room.set()
                 frame = await concurrency.run_in_threadpool(
                     live.push, samples, sampling_rate
                 )
                 for row in _rows(frame):
                     await websocket.send_json(row)
-            if not end:
+            if end is None:
                 continue
-            if end[0] == "close":
+            if end == "close":
                 frame = await concurrency.run_in_threadpool(live.close)
                 for row in _rows(frame):
                     await websocket.send_json(row)
                 await websocket.close()
-            elif end[0] != "disconnect":
-                await websocket.send_json({"error": end[0]})
+            elif end != "disconnect":
+                await websocket.send_json({"error": end})
                 await websocket.close(code=1003)
             return
     finally:
