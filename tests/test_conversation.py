@@ -964,6 +964,80 @@ def test_cli_speakers_rttm(conversation, tmp_path, model_root, capsys):
     assert len(alone) == len(turns)
 
 
+def test_cli_speaking_time_from_turns(conversation, tmp_path, model_root, capsys):
+    r"""Speaking time is that of the RTTM's turns, with or without windows.
+
+    Windows of 2 or 4 s do not reach the end of a turn:
+    summing the seconds the rows cover lost the end of every turn.
+    """
+    from audemo.core.cli import main
+    from audemo.core.results import read_results
+
+    root, turns = conversation
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), turns)
+    expected = {}
+    for speaker, start, end in turns:  # no speaker overlaps themselves
+        expected[speaker] = expected.get(speaker, 0.0) + end - start
+    expected_turns = {speaker: 0 for speaker in expected}
+    for speaker, _, _ in turns:
+        expected_turns[speaker] += 1
+    folder = turns_database(root, turns, str(tmp_path / "db"))
+    command = ["predict", root, "--speakers", rttm, "--model", model_root]
+    for win_dur in (None, "2", "4"):
+        windows = [] if win_dur is None else ["--win-dur", win_dur]
+        name = f"turns-{win_dur}"
+        csv = str(tmp_path / f"{name}.csv")
+        parquet = str(tmp_path / f"{name}.parquet")
+        assert main(command + windows + ["-o", csv]) == 0
+        assert main(command + windows + ["-o", parquet]) == 0
+        dialogue = os.path.join(folder, "dialogue.wav")
+        assert (
+            main(
+                ["predict", dialogue, "--speakers", rttm, "--model", model_root]
+                + windows
+                + ["-o", folder, "--table", name]
+            )
+            == 0
+        )
+        capsys.readouterr()
+        frames = [
+            read_results(csv),
+            read_results(parquet),
+            audformat.Database.load(folder)[name].get(),
+        ]
+        if win_dur == "2":
+            # the windows end before the end of some turns
+            # (with 4 s windows each turn is one row: all are shorter)
+            rows = frames[0]
+            assert (
+                rows.groupby("turn")
+                .apply(lambda group: group.index.get_level_values("end").max())
+                .lt(rows.groupby("turn")["turn_end"].first())
+                .any()
+            )
+        for frame in frames:
+            summary = speaker_summary(frame).droplevel("file")
+            for speaker, seconds_spoken in expected.items():
+                assert summary.loc[speaker, "speaking_time"] == pytest.approx(
+                    seconds_spoken, abs=1e-9
+                )
+                assert summary.loc[speaker, "turns"] == expected_turns[speaker]
+            total = sum(expected.values())
+            np.testing.assert_allclose(
+                summary["share"], summary["speaking_time"] / total
+            )
+        # audemo summary on the CSV file prints the same
+        assert main(["summary", csv]) == 0
+        printed = capsys.readouterr().out
+        line = next(
+            line for line in printed.splitlines() if line.startswith("speaking_time")
+        )
+        speakers = sorted(expected)
+        assert line.split()[1:] == [f"{expected[name]:.3f}" for name in speakers]
+        line = next(line for line in printed.splitlines() if line.startswith("turns"))
+        assert line.split()[1:] == [str(expected_turns[name]) for name in speakers]
+
+
 def test_cli_speakers_rttm_inputs(conversation, tmp_path, model_root, capsys):
     from audemo.core.cli import main
 
@@ -1039,7 +1113,7 @@ def test_cli_speakers_database(conversation, tmp_path, model_root, capsys):
     assert main(command + [f"{folder}:turns", "-o", folder]) == 0
     capsys.readouterr()
     db = audformat.Database.load(folder)
-    table = db["emotion"]
+    table = db["predictions"]
     assert audformat.index_type(table.index) == "segmented"
     assert table.columns["speaker"].scheme_id == "speaker"
     assert db.schemes["speaker"].dtype == "str"

@@ -72,8 +72,8 @@ def test_to_database_segments_and_failures(model_root, database):
 def test_cli_database_output(model_root, database, tmp_path, capsys):
     assert main(["predict", database, "--model", model_root, "-o", database]) == 0
     db = audformat.Database.load(database)
-    assert db["emotion"].type == "filewise"
-    assert sorted(db["emotion"].files) == sorted(db.files)
+    assert db["predictions"].type == "filewise"
+    assert sorted(db["predictions"].files) == sorted(db.files)
     assert main(["predict", database, "--model", model_root, "-o", database]) == 1
     err = capsys.readouterr().err
     assert "pass --overwrite to replace it" in err and "overwrite=True" not in err
@@ -105,7 +105,7 @@ def test_database_output_from_other_folder(model_root, database, speech_root, ca
     assert "not inside the database" in capsys.readouterr().err
     inside = os.path.join(database, "audio", "happy.wav")
     assert main(["predict", inside, "--model", model_root, "-o", database]) == 0
-    assert list(audformat.Database.load(database)["emotion"].files) == [
+    assert list(audformat.Database.load(database)["predictions"].files) == [
         "audio/happy.wav"
     ]
 

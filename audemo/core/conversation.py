@@ -5,8 +5,9 @@ A conversation frame holds the emotion of speaker turns
 an audformat segmented index,
 a ``speaker`` column first,
 then the dimensions (``arousal``, ``dominance``, ``valence``)
-and optionally ``overlap`` (see :func:`~audemo.overlap_mask`)
-and ``turn`` (an id of the turn a row belongs to).
+and optionally ``overlap`` (see :func:`~audemo.overlap_mask`),
+``turn`` (an id of the turn a row belongs to)
+and ``turn_start``, ``turn_end`` (the span of that turn).
 :func:`process_turns` makes it from speaker turns,
 :func:`speaker_summary` sums it up per file and speaker,
 :func:`normalize_per_speaker` gives each speaker's scores
@@ -19,9 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import audformat
 import audinterface
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.results import read_time
 from audemo.core.turns import MIN_PIECE
 from audemo.core.turns import check_segmented
 from audemo.core.turns import check_turns
@@ -40,6 +43,9 @@ r"""Values of the ``normalize`` argument of :func:`speaker_summary`."""
 
 OVERLAP = ("include", "exclude")
 r"""Values of the ``overlap`` argument of :func:`speaker_summary`."""
+
+TURN_SPAN = ("turn_start", "turn_end")
+r"""Columns with the start and end of the turn a window lies in."""
 
 
 def process_turns(
@@ -68,9 +74,12 @@ def process_turns(
     With ``win_dur`` (or ``segment``) set on the interface,
     each turn gives one row per window (or segment) inside it,
     which get the turn's speaker
-    and a ``turn`` column,
+    a ``turn`` column,
     the position of the turn in the sorted turns
     (0, 1, ...),
+    and ``turn_start`` and ``turn_end``,
+    the span of the turn
+    (the windows need not reach its end),
     after ``speaker``;
     a turn shorter than a window gives one row for the whole turn.
     Turns that overlap are processed in separate passes
@@ -138,13 +147,14 @@ def process_turns(
         >>> windows = audemo.Emotion(
         ...     audemo.testing.create_model("model"), win_dur=1.0, hop_dur=0.5
         ... )
-        >>> process_turns(windows, turns).iloc[:4, :2]
-                                                                 speaker  turn
-        file       start                  end
-        speech.wav 0 days 00:00:00.000000 0 days 00:00:01.000000       A     0
-                   0 days 00:00:00.500000 0 days 00:00:01.500000       A     0
-                   0 days 00:00:01.000000 0 days 00:00:02.000000       A     0
-                   0 days 00:00:01.500000 0 days 00:00:02.500000       B     1
+        >>> frame = process_turns(windows, turns)
+        >>> frame.iloc[:4, :4].reset_index(["file", "start"], drop=True)
+                               speaker  turn             turn_start        turn_end
+        end
+        0 days 00:00:01.000000       A     0 0 days 00:00:00.000000 0 days 00:00:02
+        0 days 00:00:01.500000       A     0 0 days 00:00:00.000000 0 days 00:00:02
+        0 days 00:00:02.000000       A     0 0 days 00:00:00.000000 0 days 00:00:02
+        0 days 00:00:02.500000       B     1 0 days 00:00:01.500000 0 days 00:00:03
 
     """
     if not isinstance(interface, audinterface.Feature):
@@ -200,6 +210,12 @@ def process_turns(
     positions = positions[order]
     speakers = turns.to_numpy()[positions]
     if windowed:
+        # the windows need not reach the end of their turn:
+        # the turn's own span keeps the speaking time exact
+        spans = turns.index[positions]
+        for column in TURN_SPAN[::-1]:
+            level = column.removeprefix("turn_")
+            frame.insert(0, column, spans.get_level_values(level).to_numpy())
         frame.insert(0, "turn", positions)
     frame.insert(0, "speaker", pd.array(speakers, dtype="string"))
     frame["overlap"] = overlap_mask(frame, reference=turns).to_numpy()
@@ -229,8 +245,14 @@ def speaker_summary(
       count as one, too;
       windows with gaps between them
       need a ``turn`` column)
-    * ``speaking_time``: seconds covered by the speaker's rows
-      (time in which rows of the speaker overlap counts once)
+    * ``speaking_time``: seconds of the speaker's turns
+      (time in which turns of the speaker overlap counts once):
+      with ``turn_start`` and ``turn_end`` columns
+      (:func:`process_turns` with windows)
+      the spans of the turns,
+      whatever the windows cover;
+      without them the seconds covered by the rows,
+      which are the turns
     * ``share``: ``speaking_time`` as a share of the speaking time
       of all speakers of the file
       (overlapping speech counts for each speaker,
@@ -238,7 +260,11 @@ def speaker_summary(
 
     and for each dimension among
     ``arousal``, ``dominance``, ``valence``
-    that the frame has:
+    that the frame has
+    statistics over the rows,
+    weighted by their duration
+    (with windows: window-weighted,
+    time in which windows overlap counts for each of them):
 
     * ``<dimension>_mean``: mean weighted by the duration of the rows
     * ``<dimension>_std``: standard deviation
@@ -256,6 +282,8 @@ def speaker_summary(
     (e.g. a failed segment with ``errors="coerce"``)
     are left out of that dimension's statistics,
     but count for ``turns`` and ``speaking_time``.
+    ``turns``, ``speaking_time`` and ``share``
+    do not depend on ``normalize`` and ``overlap``.
 
     Args:
         frame: emotion of speaker turns
@@ -319,7 +347,7 @@ def speaker_summary(
     centres = (
         _seconds(index.get_level_values("start") + index.get_level_values("end")) / 2
     )
-    unions = speaker_unions(frame["speaker"])
+    unions = speaker_unions(_turn_spans(frame))
     keys = pd.MultiIndex.from_arrays(
         [index.get_level_values("file").astype("string"), frame["speaker"]],
         names=["file", "speaker"],
@@ -473,6 +501,27 @@ def _normalize(frame, dimensions, use):
             means = sums / totals
         frame[dimension] = values - means
     return frame
+
+
+def _turn_spans(frame: pd.DataFrame) -> pd.Series:
+    r"""Speaker of each row on the span of its turn, or of the row itself.
+
+    ``turn_start`` and ``turn_end`` are durations,
+    or seconds as numbers (a CSV file read without audemo).
+
+    """
+    if not all(column in frame.columns for column in TURN_SPAN):
+        return frame["speaker"]
+    start, end = (
+        read_time(frame[column])
+        if pd.api.types.is_numeric_dtype(frame[column])
+        else frame[column]
+        for column in TURN_SPAN
+    )
+    spans = audformat.segmented_index(
+        frame.index.get_level_values("file"), start.to_numpy(), end.to_numpy()
+    )
+    return frame["speaker"].set_axis(spans)
 
 
 def _layers(turns: pd.Series, keep: np.ndarray) -> list[np.ndarray]:

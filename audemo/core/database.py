@@ -47,6 +47,7 @@ r"""The float schemes of :func:`to_database` and their descriptions."""
 
 SPEAKER_SCHEME = "speaker"
 TURN_SCHEME = "audemo-turn"
+TURN_TIME_SCHEME = "audemo-turn-time"
 OVERLAP_SCHEME = "audemo-overlap"
 CONVERSATION_SCHEMES = {
     "speaker": (SPEAKER_SCHEME, "str", "Speaker of the turn."),
@@ -54,6 +55,16 @@ CONVERSATION_SCHEMES = {
         TURN_SCHEME,
         "int",
         "Position of the speaker turn a row lies in (0, 1, ...), from audemo.",
+    ),
+    "turn_start": (
+        TURN_TIME_SCHEME,
+        "time",
+        "Start or end of the speaker turn a row lies in, from audemo.",
+    ),
+    "turn_end": (
+        TURN_TIME_SCHEME,
+        "time",
+        "Start or end of the speaker turn a row lies in, from audemo.",
     ),
     "overlap": (
         OVERLAP_SCHEME,
@@ -350,7 +361,8 @@ def to_database(
     (a string scheme, added if the database has none;
     ``audemo-speaker`` if the database's ``speaker`` scheme
     does not take these speakers),
-    ``turn`` the integer scheme ``audemo-turn``
+    ``turn`` the integer scheme ``audemo-turn``,
+    ``turn_start`` and ``turn_end`` the time scheme ``audemo-turn-time``
     and ``overlap`` the boolean scheme ``audemo-overlap``.
     A segmented index whose rows are exactly whole files
     (each file once, from 0 to its end or ``NaT``,
@@ -462,7 +474,7 @@ def _conversation_schemes(db: audformat.Database, frame: pd.DataFrame) -> dict:
     r"""Schemes of the speaker, turn and overlap columns of a conversation frame."""
     schemes = {
         column: CONVERSATION_SCHEMES[column][0]
-        for column in ("speaker", "turn", "overlap")
+        for column in CONVERSATION_SCHEMES
         if column in frame.columns
     }
     existing = db.schemes.get(SPEAKER_SCHEME)

@@ -29,6 +29,9 @@ r"""Starts of a cell that a spreadsheet runs as a formula."""
 TIME_FORMATS = ("seconds", "timedelta")
 r"""How ``start`` and ``end`` are written to CSV."""
 
+TIME_COLUMNS = ("start", "end", "turn_start", "turn_end")
+r"""Columns of durations: the index and the span of a speaker turn."""
+
 
 def read_results(path: str) -> pd.DataFrame:
     r"""Read results written by ``audemo predict``.
@@ -80,6 +83,9 @@ def read_results(path: str) -> pd.DataFrame:
     frame.columns = [csv_unquote(str(column)) for column in frame.columns]
     if "file" not in frame.columns:
         raise ValueError(f"Results file '{path}' has no 'file' column.")
+    for column in TIME_COLUMNS[2:]:  # the span of a turn (audemo.process_turns)
+        if column in frame.columns:
+            frame[column] = read_time(frame[column])
     if "start" in frame.columns and "end" in frame.columns:
         index = audformat.segmented_index(
             frame["file"], read_time(frame["start"]), read_time(frame["end"])
@@ -193,7 +199,7 @@ def csv_safe(frame: pd.DataFrame, time_format: str = "seconds") -> pd.DataFrame:
     """
     frame = frame.reset_index()
     if time_format == "seconds":
-        for column in ("start", "end"):
+        for column in TIME_COLUMNS:
             if column in frame.columns:
                 frame[column] = np.round(frame[column].dt.total_seconds(), 9)
     for column in frame.columns:

@@ -56,6 +56,14 @@ from audemo.core.utils import count
 from audemo.core.utils import warn_items
 
 
+TABLE = "predictions"
+r"""Default ID of the table ``-o DATABASE_FOLDER`` writes.
+
+Not ``emotion``,
+the usual name of a database's gold labels.
+"""
+
+
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     r"""Add the command ``predict``.
 
@@ -110,10 +118,11 @@ def _add_input_options(command: argparse.ArgumentParser):
     )
     command.add_argument(
         "--table",
-        default="emotion",
+        default=TABLE,
         help=(
             "table ID when -o is a database folder: letters, digits, -, _ "
-            "and . (not first, no ..) (default: emotion)"
+            f"and . (not first, no ..) (default: {TABLE}, which does not "
+            "clash with gold labels in a table emotion)"
         ),
     )
     command.add_argument(

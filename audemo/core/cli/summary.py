@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 
+import numpy as np
+import pandas as pd
+
 from audemo.core.cli.common import check_output
 from audemo.core.conversation import NORMALIZE
 from audemo.core.conversation import OVERLAP
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         >>> main(["summary", "turns.csv", "-o", "speakers.csv"])
         file            a.wav
         speaker             A       B
-        turns           2.000   1.000
+        turns               2       1
         speaking_time  40.000  20.000
         share           0.667   0.333
         arousal_mean    0.300   0.500
@@ -97,7 +100,33 @@ def run(args: argparse.Namespace) -> int:
     frame = read_results(args.results)
     summary = speaker_summary(frame, normalize=args.normalize, overlap=args.overlap)
     # one column per file and speaker: the statistics fit a terminal
-    print(summary.round(3).T.to_string())
+    print(_shown(summary).T.to_string())
     if args.output is not None:
         summary.to_csv(args.output)
     return 0
+
+
+def _shown(summary: pd.DataFrame) -> pd.DataFrame:
+    r"""The summary as text: counts as integers, numbers to 3 decimals.
+
+    A number that rounds to zero is shown as ``0.000``,
+    never ``-0.000``.
+
+    Examples:
+        >>> summary = pd.DataFrame({"turns": [2], "valence_mean": [-0.0001]})
+        >>> _shown(summary)
+          turns valence_mean
+        0     2        0.000
+
+    """
+    shown = pd.DataFrame(index=summary.index)
+    for column, values in summary.items():
+        if pd.api.types.is_integer_dtype(values):
+            shown[column] = values.astype(str)
+        else:
+            # adding 0.0 turns -0.0 into 0.0
+            rounded = values.to_numpy(dtype="float64").round(3) + 0.0
+            shown[column] = [
+                "NaN" if np.isnan(value) else f"{value:.3f}" for value in rounded
+            ]
+    return shown
