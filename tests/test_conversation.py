@@ -930,7 +930,11 @@ def test_cli_speakers_rttm(conversation, tmp_path, model_root, capsys):
     output = str(tmp_path / "turns.csv")
     command = ["predict", root, "--speakers", rttm, "--model", model_root]
     assert main(command + ["-o", output]) == 0
-    assert "5 rows, 0 failed" in capsys.readouterr().err
+    duration = audiofile.duration(os.path.join(root, "dialogue.wav"))
+    assert (
+        f"audemo: 1 file (0 failed), {duration:.1f} s of audio, "
+        f"5 turns (0 failed), 5 rows, " in capsys.readouterr().err
+    )
     with open(output) as fp:
         header = fp.readline().strip()
     assert header == "file,start,end,speaker,arousal,dominance,valence,overlap"
@@ -1036,6 +1040,31 @@ def test_cli_speaking_time_from_turns(conversation, tmp_path, model_root, capsys
         assert line.split()[1:] == [f"{expected[name]:.3f}" for name in speakers]
         line = next(line for line in printed.splitlines() if line.startswith("turns"))
         assert line.split()[1:] == [str(expected_turns[name]) for name in speakers]
+
+
+def test_cli_summary_line_failed_turn(conversation, tmp_path, model_root, capsys):
+    r"""A failed 10-ms turn is one failed turn, not a failed file without audio."""
+    from audemo.core.cli import main
+
+    root, turns = conversation
+    short = [*turns, ("gb", 15.0, 15.01)]
+    rttm = write_rttm(str(tmp_path / "dialogue.rttm"), short)
+    duration = audiofile.duration(os.path.join(root, "dialogue.wav"))
+    command = ["predict", root, "--speakers", rttm, "--model", model_root]
+    command += ["--errors", "coerce"]
+    for windows, rows in (([], 6), (["--win-dur", "2"], None)):
+        with pytest.warns(RuntimeWarning, match="1 turn shorter than 25 ms"):
+            assert main(command + windows) == 0
+        captured = capsys.readouterr()
+        frame = pd.read_csv(io.StringIO(captured.out))
+        assert frame[["arousal", "dominance", "valence"]].isna().all(axis=1).sum() == 1
+        rows = len(frame)
+        line = captured.err.strip().splitlines()[-1]
+        assert line.startswith(
+            f"audemo: 1 file (0 failed), {duration:.1f} s of audio, "
+            f"6 turns (1 failed), {rows} rows, "
+        ), line
+    assert rows > 6  # windows
 
 
 def test_cli_speakers_rttm_inputs(conversation, tmp_path, model_root, capsys):

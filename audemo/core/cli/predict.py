@@ -821,9 +821,22 @@ def _index_in_database(
 
 
 def _summary_line(
-    frame: pd.DataFrame, root: str | None, whole_files: bool, seconds: float
+    frame: pd.DataFrame,
+    root: str | None,
+    whole_files: bool,
+    seconds: float,
 ) -> str:
-    r"""One line: files, audio duration, rows, failed files, time.
+    r"""One line: files, audio duration, rows, failures, time.
+
+    A file failed when all its rows failed
+    (each a row of NaN scores);
+    the audio of the other files is counted.
+    Results of speaker turns
+    (a ``speaker`` column)
+    count turns and failed turns
+    (a turn failed when all its rows failed)
+    next to the rows,
+    and the failed files next to the files.
 
     Args:
         frame: results
@@ -847,7 +860,9 @@ def _summary_line(
     files = frame.index.get_level_values("file")
     # the scores, without the speaker, turn and overlap of turns
     failed = frame.select_dtypes("floating").isna().all(axis=1).to_numpy()
-    failed_files = set(files[failed])
+    # a file failed if none of its rows has a score
+    succeeded = set(files[~failed])
+    failed_files = set(files) - succeeded
     if whole_files:
         # each row ends where its file ends: no need to read the files again
         ends = frame.index.get_level_values("end")[~failed]
@@ -861,10 +876,20 @@ def _summary_line(
                 os.path.join(root, file) if root and not os.path.isabs(file) else file
             )
             audio += audiofile.duration(path)
+    if "speaker" not in frame.columns:
+        return (
+            f"audemo: {count(len(set(files)), 'file')}, "
+            f"{_duration(audio)} of audio, {count(len(frame), 'row')}, "
+            f"{len(failed_files)} failed, {_duration(seconds)}"
+        )
+    # rows of one turn share its id (windows), else each row is a turn
+    ids = frame["turn"] if "turn" in frame.columns else np.arange(len(frame))
+    turns = pd.Series(failed).groupby(np.asarray(ids)).all()
     return (
-        f"audemo: {count(len(set(files)), 'file')}, "
-        f"{_duration(audio)} of audio, {count(len(frame), 'row')}, "
-        f"{len(failed_files)} failed, {_duration(seconds)}"
+        f"audemo: {count(len(set(files)), 'file')} ({len(failed_files)} failed), "
+        f"{_duration(audio)} of audio, "
+        f"{count(len(turns), 'turn')} ({int(turns.sum())} failed), "
+        f"{count(len(frame), 'row')}, {_duration(seconds)}"
     )
 
 
