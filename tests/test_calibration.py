@@ -967,6 +967,106 @@ def test_cli(
         assert row.split(" | ")[1] == raw_row.split(" | ")[1]
 
 
+def test_calibrated_results_keep_their_scale(
+    tmp_path, capsys, database, truth, model_root
+):
+    r"""Calibrated results say so in files and tables, and are compared as such."""
+    import shutil
+
+    from audemo.core.cli import main
+    from audemo.core.results import read_results
+
+    root = str(tmp_path / "db")
+    shutil.copytree(database.root, root)
+    raw = str(tmp_path / "raw.csv")
+    assert main(["predict", root, "--model", model_root, "-o", raw]) == 0
+    output = str(tmp_path / "calibration.yaml")
+    argv = ["calibrate", raw, "--truth", f"{root}:gold", "--bootstrap", "0"]
+    assert main([*argv, "-o", output]) == 0
+    calibration = audemo.load_pipeline(output)
+    marker = calibration.marker
+    assert calibration.truth_range == [1.0, 5.0]  # the gold scheme's range
+    predict = ["predict", root, "--model", model_root, "--calibration", output]
+    csv, parquet = str(tmp_path / "calibrated.csv"), str(tmp_path / "cal.parquet")
+    assert main([*predict, "-o", csv]) == 0
+    assert main([*predict, "-o", parquet]) == 0
+    assert main([*predict, "-o", root, "--table", "calibrated"]) == 0
+    capsys.readouterr()
+
+    # CSV and parquet files carry the marker, read back into attrs
+    assert "calibration" not in read_results(raw).attrs
+    for path in (csv, parquet):
+        frame = read_results(path)
+        assert list(frame.columns) == ["arousal", "dominance", "valence"]
+        assert frame.attrs["calibration"] == marker
+    assert open(csv).readline().strip().endswith(",calibration")
+    # the database: a scheme of the calibration on its scale, 0..1 for dominance
+    db = audformat.Database.load(root)
+    table = db["calibrated"]
+    scheme_id = f"audemo-calibrated-{marker['sha256'][:12]}"
+    for dimension in ("arousal", "valence"):
+        assert table.columns[dimension].scheme_id == scheme_id
+        assert "gold scale 1..5" in table.columns[dimension].description
+    assert table.columns["dominance"].scheme_id == "audemo-dimension"
+    scheme = db.schemes[scheme_id]
+    assert "calibrated to the gold scale 1..5" in scheme.description
+    assert marker["sha256"][:12] in scheme.description
+    assert scheme.meta["truth_range"] == [1.0, 5.0]
+    assert table.meta["calibration"]["sha256"] == marker["sha256"]
+    assert "arousal, valence calibrated to the gold scale 1..5" in table.description
+    assert "0 (low) to 1 (high)" in db.schemes["audemo-dimension"].description
+
+    # report: the gold labels as they are, not rescaled to 0..1
+    report = str(tmp_path / "report.md")
+    argv = ["report", csv, "--truth", f"{root}:gold", "--bootstrap", "0"]
+    assert main([*argv, "-o", report]) == 0
+    err = capsys.readouterr().err
+    calibrated = read_results(csv)
+    expected = audemo.evaluate(
+        calibrated.set_axis(
+            audemo.core.database.relative_index(calibrated.index, root)
+        ),
+        truth,
+        num_bootstrap=0,
+    )
+    rescaled = audemo.evaluate(
+        calibrated.set_axis(
+            audemo.core.database.relative_index(calibrated.index, root)
+        ),
+        (truth - 1) / 4,
+        num_bootstrap=0,
+    )
+    for dimension in ("arousal", "valence"):
+        ccc = expected.overall.loc[dimension, "ccc"]
+        assert f"{dimension}: CCC {ccc:.3f}" in err
+        assert abs(ccc - rescaled.overall.loc[dimension, "ccc"]) > 0.1
+    assert (
+        "**Scale:** arousal, valence calibrated to the gold scale 1..5"
+        in open(report).read()
+    )
+    # refused: calibrating twice, or another gold scale
+    assert main([*argv, "-o", report, "--overwrite", "--calibration", output]) == 1
+    assert "would calibrate them twice" in capsys.readouterr().err
+    assert main([*argv, "-o", report, "--overwrite", "--truth-range", "1", "7"]) == 1
+    err = capsys.readouterr().err
+    assert "calibrated to the gold scale 1..5" in err and "from 1 to 7" in err
+    again = str(tmp_path / "again.yaml")
+    assert main(["calibrate", csv, "--truth", f"{root}:gold", "-o", again]) == 1
+    assert "calibrating them again would map them twice" in capsys.readouterr().err
+
+    # in Python, too
+    with pytest.raises(ValueError, match="calibrated already"):
+        Calibration.fit(calibrated, truth)
+    with pytest.raises(ValueError, match="calibrated already"):
+        calibration(calibrated)
+    with pytest.raises(ValueError, match="leave them out of truth_range"):
+        audemo.evaluate(calibrated, truth, truth_range=(1, 5))
+    assert calibration(read_results(raw)).attrs["calibration"] == {
+        **marker,
+        "dimensions": ["arousal", "valence"],
+    }
+
+
 def test_cli_invalid(tmp_path, capsys, database, model_root, fitted):
     from audemo.core.cli import main
 

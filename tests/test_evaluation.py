@@ -32,6 +32,11 @@ SPEEDS = [120, 160, 200, 240]
 PITCHES = [20, 40, 60, 80]
 
 
+# several tests compare the 0..1 predictions with the 1..7 labels as they are
+# on purpose; test_scale_from_scheme_or_warning checks the warning
+pytestmark = pytest.mark.filterwarnings("ignore::audemo.core.evaluation.ScaleWarning")
+
+
 def hand_ccc(truth, prediction):
     truth, prediction = np.asarray(truth, float), np.asarray(prediction, float)
     covariance = np.mean((truth - truth.mean()) * (prediction - prediction.mean()))
@@ -288,6 +293,51 @@ def test_segmented_truth_with_filewise_groups(labelled_database, predictions):
     )
     pd.testing.assert_frame_equal(result.groups, filewise.groups)
     pd.testing.assert_frame_equal(result.speaker_ccc, filewise.speaker_ccc)
+
+
+def test_scale_from_scheme_or_warning(labelled_database, predictions):
+    r"""Gold labels on 1..7 are not compared with 0..1 predictions silently."""
+    from audemo.core.evaluation import ScaleWarning
+
+    db = audformat.Database.load(labelled_database)
+    expected = audemo.evaluate(
+        predictions, db["gold"].get(), truth_range=(1, 7), num_bootstrap=0
+    )
+    # a table or column of the database: the range of its scheme (1..7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = audemo.evaluate(predictions, db["gold"], num_bootstrap=0)
+        column = audemo.evaluate(predictions, db["gold"]["valence"], num_bootstrap=0)
+    pd.testing.assert_frame_equal(table.overall, expected.overall)
+    pd.testing.assert_series_equal(
+        column.overall.loc["valence"], expected.overall.loc["valence"]
+    )
+    assert table.settings["truth_range"] == {
+        dimension: (1.0, 7.0) for dimension in ("arousal", "dominance", "valence")
+    }
+    # an explicit range wins over the scheme
+    given = audemo.evaluate(
+        predictions, db["gold"], truth_range=(0, 10), num_bootstrap=0
+    )
+    assert given.settings["truth_range"] == (0, 10)
+    # plain labels far outside 0..1: a warning that names them and the fix
+    with pytest.warns(ScaleWarning) as caught:
+        raw = audemo.evaluate(predictions, db["gold"].get(), num_bootstrap=0)
+    (warning,) = caught
+    message = str(warning.message)
+    assert "arousal 1..7 (the model's 0..1)" in message
+    assert "truth_range=(LOW, HIGH)" in message
+    assert warning.filename == __file__
+    assert raw.settings["truth_range"] is None
+    # a range that does not fit the labels either
+    with pytest.warns(ScaleWarning, match="after truth_range.*as truth_range"):
+        audemo.evaluate(
+            predictions, db["gold"].get(), truth_range=(0, 2), num_bootstrap=0
+        )
+    # labels on (about) the predictions' scale: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        audemo.evaluate(predictions, (db["gold"].get() - 1) / 6 + 0.2, num_bootstrap=0)
 
 
 def test_alignment(labelled_database, predictions, model_root):

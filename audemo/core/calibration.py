@@ -3,6 +3,7 @@ r"""Scores on the user's own rating scale, fitted from their gold labels."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import hashlib
 import math
 import numbers
 import re
@@ -15,7 +16,10 @@ import audformat
 import audobject
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
+from audemo.core.results import calibration_marker
+from audemo.core.results import describe_calibration
 from audemo.core.utils import caller_stacklevel
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
@@ -185,6 +189,62 @@ class Calibration(audobject.Object):
         return list(self.mappings)
 
     @property
+    def marker(self) -> dict:
+        r"""What calibrated results carry about their scale.
+
+        :class:`audemo.Emotion` with a calibration
+        puts it into ``frame.attrs["calibration"]``;
+        ``audemo predict`` writes it
+        into the column ``calibration`` of CSV files,
+        the ``attrs`` of parquet files
+        and the schemes and ``meta`` of database tables,
+        and :func:`audemo.evaluate`,
+        :meth:`Calibration.fit`,
+        ``audemo report`` and ``audemo calibrate``
+        read it back
+        (see :func:`audemo.core.results.calibration_marker`).
+
+        Returns:
+            plain dictionary with the calibrated ``dimensions``,
+            the gold scale ``truth_range``
+            (``None`` if the calibration has none),
+            the ``method``,
+            the number of ``samples``
+            and the ``sha256`` of the calibration's YAML,
+            which names it
+
+        Examples:
+            >>> calibration = Calibration(
+            ...     method="linear",
+            ...     mappings={
+            ...         "valence": {
+            ...             "pooled": {
+            ...                 "method": "linear",
+            ...                 "slope": 8.0,
+            ...                 "intercept": -1.0,
+            ...                 "samples": 20,
+            ...             },
+            ...             "groups": {},
+            ...         }
+            ...     },
+            ...     truth_range=(1, 5),
+            ...     samples=20,
+            ... )
+            >>> marker = calibration.marker
+            >>> marker["dimensions"], marker["truth_range"], len(marker["sha256"])
+            (['valence'], [1.0, 5.0], 64)
+
+        """
+        text = self.to_yaml_s(include_version=False)
+        return {
+            "dimensions": self.dimensions,
+            "truth_range": self.truth_range,
+            "method": self.method,
+            "samples": self.samples,
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        }
+
+    @property
     def report(self) -> pd.DataFrame | None:
         r"""Cross-validated CCC before and after calibration.
 
@@ -235,10 +295,13 @@ class Calibration(audobject.Object):
                 on the index of ``frame`` or a filewise index
 
         Returns:
-            copy of ``frame`` with the calibrated dimensions mapped
+            copy of ``frame`` with the calibrated dimensions mapped,
+            marked as calibrated in ``attrs["calibration"]``
+            (:attr:`marker`, with the dimensions mapped)
 
         Raises:
-            ValueError: if ``frame`` has no calibrated dimension
+            ValueError: if ``frame`` has no calibrated dimension,
+                is calibrated already (``attrs["calibration"]``),
                 or ``groups`` is on another index
 
         """
@@ -253,8 +316,11 @@ class Calibration(audobject.Object):
                 f"The frame has no column the calibration maps "
                 f"({self.dimensions}): it has {list(frame.columns)}."
             )
+        _check_raw(frame, "frame", "map it")
         labels = None if groups is None else _group_labels(groups, frame.index)
         result = frame.copy()
+        # the scale travels with the mapped scores (see marker)
+        result.attrs["calibration"] = {**self.marker, "dimensions": dimensions}
         unseen = set()
         for dimension in dimensions:
             values = frame[dimension].to_numpy(dtype="float64")
@@ -402,6 +468,8 @@ class Calibration(audobject.Object):
             calibration
 
         Raises:
+            ValueError: if ``prediction`` is calibrated already
+                (``prediction.attrs["calibration"]``)
             ImportError: if scikit-learn or audmetric is not installed
             ValueError: if predictions and gold labels do not align
                 (see :func:`audemo.evaluate`),
@@ -444,6 +512,7 @@ class Calibration(audobject.Object):
                 f"groups must be a series with the group of each sample "
                 f"(e.g. db['files']['corpus'].get()), not a {type(groups).__name__}."
             )
+        _check_raw(prediction, "prediction", "fit a calibration")
         truth_range = _check_range(truth_range)
         model_selection = import_optional(
             "sklearn.model_selection", purpose="calibration"
@@ -569,6 +638,19 @@ class Calibration(audobject.Object):
         )
 
 
+def _check_raw(frame: pd.DataFrame, name: str, action: str):
+    r"""Refuse scores that a calibration has mapped already."""
+    marker = calibration_marker(frame)
+    if marker is not None:
+        raise ValueError(
+            f"The {name} is calibrated already "
+            f"({', '.join(marker['dimensions'])} {describe_calibration(marker)}, "
+            f"{name}.attrs['calibration']): a calibration maps the model's raw "
+            f"scores. To {action}, use the scores of audemo.Emotion "
+            f"without a calibration."
+        )
+
+
 def _aligned(
     prediction: pd.DataFrame,
     truth: pd.DataFrame | pd.Series,
@@ -591,6 +673,9 @@ def _aligned(
             num_bootstrap=0,
         )
     for warning in caught:
+        if issubclass(warning.category, ScaleWarning):
+            # raw scores and gold labels lie on two scales: what is fitted here
+            continue
         warnings.warn(warning.message, warning.category, stacklevel=caller_stacklevel())
     return result.data
 
@@ -731,14 +816,18 @@ def _scores(
         # calibrated scores are on the gold scale already
         ("after", held_out, None),
     ):
-        # the same seed and size give both the same bootstrap resamples
-        overall = evaluate(
-            pd.DataFrame({dimension: values}, index=index),
-            truth,
-            truth_range=None if scale is None else tuple(scale),
-            num_bootstrap=num_bootstrap,
-            seed=seed,
-        ).overall.loc[dimension]
+        with warnings.catch_warnings():
+            # "before" is on two scales without truth_range, as documented;
+            # "after" is on the gold scale, as it should be
+            warnings.simplefilter("ignore", ScaleWarning)
+            # the same seed and size give both the same bootstrap resamples
+            overall = evaluate(
+                pd.DataFrame({dimension: values}, index=index),
+                truth,
+                truth_range=None if scale is None else tuple(scale),
+                num_bootstrap=num_bootstrap,
+                seed=seed,
+            ).overall.loc[dimension]
         for suffix in ("", "_low", "_high"):
             row[f"ccc_{name}{suffix}"] = float(overall[f"ccc{suffix}"])
     return row

@@ -22,6 +22,9 @@ import audiofile
 from audemo.core.define import DIMENSIONS
 from audemo.core.model import MODELS
 from audemo.core.model import is_url
+from audemo.core.results import CALIBRATION
+from audemo.core.results import calibration_marker
+from audemo.core.results import describe_calibration
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 from audemo.core.utils import count
@@ -31,6 +34,9 @@ from audemo.core.utils import version
 DIMENSION_SCHEME = "audemo-dimension"
 EMBEDDING_SCHEME = "audemo-embedding"
 CATEGORY_SCHEME = "audemo-category"
+
+CALIBRATED_SCHEME = "audemo-calibrated"
+r"""Start of the scheme IDs of calibrated dimensions, see :func:`to_database`."""
 
 SCHEME_DESCRIPTIONS = {
     DIMENSION_SCHEME: (
@@ -329,16 +335,45 @@ def scheme_ranges(
     """
     ranges = {}
     for column in columns:
-        scheme_id = db[table_id].columns[column].scheme_id
-        scheme = db.schemes.get(scheme_id) if scheme_id else None
-        if (
-            scheme is not None
-            and scheme.minimum is not None
-            and scheme.maximum is not None
-            and (scheme.minimum, scheme.maximum) != (0, 1)
-        ):
-            ranges[column] = (float(scheme.minimum), float(scheme.maximum))
+        scale = scheme_range(db[table_id].columns[column])
+        if scale is not None:
+            ranges[column] = scale
     return ranges or None
+
+
+def scheme_range(column: audformat.Column) -> tuple[float, float] | None:
+    r"""The range of a column whose scheme sets a minimum and maximum.
+
+    Args:
+        column: column of a table of a database
+
+    Returns:
+        minimum and maximum of its scheme,
+        ``None`` if the scheme does not set both,
+        or sets 0 and 1
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db.schemes["rating"] = audformat.Scheme("float", minimum=1, maximum=7)
+        >>> db["gold"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> db["gold"]["arousal"] = audformat.Column(scheme_id="rating")
+        >>> scheme_range(db["gold"]["arousal"])
+        (1.0, 7.0)
+
+    """
+    table = column.table
+    db = table.db if table is not None else None
+    scheme = None
+    if db is not None and column.scheme_id:
+        scheme = db.schemes.get(column.scheme_id)
+    if (
+        scheme is not None
+        and scheme.minimum is not None
+        and scheme.maximum is not None
+        and (scheme.minimum, scheme.maximum) != (0, 1)
+    ):
+        return float(scheme.minimum), float(scheme.maximum)
+    return None
 
 
 def to_database(
@@ -379,7 +414,17 @@ def to_database(
     Arousal, dominance and valence use the float scheme
     ``audemo-dimension``
     (approximately 0..1, **not** clipped:
-    values slightly outside can occur),
+    values slightly outside can occur);
+    calibrated dimensions
+    (``frame.attrs["calibration"]``, see :attr:`audemo.Calibration.marker`,
+    or the calibration of ``interface``)
+    the float scheme ``audemo-calibrated-<12 hex digits>`` of their calibration,
+    whose description, like those of the columns and the table,
+    names the calibration and its gold scale
+    (and its ``meta`` the ``truth_range``;
+    no ``minimum`` and ``maximum``:
+    calibrated scores are not clipped),
+    and the table's ``meta`` holds the marker as ``calibration``;
     embedding columns the float scheme ``audemo-embedding``,
     class columns of :class:`audemo.Categories`
     the float scheme ``audemo-category``.
@@ -445,27 +490,87 @@ def to_database(
     if conversation:
         schemes.update(_conversation_schemes(db, frame))
         schemes = {column: schemes[column] for column in frame.columns}
+    carrier = frame
+    if getattr(interface, "calibration", None) is not None:
+        # the interface made the frame: its calibration, if the attrs were lost
+        carrier = pd.DataFrame()
+        carrier.attrs = {CALIBRATION: interface.calibration.marker, **frame.attrs}
+    marker = calibration_marker(carrier)
+    calibrated = _add_calibrated_scheme(db, marker, schemes)
     _add_schemes(db, set(schemes.values()))
     description, meta = _table_description(interface, db.root)
+    if marker is not None:
+        description += f"; {', '.join(calibrated)} {describe_calibration(marker)}"
+        truth_range = marker["truth_range"]
+        meta["calibration"] = {
+            **marker,
+            "truth_range": None if truth_range is None else list(truth_range),
+        }
     if table_id in db.tables:
         db.drop_tables(table_id)
     db[table_id] = audformat.Table(index, description=description, meta=meta)
     for column, scheme_id in schemes.items():
         db[table_id][column] = audformat.Column(
             scheme_id=scheme_id,
-            description=(
-                f"{column.capitalize()} (approximately 0..1)"
-                if scheme_id == DIMENSION_SCHEME
-                else None
-            ),
+            description=_column_description(column, scheme_id, marker),
         )
         db[table_id][column].set(_column_values(frame[column], scheme_id))
     return db[table_id]
 
 
+def _add_calibrated_scheme(
+    db: audformat.Database, marker: dict | None, schemes: dict[str, str]
+) -> list[str]:
+    r"""Give calibrated dimensions a scheme of their calibration.
+
+    The scheme ``audemo-calibrated-<sha256 of the calibration, 12 digits>``
+    names the calibration and its scale in its description and ``meta``;
+    it sets no minimum and maximum:
+    calibrated scores are not clipped to the gold scale,
+    and audformat refuses values outside them.
+
+    Returns:
+        the calibrated columns
+
+    """
+    if marker is None:
+        return []
+    calibrated = [
+        column
+        for column in marker["dimensions"]
+        if schemes.get(column) == DIMENSION_SCHEME
+    ]
+    scheme_id = f"{CALIBRATED_SCHEME}-{marker['sha256'][:12]}"
+    for column in calibrated:
+        schemes[column] = scheme_id
+    if calibrated and scheme_id not in db.schemes:
+        truth_range = marker["truth_range"]
+        db.schemes[scheme_id] = audformat.Scheme(
+            "float",
+            description=(
+                f"Emotion dimension predicted by audemo, "
+                f"{describe_calibration(marker)}, not clipped."
+            ),
+            meta={
+                "calibration_sha256": marker["sha256"],
+                "truth_range": None if truth_range is None else list(truth_range),
+            },
+        )
+    return calibrated
+
+
+def _column_description(column: str, scheme_id: str, marker: dict | None) -> str | None:
+    r"""Description of a dimension column: its scale."""
+    if scheme_id == DIMENSION_SCHEME:
+        return f"{column.capitalize()} (approximately 0..1)"
+    if scheme_id.startswith(CALIBRATED_SCHEME):
+        return f"{column.capitalize()}, {describe_calibration(marker)}"
+    return None
+
+
 def _column_values(values: pd.Series, scheme_id: str) -> object:
     r"""Values of a column in the dtype of its scheme."""
-    if scheme_id in SCHEME_DESCRIPTIONS:
+    if scheme_id in SCHEME_DESCRIPTIONS or scheme_id.startswith(CALIBRATED_SCHEME):
         return values.to_numpy(dtype="float64")
     return values.to_numpy()
 

@@ -781,6 +781,9 @@ class Emotion(audinterface.Feature, audobject.Object):
         # the model that made them travels with the results,
         # e.g. for audemo.Calibration.fit
         frame.attrs["fingerprint"] = self.fingerprint
+        if self.calibration is not None:
+            # the scale of the calibrated dimensions travels with them too
+            frame.attrs["calibration"] = self.calibration.marker
         if failures:
             warn_failures(failures, files, len(frame), row_unit(self.win_dur), hint)
 

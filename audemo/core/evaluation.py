@@ -13,7 +13,9 @@ import pandas as pd
 import audformat
 
 from audemo.core import metrics
+from audemo.core.database import scheme_range
 from audemo.core.define import DIMENSIONS
+from audemo.core.results import calibration_marker
 from audemo.core.utils import caller_stacklevel
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
@@ -74,9 +76,40 @@ class Evaluation:
         return f"Evaluation(n={len(self.data)})\n{self.overall.round(3)}"
 
 
+class ScaleWarning(UserWarning):
+    r"""Gold labels lie far outside the scale of the predictions.
+
+    :func:`audemo.evaluate` warns with it
+    when the gold labels of a dimension
+    (after ``truth_range``)
+    reach more than half the width of the predictions' scale
+    beyond it:
+    the model's 0..1,
+    or the gold scale of calibrated predictions.
+    CCC and MAE then compare two scales.
+
+    Args:
+        problems: one text per dimension,
+            e.g. ``"valence 1..7 (the model's 0..1)"``
+        fix: what to do
+
+    """
+
+    def __init__(self, problems: list[str], fix: str):
+        self.problems = problems
+        r"""Dimension, range of its gold labels and the predictions' scale"""
+        self.fix = fix
+        r"""What to do"""
+        super().__init__(
+            f"The gold labels lie far outside the scale of the predictions: "
+            f"{', '.join(problems)}. CCC and MAE then compare two different "
+            f"scales. {fix}"
+        )
+
+
 def evaluate(
     prediction: pd.DataFrame,
-    truth: pd.DataFrame | pd.Series,
+    truth: pd.DataFrame | pd.Series | audformat.Table | audformat.Column,
     *,
     dimensions: Sequence[str] | None = None,
     truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None,
@@ -132,16 +165,33 @@ def evaluate(
     (per dimension with a dictionary).
     Pearson's correlation does not change,
     the MAE is then on the 0..1 scale.
+    Given ``truth`` as an :class:`audformat.Table`
+    or :class:`audformat.Column`,
+    the range of each column whose scheme sets
+    ``minimum`` and ``maximum``
+    is taken from its scheme
+    unless ``truth_range`` is given.
+    Predictions calibrated to the gold scale
+    (:class:`audemo.Calibration`,
+    marked in ``prediction.attrs["calibration"]``)
+    are compared with the gold labels as they are:
+    ``truth_range`` must leave their dimensions out,
+    and a scheme range must be the calibration's ``truth_range``.
+    Gold labels far outside the predictions' scale
+    (see :class:`~audemo.core.evaluation.ScaleWarning`)
+    give a warning that names the fix.
 
     Args:
         prediction: results of :class:`audemo.Emotion`
             with columns ``arousal``, ``dominance``, ``valence``
         truth: gold labels with the same column names,
-            or a series named after its dimension
+            or a series named after its dimension,
+            or a table or column of an audformat database
         dimensions: dimensions to evaluate,
             by default those in both ``prediction`` and ``truth``
         truth_range: lowest and highest value of the gold scale,
             mapped to 0 and 1
+            (default: from the schemes of an audformat ``truth``)
         groups: group of each sample (a series),
             or several groupings (a frame, one column each),
             on the index of ``truth`` or a filewise index
@@ -162,7 +212,10 @@ def evaluate(
         ValueError: if no dimension is shared,
             the indices do not match,
             nothing is left to evaluate,
-            or an option is out of range
+            an option is out of range,
+            ``truth_range`` would rescale the gold labels
+            of a calibrated dimension,
+            or a scheme's range is not the one it was calibrated to
 
     Examples:
         >>> index = audformat.filewise_index(["a.wav", "b.wav", "c.wav", "d.wav"])
@@ -182,12 +235,14 @@ def evaluate(
     # "evaluation" extra stays required, as documented
     import_optional("audmetric", purpose="evaluate()")
     _check_options(confidence, num_bootstrap, min_samples)
-    if isinstance(truth, pd.Series):
-        truth = truth.to_frame()
+    truth, schemes = _truth_and_schemes(truth)
     dimensions = _shared_dimensions(prediction, truth, dimensions)
+    calibrated = _calibrated_scales(prediction, dimensions)
+    truth_range = _truth_range(truth_range, schemes, calibrated)
     data = _align_prediction(
         prediction[dimensions], rescale(truth[dimensions], truth_range)
     )
+    _warn_scale(data, dimensions, calibrated, truth_range)
     groupings = _add_groups(data, groups)
     if speakers is not None:
         data["speaker"] = _labels_for(speakers, data.index, "speakers")
@@ -295,6 +350,127 @@ def _shared_dimensions(
             f"Rename the gold columns after the dimensions."
         )
     return dimensions
+
+
+def _truth_and_schemes(
+    truth: pd.DataFrame | pd.Series | audformat.Table | audformat.Column,
+) -> tuple[pd.DataFrame, dict[str, tuple[float, float]]]:
+    r"""Gold labels as a frame, and the ranges their schemes set."""
+    schemes = {}
+    if isinstance(truth, audformat.Column):
+        scale = scheme_range(truth)
+        truth = truth.get()
+        if scale is not None:
+            schemes[truth.name] = scale
+    elif isinstance(truth, audformat.Table):
+        for name, column in truth.columns.items():
+            scale = scheme_range(column)
+            if scale is not None:
+                schemes[name] = scale
+        truth = truth.get()
+    if isinstance(truth, pd.Series):
+        truth = truth.to_frame()
+    return truth, schemes
+
+
+def _calibrated_scales(
+    prediction: pd.DataFrame, dimensions: Sequence[str]
+) -> dict[str, tuple[float, float] | None]:
+    r"""The gold scale of each calibrated dimension (``None``: not recorded)."""
+    marker = calibration_marker(prediction)
+    if marker is None:
+        return {}
+    return {
+        dimension: marker["truth_range"]
+        for dimension in dimensions
+        if dimension in marker["dimensions"]
+    }
+
+
+def _truth_range(
+    truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
+    schemes: dict[str, tuple[float, float]],
+    calibrated: dict[str, tuple[float, float] | None],
+) -> tuple[float, float] | Mapping[str, tuple[float, float]] | None:
+    r"""The ranges that rescale gold labels: given, or from the schemes.
+
+    Calibrated dimensions are compared on their gold scale,
+    not rescaled.
+
+    """
+    if truth_range is not None:
+        named = (
+            [name for name in calibrated if name in truth_range]
+            if isinstance(truth_range, Mapping)
+            else list(calibrated)
+        )
+        if named:
+            raise ValueError(
+                f"The predictions of {', '.join(named)} are calibrated to the gold "
+                f"scale (prediction.attrs['calibration']): compare them with the "
+                f"gold labels as they are and leave them out of truth_range, "
+                f"which maps the gold labels to the model's 0..1 scale."
+            )
+        return truth_range
+    for name, scale in calibrated.items():
+        if name in schemes and scale is not None and schemes[name] != tuple(scale):
+            raise ValueError(
+                f"The predictions of {name} are calibrated to the gold scale "
+                f"{scale[0]:g}..{scale[1]:g}, but the scheme of the gold labels "
+                f"runs from {schemes[name][0]:g} to {schemes[name][1]:g}: "
+                f"compare them with gold labels on the scale of the calibration, "
+                f"or fit a calibration on these gold labels."
+            )
+    ranges = {name: scale for name, scale in schemes.items() if name not in calibrated}
+    return ranges or None
+
+
+def _warn_scale(
+    data: pd.DataFrame,
+    dimensions: Sequence[str],
+    calibrated: dict[str, tuple[float, float] | None],
+    truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
+):
+    r"""Warn once about gold labels far outside the predictions' scale."""
+    found = {}  # fix: descriptions of the dimensions it fixes
+    for dimension in dimensions:
+        if dimension in calibrated:
+            if calibrated[dimension] is None:
+                continue  # the scale was not recorded
+            low, high = calibrated[dimension]
+            scale = f"calibrated to {low:g}..{high:g}"
+            fix = (
+                "Compare calibrated predictions with gold labels on the scale "
+                "of the calibration, or fit a calibration on these gold labels."
+            )
+        else:
+            low, high = 0.0, 1.0
+            scale = "the model's 0..1"
+            if truth_range is not None and (
+                not isinstance(truth_range, Mapping) or dimension in truth_range
+            ):
+                scale += " after truth_range"
+                fix = (
+                    "Give the lowest and highest value of the gold scale "
+                    "as truth_range."
+                )
+            else:
+                fix = (
+                    "Give the gold scale as truth_range=(LOW, HIGH), which maps it "
+                    "to 0..1, or the gold labels as an audformat table or column "
+                    "whose scheme sets minimum and maximum."
+                )
+        labels = data[f"truth-{dimension}"].dropna()
+        margin = (high - low) / 2
+        if labels.empty or (
+            labels.min() >= low - margin and labels.max() <= high + margin
+        ):
+            continue
+        found.setdefault(fix, []).append(
+            f"{dimension} {labels.min():g}..{labels.max():g} ({scale})"
+        )
+    for fix, problems in found.items():
+        warnings.warn(ScaleWarning(problems, fix), stacklevel=caller_stacklevel())
 
 
 # ----- step 2: alignment of prediction, truth, groups and speakers ---------

@@ -13,6 +13,7 @@ which :func:`read_results` removes again.
 
 from __future__ import annotations
 
+import json
 import os
 import typing
 
@@ -31,6 +32,17 @@ r"""How ``start`` and ``end`` are written to CSV."""
 
 TIME_COLUMNS = ("start", "end", "turn_start", "turn_end")
 r"""Columns of durations: the index and the span of a speaker turn."""
+
+CALIBRATION = "calibration"
+r"""Key in ``frame.attrs`` and column in CSV files of the calibration marker.
+
+Calibrated results (``audemo predict --calibration``)
+carry :attr:`audemo.Calibration.marker`
+in ``frame.attrs["calibration"]``;
+CSV files hold it as JSON in a column ``calibration``
+(the same on every row),
+parquet files in their ``attrs``.
+"""
 
 
 def read_results(path: str) -> pd.DataFrame:
@@ -78,7 +90,7 @@ def read_results(path: str) -> pd.DataFrame:
     if not os.path.exists(path):
         raise FileNotFoundError(f"Results file '{path}' does not exist.")
     if audeer.file_extension(path).lower() == "parquet":
-        return pd.read_parquet(path)
+        return _marker_from_column(pd.read_parquet(path), path)
     frame = pd.read_csv(path, converters={"file": csv_unquote})
     frame.columns = [csv_unquote(str(column)) for column in frame.columns]
     if "file" not in frame.columns:
@@ -95,7 +107,7 @@ def read_results(path: str) -> pd.DataFrame:
         index = audformat.filewise_index(frame["file"])
         frame = frame.drop(columns=["file"])
     frame.index = index
-    return frame
+    return _marker_from_column(frame, path)
 
 
 def write_results(
@@ -133,9 +145,124 @@ def write_results(
 
     """
     if file_format == "parquet":
-        frame.to_parquet(output)
+        frame.to_parquet(output)  # with its attrs
     else:
+        marker = calibration_marker(frame)
+        if marker is not None:
+            frame = frame.copy()
+            frame[CALIBRATION] = json.dumps(marker, sort_keys=True)
         csv_safe(frame, time_format).to_csv(output, index=False)
+
+
+def calibration_marker(frame: pd.DataFrame) -> dict | None:
+    r"""The calibration that results are calibrated with, if any.
+
+    Args:
+        frame: results,
+            e.g. of :class:`audemo.Emotion` with a calibration
+            or :func:`read_results`
+
+    Returns:
+        :attr:`audemo.Calibration.marker`
+        from ``frame.attrs["calibration"]``
+        (``truth_range`` as a tuple),
+        ``None`` for results that are not calibrated
+
+    Raises:
+        ValueError: if the marker is not one
+            that :attr:`audemo.Calibration.marker` writes
+
+    Examples:
+        >>> frame = pd.DataFrame({"valence": [3.2]})
+        >>> calibration_marker(frame) is None
+        True
+        >>> frame.attrs["calibration"] = {
+        ...     "dimensions": ["valence"],
+        ...     "truth_range": [1, 5],
+        ...     "method": "linear",
+        ...     "samples": 20,
+        ...     "sha256": "0" * 64,
+        ... }
+        >>> calibration_marker(frame)["truth_range"]
+        (1.0, 5.0)
+
+    """
+    marker = frame.attrs.get(CALIBRATION)
+    if marker is None:
+        return None
+    try:
+        dimensions = [str(name) for name in marker["dimensions"]]
+        truth_range = marker["truth_range"]
+        if truth_range is not None:
+            low, high = (float(value) for value in truth_range)
+            truth_range = (low, high)
+        checked = {
+            "dimensions": dimensions,
+            "truth_range": truth_range,
+            "method": str(marker["method"]),
+            "samples": int(marker["samples"]),
+            "sha256": str(marker["sha256"]),
+        }
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"The calibration marker of the results is broken: {marker!r}. "
+            f"Write the results again with audemo predict --calibration."
+        ) from None
+    return checked
+
+
+def describe_calibration(marker: dict) -> str:
+    r"""Words that name a calibration and its scale.
+
+    Args:
+        marker: :func:`calibration_marker` of results
+
+    Returns:
+        description
+
+    Examples:
+        >>> describe_calibration(
+        ...     {
+        ...         "dimensions": ["valence"],
+        ...         "truth_range": (1.0, 5.0),
+        ...         "method": "linear",
+        ...         "samples": 20,
+        ...         "sha256": "0123456789ab" + "0" * 52,
+        ...     }
+        ... )
+        'calibrated to the gold scale 1..5 (linear calibration sha256 0123456789ab, fitted on 20 samples)'
+
+    """  # noqa: E501
+    if marker["truth_range"] is None:
+        scale = "calibrated to the scale of the gold labels (range not recorded)"
+    else:
+        low, high = marker["truth_range"]
+        scale = f"calibrated to the gold scale {low:g}..{high:g}"
+    return (
+        f"{scale} ({marker['method']} calibration sha256 {marker['sha256'][:12]}, "
+        f"fitted on {marker['samples']} samples)"
+    )
+
+
+def _marker_from_column(frame: pd.DataFrame, path: str) -> pd.DataFrame:
+    r"""Results with the calibration column of a CSV file in their attrs."""
+    if CALIBRATION not in frame.columns:
+        return frame
+    values = frame[CALIBRATION].dropna().unique()
+    try:
+        if len(values) != 1:
+            raise ValueError(f"{len(values)} different values")
+        marker = json.loads(values[0])
+        frame = frame.drop(columns=CALIBRATION)
+        frame.attrs[CALIBRATION] = marker
+        calibration_marker(frame)
+    except ValueError as ex:
+        raise ValueError(
+            f"Results file '{path}' has a column '{CALIBRATION}' that is not "
+            f"the one calibration audemo predict --calibration writes on every "
+            f"row ({ex}). Write the results again, or rename the column."
+        ) from None
+    return frame
 
 
 def read_time(column: pd.Series) -> pd.Series:

@@ -30,6 +30,8 @@ from audemo.core.database import find_column
 from audemo.core.database import relative_index
 from audemo.core.database import scheme_ranges
 from audemo.core.model import model_info
+from audemo.core.results import calibration_marker
+from audemo.core.results import describe_calibration
 from audemo.core.results import read_results
 
 
@@ -183,6 +185,14 @@ def run(args: argparse.Namespace) -> int:
     if args.model is not None:
         fingerprint = _fingerprint(args.model, args.model_cache_root)
     prediction = read_results(args.results)
+    marker = calibration_marker(prediction)
+    if marker is not None:
+        raise ValueError(
+            f"{args.results} holds results {describe_calibration(marker)} "
+            f"(audemo predict --calibration): calibrating them again would map "
+            f"them twice. Fit the calibration on the results of audemo predict "
+            f"without --calibration."
+        )
     db, table_id = load_truth(args.truth)
     truth = gold_labels(db, table_id)
     # absolute paths inside the database match the gold table's paths

@@ -19,6 +19,7 @@ import argparse
 from collections.abc import Mapping
 import os
 import sys
+import warnings
 
 import pandas as pd
 
@@ -36,10 +37,13 @@ from audemo.core.database import scheme_ranges
 from audemo.core.define import DIMENSIONS
 from audemo.core.emotion import Emotion
 from audemo.core.evaluation import Evaluation
+from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
 from audemo.core.evaluation import rescale
 from audemo.core.pipeline import load_calibration
 from audemo.core.report import write_report
+from audemo.core.results import calibration_marker
+from audemo.core.results import describe_calibration
 from audemo.core.results import read_results
 from audemo.core.robustness import robustness
 from audemo.core.utils import available_cores
@@ -200,13 +204,28 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration is not None:
         calibration = load_calibration(args.calibration)
     prediction = read_results(args.results)
+    marker = calibration_marker(prediction)
+    if marker is not None and calibration is not None:
+        raise ValueError(
+            f"{args.results} holds results {describe_calibration(marker)} "
+            f"(audemo predict --calibration): --calibration would calibrate them "
+            f"twice. Leave out --calibration, or give the results of audemo "
+            f"predict without --calibration."
+        )
     db, table_id = load_truth(args.truth)
     truth = gold_labels(db, table_id)
     if args.truth_range is not None:
         truth_range = tuple(args.truth_range)
     else:
         truth_range = scheme_ranges(db, table_id, list(truth.columns))
-    evaluation = _evaluate(args, prediction, truth, truth_range, db, table_id)
+    evaluation = _evaluate(
+        args,
+        prediction,
+        truth,
+        _raw_ranges(args, marker, truth_range, list(truth.columns)),
+        db,
+        table_id,
+    )
     calibrated = None
     if calibration is not None:
         calibrated = _evaluate_calibrated(
@@ -221,6 +240,12 @@ def run(args: argparse.Namespace) -> int:
     }
     if calibration is not None:
         details["Calibration"] = os.path.basename(args.calibration)
+    if marker is not None:
+        names = [name for name in marker["dimensions"] if name in truth.columns]
+        details["Scale"] = (
+            f"{', '.join(names)} {describe_calibration(marker)}: "
+            f"compared with the gold labels as they are"
+        )
     path = write_report(
         args.output,
         evaluation,
@@ -314,17 +339,66 @@ def _evaluate(
             [find_column(db, table_id, name) for name in args.group], axis=1
         )
     speakers = find_column(db, table_id, args.speaker) if args.speaker else None
-    return evaluate(
-        prediction,
-        truth,
-        dimensions=dimensions,
-        truth_range=truth_range,
-        groups=groups,
-        speakers=speakers,
-        min_samples=args.min_samples,
-        num_bootstrap=args.bootstrap,
-        seed=args.seed,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluation = evaluate(
+            prediction,
+            truth,
+            dimensions=dimensions,
+            truth_range=truth_range,
+            groups=groups,
+            speakers=speakers,
+            min_samples=args.min_samples,
+            num_bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
+    for warning in caught:
+        message = warning.message
+        if isinstance(message, ScaleWarning):
+            # in the words of the command line
+            message = ScaleWarning(
+                message.problems,
+                "Give the gold scale with --truth-range LOW HIGH, "
+                "or give the gold columns a scheme with minimum and maximum.",
+            )
+        warnings.warn(message, warning.category, stacklevel=2)
+    return evaluation
+
+
+def _raw_ranges(
+    args: argparse.Namespace,
+    marker: dict | None,
+    truth_range: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
+    columns: list[str],
+) -> tuple[float, float] | Mapping[str, tuple[float, float]] | None:
+    r"""The gold ranges of the dimensions that are not calibrated.
+
+    Calibrated results are compared with the gold labels as they are,
+    if those are on the scale of the calibration.
+
+    """
+    if marker is None or truth_range is None:
+        return truth_range
+    if not isinstance(truth_range, Mapping):
+        truth_range = dict.fromkeys(columns, truth_range)
+    scale = marker["truth_range"]
+    for name in marker["dimensions"]:
+        gold = truth_range.get(name)
+        if gold is not None and scale is not None and tuple(gold) != tuple(scale):
+            source = "--truth-range" if args.truth_range else "their scheme"
+            raise ValueError(
+                f"{args.results} holds {name} {describe_calibration(marker)}, "
+                f"but the gold labels of --truth {args.truth} run from "
+                f"{gold[0]:g} to {gold[1]:g} ({source}): compare with gold "
+                f"labels on the scale of the calibration, or fit a calibration "
+                f"on these gold labels with audemo calibrate and predict again."
+            )
+    ranges = {
+        name: gold
+        for name, gold in truth_range.items()
+        if name not in marker["dimensions"]
+    }
+    return ranges or None
 
 
 def _evaluate_calibrated(
