@@ -340,6 +340,53 @@ def test_scale_from_scheme_or_warning(labelled_database, predictions):
         audemo.evaluate(predictions, (db["gold"].get() - 1) / 6 + 0.2, num_bootstrap=0)
 
 
+def test_calibrated_predictions(labelled_database, predictions, tmp_path, capsys):
+    r"""Calibrated predictions meet gold labels on their own scale."""
+    import shutil
+
+    from audemo.core.evaluation import ScaleWarning
+
+    db = audformat.Database.load(labelled_database)
+    gold = db["gold"].get()
+    fitted = audemo.Calibration.fit(
+        predictions, gold, truth_range=(1, 7), folds=2, num_bootstrap=0
+    )
+    calibrated = fitted(predictions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = audemo.evaluate(calibrated, db["gold"], num_bootstrap=0)
+        plain = audemo.evaluate(calibrated, gold, num_bootstrap=0)
+    pd.testing.assert_frame_equal(result.overall, plain.overall)
+    assert result.settings["truth_range"] is None
+    # a calibration to another scale than the scheme's
+    other = audemo.Calibration(**{**fitted.arguments, "truth_range": (1, 5)})
+    with pytest.raises(ValueError, match="calibrated to the gold scale 1..5.*1 to 7"):
+        audemo.evaluate(other(predictions), db["gold"], num_bootstrap=0)
+    # a calibration that did not record its scale: no scale to check against
+    unknown = audemo.Calibration(**{**fitted.arguments, "truth_range": None})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        audemo.evaluate(unknown(predictions) * 10, gold, num_bootstrap=0)
+    # gold labels far from the calibrated scale
+    with pytest.warns(ScaleWarning, match=r"calibrated to 1\.\.7.*scale of the cal"):
+        audemo.evaluate(calibrated, gold * 10, num_bootstrap=0)
+
+    # audemo report: gold columns without a scheme range warn in its words
+    copy = str(tmp_path / "db")
+    shutil.copytree(labelled_database, copy)
+    db = audformat.Database.load(copy)
+    db["plain"] = audformat.Table(gold.index)
+    db["plain"]["valence"] = audformat.Column()
+    db["plain"]["valence"].set(gold["valence"])
+    db.save(copy)
+    results = str(tmp_path / "results.csv")
+    predictions.to_csv(results)
+    argv = ["report", results, "--truth", f"{copy}:plain", "--bootstrap", "0"]
+    with pytest.warns(ScaleWarning, match="valence 1..7.*--truth-range LOW HIGH"):
+        assert main(argv + ["-o", str(tmp_path / "report.md")]) == 0
+    capsys.readouterr()
+
+
 def test_alignment(labelled_database, predictions, model_root):
     db = audformat.Database.load(labelled_database)
     truth = db["gold"].get()

@@ -49,3 +49,44 @@ def test_write_and_read_results(tmp_path, time_format, extension):
     # exact to the nanosecond; the file names' string dtype may differ
     pd.testing.assert_frame_equal(read_results(path), frame, check_index_type=False)
     assert list(csv_safe(frame).columns) == ["file", "start", "end", "'-score"]
+
+
+def test_calibration_marker_round_trip(tmp_path):
+    from audemo.core.results import calibration_marker
+    from audemo.core.results import describe_calibration
+
+    frame = pd.DataFrame(
+        {"arousal": [0.6, 0.4], "valence": [3.5, 2.0]},
+        index=audformat.filewise_index(["a.wav", "b.wav"]),
+    )
+    marker = {
+        "dimensions": ["valence"],
+        "truth_range": None,
+        "method": "isotonic",
+        "samples": 12,
+        "sha256": "ab" * 32,
+    }
+    frame.attrs["calibration"] = marker
+    for extension in ("csv", "parquet"):
+        path = str(tmp_path / f"results.{extension}")
+        write_results(frame, path, file_format=extension)
+        result = read_results(path)
+        assert result.attrs["calibration"] == marker
+        assert list(result.columns) == ["arousal", "valence"]
+        np.testing.assert_allclose(result.to_numpy(), frame.to_numpy())
+    assert "range not recorded" in describe_calibration(calibration_marker(frame))
+    # a column 'calibration' that audemo did not write is refused
+    rows = pd.read_csv(str(tmp_path / "results.csv"))
+    for values, reason in (
+        (["{}", "{}"], "KeyError|broken"),
+        (["not json", "not json"], "Expecting value"),
+        (['{"a": 1}', '{"b": 2}'], "2 different values"),
+    ):
+        rows["calibration"] = values
+        path = str(tmp_path / "edited.csv")
+        rows.to_csv(path, index=False)
+        with pytest.raises(ValueError, match=f"column 'calibration'.*({reason})"):
+            read_results(path)
+    frame.attrs["calibration"] = {"dimensions": ["valence"]}
+    with pytest.raises(ValueError, match="calibration marker of the results is broken"):
+        calibration_marker(frame)
