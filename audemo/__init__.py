@@ -17,6 +17,7 @@ from audemo.core.diarization import Diarization
 from audemo.core.emotion import Emotion
 from audemo.core.evaluation import METRICS
 from audemo.core.evaluation import Evaluation
+from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
 from audemo.core.model import MODELS
 from audemo.core.model import download_model

@@ -200,9 +200,11 @@ class Calibration(audobject.Object):
         and the schemes and ``meta`` of database tables,
         and :func:`audemo.evaluate`,
         :meth:`Calibration.fit`,
+        calling a calibration,
         ``audemo report`` and ``audemo calibrate``
-        read it back
-        (see :func:`audemo.core.results.calibration_marker`).
+        read it back:
+        calibrated scores are compared with gold labels as they are,
+        and never calibrated twice.
 
         Returns:
             plain dictionary with the calibrated ``dimensions``,

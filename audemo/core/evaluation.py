@@ -178,7 +178,7 @@ def evaluate(
     ``truth_range`` must leave their dimensions out,
     and a scheme range must be the calibration's ``truth_range``.
     Gold labels far outside the predictions' scale
-    (see :class:`~audemo.core.evaluation.ScaleWarning`)
+    (see :class:`~audemo.ScaleWarning`)
     give a warning that names the fix.
 
     Args:

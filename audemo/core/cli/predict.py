@@ -179,7 +179,8 @@ def _add_model_options(command: argparse.ArgumentParser):
         help=(
             "map arousal, dominance and valence to your rating scale with a "
             "calibration written by `audemo calibrate`; refused if it was "
-            "fitted on another model's results"
+            "fitted on another model's results; the results say that they "
+            "are calibrated (a column calibration in CSV)"
         ),
     )
     add_model_cache_root(command, legacy=False)
@@ -305,7 +306,8 @@ def _add_speaker_options(command: argparse.ArgumentParser):
             "folder DB), or auto (diarization with pyannote.audio, extra "
             "audemo[diarization]); one row per turn of the input files, or per "
             "window inside each turn with --win-dur; columns speaker, "
-            "(turn,) arousal, dominance, valence, overlap"
+            "(with --win-dur: turn, turn_start, turn_end,) arousal, dominance, "
+            "valence, overlap"
         ),
     )
     command.add_argument(
