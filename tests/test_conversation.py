@@ -1004,10 +1004,16 @@ def test_cli_speaking_time_from_turns(conversation, tmp_path, model_root, capsys
             == 0
         )
         capsys.readouterr()
+        # read by plain pandas: turn_start and turn_end are seconds
+        plain = pd.read_csv(csv)
+        plain.index = audformat.segmented_index(
+            plain.pop("file"), plain.pop("start"), plain.pop("end")
+        )
         frames = [
             read_results(csv),
             read_results(parquet),
             audformat.Database.load(folder)[name].get(),
+            plain,
         ]
         if win_dur == "2":
             # the windows end before the end of some turns

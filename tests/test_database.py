@@ -99,6 +99,26 @@ def test_cli_database_output(model_root, database, tmp_path, capsys):
     assert "holds no audformat database" in capsys.readouterr().err
 
 
+def test_cli_default_table_leaves_gold_labels(model_root, database, capsys):
+    r"""README's commands: predictions into my-db/, gold labels in my-db:emotion."""
+    db = audformat.Database.load(database)
+    db["emotion"] = audformat.Table(db["files"].index)
+    db["emotion"]["arousal"] = audformat.Column()
+    db["emotion"]["arousal"].set(np.linspace(0, 1, len(db.files)))
+    db.save(database)
+    gold = db["emotion"].get()
+    assert main(["predict", database, "--model", model_root, "-o", database]) == 0
+    db = audformat.Database.load(database)
+    pd.testing.assert_frame_equal(db["emotion"].get(), gold)
+    assert list(db["predictions"].columns) == ["arousal", "dominance", "valence"]
+    results = os.path.join(database, "results.csv")
+    command = ["predict", database, "--model", model_root, "-o", results]
+    assert main(command) == 0
+    argv = ["report", results, "--truth", f"{database}:emotion", "--bootstrap", "0"]
+    assert main(argv + ["-o", os.path.join(database, "report.md")]) == 0
+    capsys.readouterr()
+
+
 def test_database_output_from_other_folder(model_root, database, speech_root, capsys):
     code = main(["predict", speech_root, "--model", model_root, "-o", database])
     assert code == 1
