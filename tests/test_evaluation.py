@@ -334,9 +334,16 @@ def test_scale_from_scheme_or_warning(labelled_database, predictions):
         audemo.evaluate(
             predictions, db["gold"].get(), truth_range=(0, 2), num_bootstrap=0
         )
-    # labels on (about) the predictions' scale: no warning
+    # labels on (about) the predictions' scale,
+    # or a column of the user's (its scale unknown): no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        audemo.evaluate(
+            predictions.assign(score=predictions["valence"]),
+            db["gold"].get().assign(score=lambda gold: gold["valence"]),
+            dimensions=["score"],
+            num_bootstrap=0,
+        )
         audemo.evaluate(predictions, (db["gold"].get() - 1) / 6 + 0.2, num_bootstrap=0)
 
 

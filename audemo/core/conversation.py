@@ -79,7 +79,8 @@ def process_turns(
     (0, 1, ...),
     and ``turn_start`` and ``turn_end``,
     the span of the turn
-    (the windows need not reach its end),
+    (the windows need not reach its end;
+    with ``exclude_overlap`` the turns are the pieces),
     after ``speaker``;
     a turn shorter than a window gives one row for the whole turn.
     Turns that overlap are processed in separate passes
@@ -253,6 +254,8 @@ def speaker_summary(
       whatever the windows cover;
       without them the seconds covered by the rows,
       which are the turns
+      (with ``exclude_overlap``: the pieces of the turns
+      in which the speaker speaks alone)
     * ``share``: ``speaking_time`` as a share of the speaking time
       of all speakers of the file
       (overlapping speech counts for each speaker,

@@ -80,7 +80,7 @@ class ScaleWarning(UserWarning):
     r"""Gold labels lie far outside the scale of the predictions.
 
     :func:`audemo.evaluate` warns with it
-    when the gold labels of a dimension
+    when the gold labels of arousal, dominance or valence
     (after ``truth_range``)
     reach more than half the width of the predictions' scale
     beyond it:
@@ -443,6 +443,8 @@ def _warn_scale(
                 "Compare calibrated predictions with gold labels on the scale "
                 "of the calibration, or fit a calibration on these gold labels."
             )
+        elif dimension not in DIMENSIONS:
+            continue  # a column of the user's: its scale is not known
         else:
             low, high = 0.0, 1.0
             scale = "the model's 0..1"
