@@ -212,7 +212,8 @@ class Calibration(audobject.Object):
             (``None`` if the calibration has none),
             the ``method``,
             the number of ``samples``
-            and the ``sha256`` of the calibration's YAML,
+            and the ``sha256`` of the calibration's YAML
+            (``to_yaml_s(include_version=False)``),
             which names it
 
         Examples:
