@@ -200,6 +200,9 @@ class Emotion(audinterface.Feature, audobject.Object):
             (a :class:`FutureWarning` says so)
 
     Raises:
+        TypeError: if ``win_dur``, ``hop_dur`` or ``chunk_dur``
+            is no duration (e.g. the text ``"2"``,
+            which audinterface counts as samples: pass ``2`` or ``"2s"``)
         ValueError: if an argument has an invalid value,
             e.g. ``win_dur`` or ``num_workers`` not positive,
             ``calibration`` is no valid calibration,
