@@ -90,7 +90,9 @@ def read_results(path: str) -> pd.DataFrame:
     except ValueError:
         # not text, not CSV, not parquet (UnicodeDecodeError, ParserError and
         # ArrowInvalid are ValueErrors): e.g. an audio file given as results
-        raise ValueError(f"'{path}' is not a results file: {WHAT_RESULTS_ARE}") from None
+        raise ValueError(
+            f"'{path}' is not a results file: {WHAT_RESULTS_ARE}"
+        ) from None
     frame.columns = [csv_unquote(str(column)) for column in frame.columns]
     if "file" not in frame.columns:
         raise ValueError(

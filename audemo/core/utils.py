@@ -2,8 +2,8 @@ r"""Helpers shared by several modules: counts, warnings, optional packages, core
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import ast
+from collections.abc import Mapping
 import importlib
 import inspect
 import os
@@ -33,9 +33,7 @@ ARGUMENT_PATTERN = re.compile(r"\{(\w+)(?:=([^{}]*))?\}")
 r"""An argument in the message of :func:`argument_error`."""
 
 
-def argument_error(
-    template: str, kind: type[Exception] = ValueError
-) -> Exception:
+def argument_error(template: str, kind: type[Exception] = ValueError) -> Exception:
     r"""An error whose advice names arguments, in the words of the interface.
 
     The message names arguments in braces:
@@ -104,8 +102,9 @@ def in_words(
             return argument if value is None else f"{argument}={value}"
         flag = flags[argument]
         if value in ("None", "False"):
-            none = none or {}
-            return f"{flag} {none[flag]}" if flag in none else f"leave out {flag}"
+            if flag in (none or {}):
+                return f"{flag} {none[flag]}"
+            return f"leave out {flag}"
         if value is None or value == "True" or flag in switches:
             return flag
         try:

@@ -25,11 +25,13 @@ import audformat
 import audiofile
 
 from audemo.core.categorical import Categories
-from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_writable
+from audemo.core.cli.common import require_packages
+from audemo.core.cli.common import show_progress
 from audemo.core.conversation import process_turns
 from audemo.core.database import check_inside
 from audemo.core.database import check_table_id
@@ -76,7 +78,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "In CSV, text starting with = + - @, tab or carriage return "
             "gets a leading ' so that spreadsheets show it instead of running "
             "it as a formula; audemo plot and audemo report read it back as "
-            "it was. " + DATABASE_SAFETY
+            "it was. " + DATABASE_SAFETY_POINTER
         ),
     )
     _add_input_options(command)
@@ -477,6 +479,8 @@ def run(args: argparse.Namespace) -> int:
 
     """
     selected = _check_options(args)
+    if args.speakers and args.speakers[0] == "auto":
+        require_packages({"pyannote.audio": "--speakers auto"})
     started = time.perf_counter()
     # every output is checked before the model runs or a file is read
     database, file_format = _check_output(args)
@@ -626,7 +630,7 @@ def _interface(
         "channels": selected,
         "mixdown": args.mixdown,
         "errors": args.errors,
-        "verbose": True,
+        "verbose": show_progress(),
         "model_cache_root": args.model_cache_root,
     }
     # given only when set: the interface's defaults stay in one place

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from audemo.core.cli.common import check_output
+from audemo.core.cli.common import check_speaker_results
 from audemo.core.conversation import NORMALIZE
 from audemo.core.conversation import OVERLAP
 from audemo.core.conversation import speaker_summary
@@ -95,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
+    check_speaker_results(frame, args.results, "audemo summary")
+    if args.overlap == "exclude" and "overlap" not in frame.columns:
+        raise ValueError(
+            f"--overlap exclude needs the column overlap, which '{args.results}' "
+            f"lacks: audemo predict --speakers writes it."
+        )
     summary = speaker_summary(frame, normalize=args.normalize, overlap=args.overlap)
     # one column per file and speaker: the statistics fit a terminal
     print(summary.round(3).T.to_string())
