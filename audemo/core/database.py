@@ -48,6 +48,13 @@ r"""The float schemes of :func:`to_database` and their descriptions."""
 SPEAKER_SCHEME = "speaker"
 TURN_SCHEME = "audemo-turn"
 OVERLAP_SCHEME = "audemo-overlap"
+PREDICTED_CATEGORY = "category"
+r"""Column of the predicted class next to the classes of a head."""
+PREDICTED_CATEGORY_SCHEME = (
+    "audemo-predicted-category",
+    "str",
+    "Class of the largest probability or score of an audemo categorical head.",
+)
 CONVERSATION_SCHEMES = {
     "speaker": (SPEAKER_SCHEME, "str", "Speaker of the turn."),
     "turn": (
@@ -370,7 +377,10 @@ def to_database(
     values slightly outside can occur),
     embedding columns the float scheme ``audemo-embedding``,
     class columns of :class:`audemo.Categories`
-    the float scheme ``audemo-category``.
+    the float scheme ``audemo-category``,
+    and a column ``category`` of the predicted classes
+    (``audemo predict --head``)
+    the string scheme ``audemo-predicted-category``.
     If ``interface`` is given
     (the :class:`audemo.Emotion` that made ``frame``),
     the table's description names the model,
@@ -519,6 +529,8 @@ def _column_schemes(columns: pd.Index, conversation: bool = False) -> dict[str, 
             continue
         if column in DIMENSIONS:
             schemes[column] = DIMENSION_SCHEME
+        elif column == PREDICTED_CATEGORY:
+            schemes[column] = PREDICTED_CATEGORY_SCHEME[0]
         elif str(column).startswith("hidden_states-"):
             schemes[column] = EMBEDDING_SCHEME
         else:
@@ -533,6 +545,7 @@ def _add_schemes(db: audformat.Database, scheme_ids: set[str]):
             db.schemes[scheme_id] = audformat.Scheme("float", description=description)
     conversation = list(CONVERSATION_SCHEMES.values())
     conversation.append(("audemo-speaker", "str", "Speaker of the turn."))
+    conversation.append(PREDICTED_CATEGORY_SCHEME)
     for scheme_id, dtype, description in conversation:
         if scheme_id in scheme_ids and scheme_id not in db.schemes:
             db.schemes[scheme_id] = audformat.Scheme(dtype, description=description)

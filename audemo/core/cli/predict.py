@@ -33,6 +33,7 @@ from audemo.core.cli.common import check_writable
 from audemo.core.cli.common import require_packages
 from audemo.core.cli.common import show_progress
 from audemo.core.conversation import process_turns
+from audemo.core.database import PREDICTED_CATEGORY
 from audemo.core.database import check_inside
 from audemo.core.database import check_table_id
 from audemo.core.database import load_database
@@ -503,6 +504,8 @@ def run(args: argparse.Namespace) -> int:
             exclude_overlap=args.exclude_overlap,
             **cache_options,
         )
+    if args.head:
+        frame = with_category(frame, interface.classes)
     # one row per file: no windows, no segments, no turns
     whole_files = (
         interface.win_dur is None
@@ -524,6 +527,41 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     print(_summary_line(frame, root, whole_files, seconds), file=sys.stderr)
     return 0
+
+
+def with_category(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    r"""Results of a head with the predicted class after the classes' columns.
+
+    Args:
+        frame: probabilities or scores of the classes, one column each
+        classes: the class names
+
+    Returns:
+        ``frame`` with the column ``category``:
+        the class of the largest value of each row,
+        missing where the row failed
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {"happy": [0.8, 0.3, None], "sad": [0.2, 0.7, None]},
+        ...     index=audformat.filewise_index(["a.wav", "b.wav", "c.wav"]),
+        ... )
+        >>> with_category(frame, ["happy", "sad"])
+               happy  sad category
+        file
+        a.wav    0.8  0.2    happy
+        b.wav    0.3  0.7      sad
+        c.wav    NaN  NaN     <NA>
+
+    """
+    scores = frame[classes]
+    known = scores.notna().any(axis=1).to_numpy()
+    category = pd.Series(pd.NA, index=frame.index, dtype="string")
+    category[known] = scores[known].idxmax(axis=1).to_numpy()
+    frame = frame.copy()
+    position = frame.columns.get_loc(classes[-1]) + 1
+    frame.insert(position, PREDICTED_CATEGORY, category)
+    return frame
 
 
 def _check_options(args: argparse.Namespace) -> int | list[int] | None:
