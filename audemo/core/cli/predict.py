@@ -144,7 +144,9 @@ def _add_model_options(command: argparse.ArgumentParser):
         metavar="FOLDER",
         help=(
             "predict emotion categories with a classifier written by "
-            "`audemo categories` (one column per category)"
+            "`audemo categories`: one column per category "
+            "(its probability or score) and the column category "
+            "(the predicted one)"
         ),
     )
     command.add_argument(
