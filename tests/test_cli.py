@@ -662,8 +662,18 @@ def test_categories_and_head(categories_database, model_root, tmp_path, capsys):
     argv = ["predict", root, "--model", model_root, "--head", head, "-o", results]
     assert main(argv) == 0
     frame = read_results(results)
-    assert sorted(frame.columns) == ["happy", "neutral", "sad"]
+    classes = ["happy", "neutral", "sad"]
+    # the predicted category next to the probabilities
+    assert sorted(frame.columns[:-1]) == classes
+    assert frame.columns[-1] == "category"
     assert len(frame) == 9
+    assert frame["category"].tolist() == frame[classes].idxmax(axis=1).tolist()
+    # and in a database table, as text
+    argv = ["predict", root, "--model", model_root, "--head", head]
+    assert main([*argv, "-o", root, "--table", "categories"]) == 0
+    table = audformat.Database.load(root)["categories"]
+    assert table["category"].get().tolist() == frame["category"].tolist()
+    assert table.columns["category"].scheme.dtype == "str"
 
 
 @pytest.mark.parametrize(
