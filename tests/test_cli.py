@@ -1,12 +1,16 @@
 import argparse
+import fcntl
 import io
 import os
+import pty
 import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 
 import numpy as np
 import pandas as pd
@@ -599,16 +603,30 @@ def test_interrupted(model_root, speech_files, tmp_path):
     for number in range(500):
         os.symlink(speech_files[number % 3], os.path.join(folder, f"{number}.wav"))
     output = str(tmp_path / "results.csv")
+    # stderr on a terminal of 80 columns, where the progress bar shows
+    terminal, stderr = pty.openpty()
+    fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     process = subprocess.Popen(
         [AUDEMO, "predict", folder, "--model", model_root, "--num-workers", "1"]
         + ["-o", output],
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=stderr,
     )
-    process.stderr.read(1)  # the progress bar: files are being processed
+    os.close(stderr)
+    err = os.read(terminal, 1)  # the progress bar: files are being processed
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    process.wait(timeout=120)
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the command closed the terminal
+            break
+        if not chunk:
+            break  # pragma: no cover - Linux raises instead
+        err += chunk
+    os.close(terminal)
+    err = err.decode()
     assert process.returncode == 130, err
+    assert "Process 500 files" in err  # the bar, on a terminal
     assert err.strip().endswith("audemo: interrupted")
     assert not os.path.exists(output)
 

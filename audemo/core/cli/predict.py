@@ -30,7 +30,6 @@ from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_writable
-from audemo.core.cli.common import require_packages
 from audemo.core.cli.common import show_progress
 from audemo.core.conversation import process_turns
 from audemo.core.database import PREDICTED_CATEGORY
@@ -482,8 +481,6 @@ def run(args: argparse.Namespace) -> int:
 
     """
     selected = _check_options(args)
-    if args.speakers and args.speakers[0] == "auto":
-        require_packages({"pyannote.audio": "--speakers auto"})
     started = time.perf_counter()
     # every output is checked before the model runs or a file is read
     database, file_format = _check_output(args)
