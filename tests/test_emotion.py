@@ -648,7 +648,7 @@ def test_progress_labels(model_root, speech_files, capsys):
     "options, match",
     [
         ({"precision": "fp16"}, "precision must be one of"),
-        ({"win_dur": True}, "win_dur must be at least"),
+        ({"win_dur": 0.01}, "win_dur must be at least"),
         ({"errors": "ignore"}, "errors must be one of"),
     ],
 )
