@@ -793,6 +793,10 @@ def results_files(model_root, speech_files, tmp_path_factory):
             ["predict", "{call}", "--channels", "1", "--model", "{model}"],
             ["has 1 channel, but --channels 1 selects channel 1", "--channels 0."],
         ),
+        (  # files relative to a database folder
+            ["predict", "{gold}", "--channels", "1", "--model", "{model}"],
+            ["Cannot process '0.wav': it has 1 channel", "--channels 0."],
+        ),
         (
             ["calibrate", "{gold-files}", "--truth", "{gold}:gold", "--folds", "1"],
             ["--folds must be an integer of at least 2, not 1"],

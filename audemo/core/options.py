@@ -383,9 +383,7 @@ def _check_input(sampling_rate: int, channels: int | Sequence[int], mixdown: boo
 
 def _seconds(value: object) -> float | None:
     r"""Duration in seconds, ``None`` if it is none."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Real):
+    if isinstance(value, numbers.Real):  # not bool: _check_duration_type
         return float(value) if np.isfinite(value) else None
     try:
         # audinterface also takes strings ("500ms") and Timedelta objects

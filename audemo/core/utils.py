@@ -93,6 +93,8 @@ def in_words(
         "Pass errors='coerce' or win_dur=None, not folds=1."
         >>> in_words(template, {"errors": "--errors", "win_dur": "--win-dur"})
         'Pass --errors coerce or leave out --win-dur, not folds=1.'
+        >>> in_words("Use {model=w2v2-L}.", {"model": "--model"})
+        'Use --model w2v2-L.'
 
     """
 
