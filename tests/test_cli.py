@@ -742,6 +742,12 @@ def results_files(model_root, speech_files, tmp_path_factory):
     db["gold"]["arousal"].set([1.0, 3.0, 6.0, 2.0, 4.0, 7.0])
     db["gold"]["speaker"] = audformat.Column()
     db["gold"]["speaker"].set(["a", "b"] * 3)
+    # two rated segments per file
+    db["segments"] = audformat.Table(
+        audformat.segmented_index(sorted(files * 2), [0, 1] * 6, [1, 2] * 6)
+    )
+    db["segments"]["arousal"] = audformat.Column(scheme_id="rating")
+    db["segments"]["arousal"].set([1.0, 3.0, 2.0, 4.0, 6.0, 6.0, 2.0, 2.0, 4, 5, 7, 7])
     db.save(gold)
     paths["gold"] = gold
     for name, options in {
@@ -865,6 +871,27 @@ def test_windows_averaged_per_file(results_files, tmp_path, capsys, command):
     files = capsys.readouterr().err
     assert "note:" not in files
     assert windows.splitlines()[1:] == files.splitlines()
+
+
+def test_gold_segments_averaged_per_file(results_files, tmp_path, capsys):
+    gold = shutil.copytree(results_files["gold"], tmp_path / "gold")
+    options = ["--bootstrap", "0", "--truth-range", "1", "7"]
+    report = str(tmp_path / "report.md")
+    argv = ["report", results_files["gold-files"], "--truth", f"{gold}:segments"]
+    capsys.readouterr()
+    assert main([*argv, *options, "-o", report]) == 0
+    err = capsys.readouterr().err
+    assert "note: table 'segments' has 12 rows of 6 files" in err
+    # the same as gold labels of the mean per file
+    db = audformat.Database.load(gold)
+    means = db["segments"].get().groupby(level="file").mean()
+    db["means"] = audformat.Table(audformat.filewise_index(means.index))
+    db["means"]["arousal"] = audformat.Column(scheme_id="rating")
+    db["means"]["arousal"].set(means["arousal"].to_numpy())
+    db.save(gold)
+    argv = ["report", results_files["gold-files"], "--truth", f"{gold}:means"]
+    assert main([*argv, *options, "-o", report, "--overwrite"]) == 0
+    assert capsys.readouterr().err == err.split("\n", 1)[1]
 
 
 @pytest.mark.parametrize("command", ["summary", "plot"])

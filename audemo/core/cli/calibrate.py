@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     prediction = read_results(args.results)
     db, table_id = load_truth(args.truth)
     truth = gold_labels(db, table_id)
-    prediction = per_file(prediction, truth, args.results)
+    prediction, truth = per_file(prediction, truth, args.results, table_id)
     # absolute paths inside the database match the gold table's paths
     prediction = prediction.set_axis(relative_index(prediction.index, db.root))
     calibration = Calibration.fit(

@@ -400,25 +400,27 @@ def check_speaker_results(frame, path: str, command: str):
         )
 
 
-def per_file(prediction, truth, path: str):
-    r"""Results averaged per file where the gold labels are per file.
+def per_file(prediction, truth, path: str, table: str) -> tuple:
+    r"""Results and gold labels, averaged per file where the other is per file.
 
     The model's scores of windows, segments or turns
     compare with gold labels of whole files
     as their mean per file
-    (each row weighted the same);
+    (each row weighted the same),
+    and gold labels of segments
+    with results of whole files
+    as theirs;
     a note on stderr says so.
-    Results of one row per file,
-    or gold labels with start and end,
-    are returned as they are.
+    Otherwise both are returned as they are.
 
     Args:
         prediction: results read from ``path``
-        truth: gold labels
+        truth: gold labels of ``table``
         path: results file, for the note
+        table: gold table, for the note
 
     Returns:
-        the results to compare with ``truth``
+        results and gold labels to compare
 
     Examples:
         >>> import audformat
@@ -431,26 +433,34 @@ def per_file(prediction, truth, path: str):
         ...     {"arousal": [0.5]}, index=audformat.filewise_index(["a.wav"])
         ... )
         >>> with contextlib.redirect_stderr(sys.stdout):
-        ...     per_file(prediction, truth, "windows.csv")
-        audemo: note: 'windows.csv' has 2 rows of 1 file (windows, segments or turns), the gold labels one per file: the mean per file is compared.
+        ...     prediction, truth = per_file(prediction, truth, "windows.csv", "gold")
+        audemo: note: 'windows.csv' has 2 rows of 1 file (windows, segments or turns), table 'gold' one per file: the mean per file is compared.
+        >>> prediction
                arousal
         file
         a.wav      0.3
 
     """  # noqa: E501
-    files = prediction.index.get_level_values("file")
-    if list(truth.index.names) != ["file"] or not files.has_duplicates:
-        return prediction
-    numbers = prediction.select_dtypes("number").drop(columns="turn", errors="ignore")
-    means = numbers.groupby(files, sort=False).mean()
-    means.index = audformat.filewise_index(means.index)
-    print(
-        f"audemo: note: '{path}' has {count(len(prediction), 'row')} of "
-        f"{count(len(means), 'file')} (windows, segments or turns), "
-        f"the gold labels one per file: the mean per file is compared.",
-        file=sys.stderr,
-    )
-    return means
+    frames = [prediction, truth]
+    names = [f"'{path}'", f"table '{table}'"]
+    for side, other in ((0, 1), (1, 0)):
+        files = frames[side].index.get_level_values("file")
+        others = frames[other].index.get_level_values("file")
+        if not files.has_duplicates or others.has_duplicates:
+            continue
+        if side == 0 and list(truth.index.names) != ["file"]:
+            continue  # gold labels of segments: compared segment by segment
+        frame = frames[side].select_dtypes("number")
+        means = frame.drop(columns="turn", errors="ignore").groupby(files).mean()
+        means.index = audformat.filewise_index(means.index)
+        frames[side] = means
+        print(
+            f"audemo: note: {names[side]} has {count(len(files), 'row')} of "
+            f"{count(len(means), 'file')} (windows, segments or turns), "
+            f"{names[other]} one per file: the mean per file is compared.",
+            file=sys.stderr,
+        )
+    return tuple(frames)
 
 
 def show_progress() -> bool:

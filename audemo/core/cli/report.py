@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     prediction = read_results(args.results)
     db, table_id = load_truth(args.truth)
     truth = gold_labels(db, table_id)
-    prediction = per_file(prediction, truth, args.results)
+    prediction, truth = per_file(prediction, truth, args.results, table_id)
     if args.truth_range is not None:
         truth_range = tuple(args.truth_range)
     else:
