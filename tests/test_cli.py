@@ -799,6 +799,14 @@ def results_files(model_root, speech_files, tmp_path_factory):
             ["predict", "{call}", "--channels", "1", "--model", "{model}"],
             ["has 1 channel, but --channels 1 selects channel 1", "--channels 0."],
         ),
+        (
+            ["predict", "{call}", "--head", "{root}", "--model", "{model}"],
+            ["--head /", "is not a folder written by audemo categories -o FOLDER"],
+        ),
+        (
+            ["predict", "{call}", "--head", "{model}", "--model", "{model}"],
+            ["model.onnx' is not a categories head"],
+        ),
         (  # files relative to a database folder
             ["predict", "{gold}", "--channels", "1", "--model", "{model}"],
             ["Cannot process '0.wav': it has 1 channel", "--channels 0."],

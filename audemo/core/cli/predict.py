@@ -25,6 +25,7 @@ import audformat
 import audiofile
 
 from audemo.core.categorical import Categories
+from audemo.core.categories_head import read_head
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
@@ -588,6 +589,16 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         raise ValueError("--file-key needs --cache-root (it keys the results cache).")
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
+    if args.head:
+        try:
+            read_head(args.head)
+        except (FileNotFoundError, ValueError) as ex:
+            # the library's advice names its Python function
+            reason = str(ex).split(":")[0]
+            raise ValueError(
+                f"--head {args.head} is not a folder written by "
+                f"audemo categories -o FOLDER: {reason}."
+            ) from None
     if args.calibration and args.head:
         raise ValueError(
             "--calibration maps arousal, dominance and valence, "
