@@ -9,6 +9,8 @@ import os
 import sys
 import warnings
 
+import pandas as pd
+
 import audeer
 import audformat
 
@@ -373,7 +375,7 @@ def require_packages(packages: dict[str, str]):
         import_optional(module, purpose=option)
 
 
-def check_speaker_results(frame, path: str, command: str):
+def check_speaker_results(frame: pd.DataFrame, path: str, command: str):
     r"""Refuse results without speakers for a command about conversations.
 
     Args:
@@ -385,7 +387,6 @@ def check_speaker_results(frame, path: str, command: str):
         ValueError: if ``frame`` has no ``speaker`` column
 
     Examples:
-        >>> import pandas as pd
         >>> check_speaker_results(pd.DataFrame({"arousal": [0.5]}), "a.csv", "summary")
         Traceback (most recent call last):
         ...
@@ -400,7 +401,9 @@ def check_speaker_results(frame, path: str, command: str):
         )
 
 
-def per_file(prediction, truth, path: str, table: str) -> tuple:
+def per_file(
+    prediction: pd.DataFrame, truth: pd.DataFrame, path: str, table: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     r"""Results and gold labels, averaged per file where the other is per file.
 
     The model's scores of windows, segments or turns
@@ -423,8 +426,6 @@ def per_file(prediction, truth, path: str, table: str) -> tuple:
         results and gold labels to compare
 
     Examples:
-        >>> import audformat
-        >>> import pandas as pd
         >>> prediction = pd.DataFrame(
         ...     {"arousal": [0.2, 0.4]},
         ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 1], [1, 2]),

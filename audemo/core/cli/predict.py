@@ -589,16 +589,6 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         raise ValueError("--file-key needs --cache-root (it keys the results cache).")
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
-    if args.head:
-        try:
-            read_head(args.head)
-        except (FileNotFoundError, ValueError) as ex:
-            # the library's advice names its Python function
-            reason = str(ex).split(":")[0]
-            raise ValueError(
-                f"--head {args.head} is not a folder written by "
-                f"audemo categories -o FOLDER: {reason}."
-            ) from None
     if args.calibration and args.head:
         raise ValueError(
             "--calibration maps arousal, dominance and valence, "
@@ -609,6 +599,16 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
             "--calibration maps arousal, dominance and valence: "
             "add logits to --outputs (e.g. --outputs logits,hidden_states)."
         )
+    if args.head:
+        try:
+            read_head(args.head)
+        except (FileNotFoundError, ValueError) as ex:
+            # the library's advice names its Python function
+            reason = str(ex).split(":")[0]
+            raise ValueError(
+                f"--head {args.head} is not a folder written by "
+                f"audemo categories -o FOLDER: {reason}."
+            ) from None
     selected = 0 if args.channels is None else args.channels
     if args.channels is None and args.mixdown:
         selected = None  # all channels
