@@ -441,6 +441,19 @@ def per_file(
         file
         a.wav      0.3
 
+        Gold labels of segments are compared segment by segment:
+
+        >>> windows = pd.DataFrame(
+        ...     {"arousal": [0.2, 0.4]},
+        ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 1], [1, 2]),
+        ... )
+        >>> segments = pd.DataFrame(
+        ...     {"arousal": [0.5]},
+        ...     index=audformat.segmented_index(["a.wav"], [0], [1]),
+        ... )
+        >>> per_file(windows, segments, "windows.csv", "segments")[0] is windows
+        True
+
     """  # noqa: E501
     frames = [prediction, truth]
     names = [f"'{path}'", f"table '{table}'"]
