@@ -1,4 +1,7 @@
-r"""Helpers shared by several modules: counts, warnings, optional packages, cores."""
+r"""Helpers shared by several modules.
+
+Counts, warnings, errors that name arguments, optional packages, cores.
+"""
 
 from __future__ import annotations
 
