@@ -520,10 +520,13 @@ def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys)
     argv = ["predict", corpus, "--model", model_root, "--head", head, "-o", results]
     assert main(argv) == 0
     frame = read_results(results)
-    assert list(frame.columns) == ["high", "low", "mid"]
+    assert list(frame.columns) == ["high", "low", "mid", "category"]
     np.testing.assert_allclose(
-        frame.to_numpy(), classifier.predict_proba(embeddings), atol=1e-5
+        frame[["high", "low", "mid"]].to_numpy(),
+        classifier.predict_proba(embeddings),
+        atol=1e-5,
     )
+    assert frame["category"].tolist() == list(classifier.predict(embeddings))
 
     for argv, message in [
         (

@@ -1,11 +1,16 @@
+import argparse
+import fcntl
 import io
 import os
+import pty
 import re
 import shlex
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 
 import numpy as np
 import pandas as pd
@@ -598,16 +603,30 @@ def test_interrupted(model_root, speech_files, tmp_path):
     for number in range(500):
         os.symlink(speech_files[number % 3], os.path.join(folder, f"{number}.wav"))
     output = str(tmp_path / "results.csv")
+    # stderr on a terminal of 80 columns, where the progress bar shows
+    terminal, stderr = pty.openpty()
+    fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     process = subprocess.Popen(
         [AUDEMO, "predict", folder, "--model", model_root, "--num-workers", "1"]
         + ["-o", output],
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=stderr,
     )
-    process.stderr.read(1)  # the progress bar: files are being processed
+    os.close(stderr)
+    err = os.read(terminal, 1)  # the progress bar: files are being processed
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    process.wait(timeout=120)
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the command closed the terminal
+            break
+        if not chunk:
+            break  # pragma: no cover - Linux raises instead
+        err += chunk
+    os.close(terminal)
+    err = err.decode()
     assert process.returncode == 130, err
+    assert "Process 500 files" in err  # the bar, on a terminal
     assert err.strip().endswith("audemo: interrupted")
     assert not os.path.exists(output)
 
@@ -661,8 +680,18 @@ def test_categories_and_head(categories_database, model_root, tmp_path, capsys):
     argv = ["predict", root, "--model", model_root, "--head", head, "-o", results]
     assert main(argv) == 0
     frame = read_results(results)
-    assert sorted(frame.columns) == ["happy", "neutral", "sad"]
+    classes = ["happy", "neutral", "sad"]
+    # the predicted category next to the probabilities
+    assert sorted(frame.columns[:-1]) == classes
+    assert frame.columns[-1] == "category"
     assert len(frame) == 9
+    assert frame["category"].tolist() == frame[classes].idxmax(axis=1).tolist()
+    # and in a database table, as text
+    argv = ["predict", root, "--model", model_root, "--head", head]
+    assert main([*argv, "-o", root, "--table", "categories"]) == 0
+    table = audformat.Database.load(root)["categories"]
+    assert table["category"].get().tolist() == frame["category"].tolist()
+    assert table.columns["category"].scheme.dtype == "str"
 
 
 @pytest.mark.parametrize(
@@ -678,3 +707,293 @@ def test_categories_errors(categories_database, tmp_path, capsys, labels, messag
     argv += ["--speaker", "speaker", "-o", str(tmp_path / "head")]
     assert main(argv) == 1
     assert message in capsys.readouterr().err
+
+
+# ----- the command line speaks command line -------------------------------
+
+# advice in Python: module paths, argument=value, calls and methods
+PYTHON_ADVICE = re.compile(r"audemo\.\w|\b\w+=\S|\w\(|\.\w+\(")
+
+
+@pytest.fixture(scope="module")
+def results_files(model_root, speech_files, tmp_path_factory):
+    r"""A call of two speakers, its turns, and results of each kind."""
+    import audiofile
+
+    root = tmp_path_factory.mktemp("command-line")
+    call = str(root / "call.wav")
+    subprocess.run(["sox", speech_files[0], speech_files[1], call], check=True)
+    first = audiofile.duration(speech_files[0])
+    paths = {"call": call, "root": str(root)}
+    for name, second in [("rttm", 2.0), ("short", 0.01)]:
+        paths[name] = str(root / f"{name}.rttm")
+        with open(paths[name], "w") as file:
+            file.write(f"SPEAKER call 1 0 {first:.3f} <NA> <NA> A <NA> <NA>\n")
+            file.write(f"SPEAKER call 1 {first:.3f} {second} <NA> <NA> B <NA> <NA>\n")
+    # a gold database of six files on a 1..7 scale, two speakers
+    gold = audeer.mkdir(root / "gold")
+    files = [f"{number}.wav" for number in range(6)]
+    for number, file in enumerate(files):
+        shutil.copy(speech_files[number % 3], os.path.join(gold, file))
+    db = audformat.Database("gold", source="espeak-ng", usage="unrestricted")
+    db.schemes["rating"] = audformat.Scheme("float", minimum=1, maximum=7)
+    db["gold"] = audformat.Table(audformat.filewise_index(files))
+    db["gold"]["arousal"] = audformat.Column(scheme_id="rating")
+    db["gold"]["arousal"].set([1.0, 3.0, 6.0, 2.0, 4.0, 7.0])
+    db["gold"]["speaker"] = audformat.Column()
+    db["gold"]["speaker"].set(["a", "b"] * 3)
+    # two rated segments per file
+    db["segments"] = audformat.Table(
+        audformat.segmented_index(sorted(files * 2), [0, 1] * 6, [1, 2] * 6)
+    )
+    db["segments"]["arousal"] = audformat.Column(scheme_id="rating")
+    db["segments"]["arousal"].set([1.0, 3.0, 2.0, 4.0, 6.0, 6.0, 2.0, 2.0, 4, 5, 7, 7])
+    db.save(gold)
+    paths["gold"] = gold
+    for name, options in {
+        "files": speech_files,
+        "windows": [*speech_files, "--win-dur", "1"],
+        "turns": [call, "--speakers", paths["rttm"]],
+        "gold-files": [gold],
+        "gold-windows": [gold, "--win-dur", "1", "--hop-dur", "0.5"],
+    }.items():
+        paths[name] = str(root / f"{name}.csv")
+        argv = ["predict", *options, "--model", model_root, "-o", paths[name]]
+        assert main(argv) == 0
+    return paths
+
+
+@pytest.mark.parametrize(
+    "argv, flags",
+    [
+        (["summary", "{files}"], ["audemo predict --speakers"]),
+        (
+            ["plot", "{files}", "--kind", "conversation", "-o", "{root}/c.png"],
+            ["--kind conversation", "audemo predict --speakers"],
+        ),
+        (
+            ["plot", "{files}", "--kind", "timeline", "-o", "{root}/t.png"],
+            ["one row per file", "--win-dur 1.0", "--vad"],
+        ),
+        (
+            ["plot", "{windows}", "--kind", "timeline", "-o", "{root}/t.png"],
+            ["choose one, e.g. --file /"],
+        ),
+        (
+            ["predict", "{call}", "--speakers", "{short}", "--model", "{model}"],
+            ["1 turn shorter than 25 ms", "--speakers", "--errors coerce"],
+        ),
+        (
+            ["predict", "{call}", "--win-dur", "0.01", "--model", "{model}"],
+            ["--win-dur must be at least", "--win-dur 1.0", "leave out --win-dur"],
+        ),
+        (
+            ["predict", "{call}", "--win-dur", "1", "--hop-dur", "0"],
+            ["--hop-dur must be positive", "--hop-dur 0.5", "half of --win-dur"],
+        ),
+        (
+            ["predict", "{call}", "--chunk-dur", "0.01", "--model", "{model}"],
+            ["--chunk-dur 20.0", "--chunk-dur none"],
+        ),
+        (
+            ["predict", "{call}", "--channels", "1", "--model", "{model}"],
+            ["has 1 channel, but --channels 1 selects channel 1", "--channels 0."],
+        ),
+        (
+            ["predict", "{call}", "--head", "{root}", "--model", "{model}"],
+            ["--head /", "is not a folder written by audemo categories -o FOLDER"],
+        ),
+        (
+            ["predict", "{call}", "--head", "{model}", "--model", "{model}"],
+            ["model.onnx' is not a categories head"],
+        ),
+        (  # files relative to a database folder
+            ["predict", "{gold}", "--channels", "1", "--model", "{model}"],
+            ["Cannot process '0.wav': it has 1 channel", "--channels 0."],
+        ),
+        (
+            ["calibrate", "{gold-files}", "--truth", "{gold}:gold", "--folds", "1"],
+            ["--folds must be an integer of at least 2, not 1"],
+        ),
+        (
+            ["calibrate", "{gold-files}", "--truth", "{gold}:gold"],
+            ["needs at least 10 (--min-samples 10, --folds 5)"],
+        ),
+        (
+            ["calibrate", "{gold-files}", "--truth", "{gold}:gold"]
+            + ["--min-samples", "2", "--speaker", "speaker", "--folds", "3"],
+            ["--speaker holds 2 speakers, fewer than --folds 3", "use --folds 2"],
+        ),
+        (
+            ["calibrate", "{gold-files}", "--truth", "{gold}:gold"]
+            + ["--truth-range", "7", "1"],
+            ["--truth-range must go from low to high"],
+        ),
+    ],
+)
+def test_errors_name_flags(results_files, model_root, capsys, argv, flags):
+    values = {**results_files, "model": model_root}
+    argv = [arg.format(**values) for arg in argv]
+    if argv[0] == "calibrate":
+        argv += ["-o", os.path.join(results_files["root"], "calibration.yaml")]
+        argv += ["--bootstrap", "0", "--overwrite"]
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("audemo: error: "), err
+    for flag in flags:
+        assert flag in err, (flag, err)
+    assert not PYTHON_ADVICE.search(err), err
+
+
+def test_summary_overlap_needs_its_column(results_files, tmp_path, capsys):
+    frame = pd.read_csv(results_files["turns"]).drop(columns="overlap")
+    results = str(tmp_path / "no-overlap.csv")
+    frame.to_csv(results, index=False)
+    assert main(["summary", results, "--overlap", "exclude"]) == 1
+    err = capsys.readouterr().err
+    assert "--overlap exclude needs the column overlap" in err
+    assert "audemo predict --speakers writes it" in err
+    assert not PYTHON_ADVICE.search(err), err
+
+
+@pytest.mark.parametrize("command", ["report", "calibrate"])
+def test_windows_averaged_per_file(results_files, tmp_path, capsys, command):
+    gold = results_files["gold"]
+    output = str(tmp_path / ("report.md" if command == "report" else "cal.yaml"))
+    options = ["--truth", f"{gold}:gold", "--bootstrap", "0", "-o", output]
+    if command == "calibrate":
+        options += ["--min-samples", "2", "--folds", "2"]
+    capsys.readouterr()
+    assert main([command, results_files["gold-windows"], *options]) == 0
+    windows = capsys.readouterr().err
+    assert re.search(r"note: '.*gold-windows.csv' has \d+ rows of 6 files", windows)
+    # the same numbers as the mean of the windows per file, written as results
+    frame = read_results(results_files["gold-windows"])
+    means = frame.groupby(level="file").mean()
+    means.index = audformat.filewise_index(means.index)
+    results = str(tmp_path / "means.csv")
+    means.reset_index().to_csv(results, index=False)
+    os.remove(output)
+    assert main([command, results, *options]) == 0
+    files = capsys.readouterr().err
+    assert "note:" not in files
+    assert windows.splitlines()[1:] == files.splitlines()
+
+
+def test_gold_segments_averaged_per_file(results_files, tmp_path, capsys):
+    gold = shutil.copytree(results_files["gold"], tmp_path / "gold")
+    options = ["--bootstrap", "0", "--truth-range", "1", "7"]
+    report = str(tmp_path / "report.md")
+    argv = ["report", results_files["gold-files"], "--truth", f"{gold}:segments"]
+    capsys.readouterr()
+    assert main([*argv, *options, "-o", report]) == 0
+    err = capsys.readouterr().err
+    assert "note: table 'segments' has 12 rows of 6 files" in err
+    # the same as gold labels of the mean per file
+    db = audformat.Database.load(gold)
+    means = db["segments"].get().groupby(level="file").mean()
+    db["means"] = audformat.Table(audformat.filewise_index(means.index))
+    db["means"]["arousal"] = audformat.Column(scheme_id="rating")
+    db["means"]["arousal"].set(means["arousal"].to_numpy())
+    db.save(gold)
+    argv = ["report", results_files["gold-files"], "--truth", f"{gold}:means"]
+    assert main([*argv, *options, "-o", report, "--overwrite"]) == 0
+    assert capsys.readouterr().err == err.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize("command", ["summary", "plot"])
+def test_audio_is_not_a_results_file(speech_files, tmp_path, capsys, command):
+    argv = [command, speech_files[0]]
+    if command == "plot":
+        argv += ["-o", str(tmp_path / "picture.png")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"'{speech_files[0]}' is not a results file" in err
+    assert "a results file is a CSV or parquet file as audemo predict writes" in err
+    assert "codec" not in err
+
+
+@pytest.mark.parametrize(
+    "package, argv",
+    [
+        (
+            "sklearn",
+            ["categories", "{db}:emotion:emotion", "--speaker", "speaker"]
+            + ["-o", "{tmp}/head", "--model", "{model}", "--cache-root", "{cache}"],
+        ),
+        (
+            "sklearn",
+            ["calibrate", "{tmp}/results.csv", "--truth", "{db}:emotion"]
+            + ["-o", "{tmp}/cal.yaml"],
+        ),
+        (
+            "audmetric",
+            ["report", "{tmp}/results.csv", "--truth", "{db}:emotion"]
+            + ["-o", "{tmp}/report.md"],
+        ),
+    ],
+)
+def test_extras_checked_before_any_work(
+    categories_database, model_root, tmp_path, package, argv
+):
+    # the package made unimportable for the command: a stub that raises
+    stubs = audeer.mkdir(tmp_path / "stubs" / package)
+    with open(os.path.join(stubs, "__init__.py"), "w") as file:
+        file.write("raise ImportError('not installed')\n")
+    open(tmp_path / "results.csv", "w").write("file,arousal\na-happy.wav,0.5\n")
+    cache = str(tmp_path / "results-cache")
+    values = {"db": categories_database, "model": model_root, "tmp": tmp_path}
+    argv = [arg.format(cache=cache, **values) for arg in argv]
+    path = os.pathsep.join([str(tmp_path / "stubs"), os.environ.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [AUDEMO, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert result.returncode == 1
+    command = argv[0]
+    extra = "evaluation"
+    assert result.stderr == (
+        f"audemo: error: {package} is needed for audemo {command}: "
+        f"pip install 'audemo[{extra}]'\n"
+    )
+    assert not os.path.exists(cache)  # the model ran over nothing
+
+
+def test_database_safety_once_in_help():
+    from audemo.core.cli import build_parser
+    from audemo.core.cli.common import DATABASE_SAFETY
+    from audemo.core.cli.common import DATABASE_SAFETY_POINTER
+
+    parser = build_parser()
+    (commands,) = [
+        action
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    ]
+    helps = {
+        name: " ".join(command.format_help().split())
+        for name, command in commands.choices.items()
+        if name != "audemo"
+    }
+    helps["audemo"] = " ".join(parser.format_help().split())
+    first = " ".join(DATABASE_SAFETY.split())[:60]
+    assert [name for name, text in helps.items() if first in text] == ["audemo"]
+    pointer = " ".join(DATABASE_SAFETY_POINTER.split())
+    readers = {name for name, text in helps.items() if pointer in text}
+    assert readers == {"predict", "report", "calibrate", "categories"}
+
+
+def test_no_progress_bars_in_logs(model_root, speech_files, tmp_path):
+    # stderr is a pipe here, as in a log file or CI
+    result = run_cli(
+        "predict", *speech_files, "--model", model_root, "--win-dur", "1",
+        "-o", str(tmp_path / "results.csv"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr
+    assert result.stderr.startswith("audemo: 3 files")
+    assert len(result.stderr.splitlines()) == 1

@@ -834,6 +834,9 @@ def test_process_turns_errors(conversation, model_root):
             audemo.Emotion(model_root),
             expected_turns(turns, "dialogue.wav").to_frame(),
         )
+    rttm = write_rttm(os.path.join(root, "dialogue.rttm"), turns)
+    with pytest.raises(TypeError, match=r"not str\. .*: audemo\.read_rttm\('.*'\)"):
+        audemo.process_turns(audemo.Emotion(model_root), rttm)
 
 
 def test_process_turns_all_short(conversation, model_root):
@@ -888,7 +891,7 @@ def test_cli_summary_and_plot(conversation, tmp_path, model_root, capsys):
     plain = str(tmp_path / "plain.csv")
     write_results(frame.drop(columns="speaker"), plain)
     assert main(["summary", plain]) == 1
-    assert "'speaker' column" in capsys.readouterr().err
+    assert "holds no speakers" in capsys.readouterr().err
 
     picture = str(tmp_path / "conversation.png")
     assert main(["plot", results, "--kind", "conversation", "-o", picture]) == 0
@@ -901,7 +904,7 @@ def test_cli_summary_and_plot(conversation, tmp_path, model_root, capsys):
         main(["plot", plain, "--kind", "conversation", "-o", str(tmp_path / "c.png")])
         == 1
     )
-    assert "'speaker' column" in capsys.readouterr().err
+    assert "holds no speakers" in capsys.readouterr().err
 
 
 # ----- audemo predict --speakers ------------------------------------------------

@@ -15,6 +15,7 @@ import audresample
 import audemo
 from audemo.core import emotion as emotion_module
 from audemo.core.index import files_index
+from audemo.core.inputs import input_to_index
 from audemo.core.options import check_options
 
 
@@ -523,6 +524,46 @@ def test_invalid_options_fail_at_construction(model_root, speech_files, kwargs, 
         audemo.Emotion(model_root, errors="coerce", **kwargs)
 
 
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (
+            "2",
+            r"not the text '2', which counts samples: pass win_dur=2 or win_dur='2s'",
+        ),
+        ([1], r"win_dur must be a number of seconds.*not list \[1\]"),
+        (True, "not bool True"),
+    ],
+)
+def test_duration_of_wrong_type(model_root, value, match):
+    with pytest.raises(TypeError, match=match):
+        audemo.Emotion(model_root, win_dur=value)
+
+
+def test_process_folder_names_what_it_skips(model_root, speech_files, tmp_path):
+    import subprocess
+
+    folder = audeer.mkdir(tmp_path / "mixed")
+    shutil.copy(speech_files[0], os.path.join(folder, "a.wav"))
+    subprocess.run(["sox", speech_files[1], os.path.join(folder, "b.flac")], check=True)
+    shutil.copy(speech_files[2], os.path.join(audeer.mkdir(folder, "sub"), "c.wav"))
+    interface = audemo.Emotion(model_root)
+    with pytest.warns(UserWarning) as record:
+        frame = interface.process_folder(folder)
+    files = frame.index.get_level_values("file")
+    assert [os.path.basename(file) for file in files] == ["a.wav"]
+    (message,) = [str(warning.message) for warning in record]
+    assert message == (
+        f"process_folder() processed the .wav files of '{folder}' only "
+        f"(filetype='wav', case-sensitive, not in sub-folders) "
+        f"and skipped 1 file .flac, 1 file .wav in sub-folders: "
+        f"process them with another filetype (e.g. filetype='flac')."
+    )
+    # the folder search of the command line finds all three
+    index, _ = input_to_index(folder)
+    assert sorted(index) == ["a.wav", "b.flac", "sub/c.wav"]
+
+
 def test_valid_edge_options_work(model_root, speech_files):
     interface = audemo.Emotion(
         model_root, win_dur=0.025, hop_dur=0.5, chunk_dur=0.025, num_threads=1
@@ -607,7 +648,7 @@ def test_progress_labels(model_root, speech_files, capsys):
     "options, match",
     [
         ({"precision": "fp16"}, "precision must be one of"),
-        ({"win_dur": True}, "win_dur must be at least"),
+        ({"win_dur": 0.01}, "win_dur must be at least"),
         ({"errors": "ignore"}, "errors must be one of"),
     ],
 )

@@ -133,6 +133,35 @@ def test_timeline_of_a_signal(model_root, speech_files):
     plt.close("all")
 
 
+def test_timeline_per_file_results_and_speakers(model_root, speech_files, tmp_path):
+    import matplotlib.pyplot as plt
+
+    # a score per file has no course over time: say so, even for one file
+    files = audemo.Emotion(model_root).process_files(speech_files)
+    for file in (None, speech_files[0]):
+        with pytest.raises(ValueError, match=r"one row per file.*win_dur=1\.0"):
+            audemo.plot.timeline(files, file=file)
+    # turns of two speakers: one line per speaker, none joins their turns
+    index = audformat.segmented_index(
+        [speech_files[0]] * 4, [0.0, 0.6, 1.2, 1.8], [0.6, 1.2, 1.8, 2.4]
+    )
+    turns = pd.Series(["A", "B", "A", "B"], index=index)
+    frame = audemo.process_turns(audemo.Emotion(model_root), turns)
+    ax = audemo.plot.timeline(frame)
+    lines = [line for line in ax.lines if len(line.get_xdata())]
+    assert [list(line.get_xdata()) for line in lines] == [
+        pytest.approx([0.3, 1.5]),
+        pytest.approx([0.9, 2.1]),
+    ] * 3
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["arousal", "dominance", "valence", "A", "B"]
+    path = str(tmp_path / "turns.png")
+    ax.figure.savefig(path)
+    check_png(path)
+    plt.close("all")
+
+
 def hour_long_call(turns=1200, seed=1):
     r"""Synthetic conversation frame: 1 hour, two speakers, 1 s windows."""
     rng = np.random.default_rng(seed)
@@ -194,7 +223,23 @@ def test_conversation_hour(tmp_path):
         x = ax.lines[0].get_xdata()
         assert np.isnan(x).sum() >= 500
     legend = [text.get_text() for text in axes[0].get_legend().get_texts()]
-    assert legend == ["arousal", "dominance", "valence"]
+    assert legend == ["arousal", "dominance", "valence", "speaking (shaded)"]
+    # the shading is the time the speaker speaks, once: overlapping
+    # windows do not stack into darker bands
+    for ax, speaker in zip(axes, ["agent", "customer"]):
+        rows = frame[frame["speaker"] == speaker]
+        spans = ax.collections[0].get_paths()
+        starts = np.array([path.vertices[:, 0].min() for path in spans])
+        ends = np.array([path.vertices[:, 0].max() for path in spans])
+        assert (starts[1:] > ends[:-1]).all()  # no two bands overlap
+        covered = (ends - starts).sum() * 60
+        turns = rows.groupby("turn").apply(
+            lambda turn: (
+                turn.index.get_level_values("end").max()
+                - turn.index.get_level_values("start").min()
+            ).total_seconds()
+        )
+        assert covered <= turns.sum() + 1e-6
     # lanes are drawn: each lane's band colour is in the picture
     image = matplotlib.image.imread(path)[..., :3]
     assert (image.std(axis=(0, 1)) > 0.05).all()
@@ -213,8 +258,18 @@ def test_conversation_plot(tmp_path, model_root, speech_files):
     figure = audemo.plot.conversation(frame)
     assert figure.axes[-1].get_xlabel() == "Time / s"
     assert figure.axes[0].get_title(loc="right") == speech_files[0]
-    # A: 0-1 and 1-2 touch, 2.5-3 after a pause
-    assert np.isnan(figure.axes[0].lines[0].get_xdata()).sum() == 1
+    # each row is a turn: a mark from its start to its end at its score
+    x = figure.axes[0].lines[0].get_xdata()
+    y = figure.axes[0].lines[0].get_ydata()
+    np.testing.assert_allclose(x, [0, 1, np.nan, 1, 2, np.nan, 2.5, 3, np.nan])
+    arousal = frame.loc[frame["speaker"] == "A", "arousal"].to_numpy()
+    np.testing.assert_allclose(y[0::3], arousal)
+    np.testing.assert_allclose(y[1::3], arousal)
+    # A speaks from 0 to 2 and from 2.5 to 3: two shaded spans
+    spans = figure.axes[0].collections[0].get_paths()
+    assert [
+        (path.vertices[:, 0].min(), path.vertices[:, 0].max()) for path in spans
+    ] == [(0.0, 2.0), (2.5, 3.0)]
     path = str(tmp_path / "short.png")
     figure.savefig(path)
     check_png(path)

@@ -20,6 +20,7 @@ from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
+from audemo.core.utils import argument_error
 from audemo.core.utils import caller_stacklevel
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
@@ -507,9 +508,13 @@ class Calibration(audobject.Object):
         if method not in METHODS:
             raise ValueError(f"method must be one of {list(METHODS)}, not {method!r}.")
         if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-            raise ValueError(f"folds must be an integer of at least 2, not {folds!r}.")
+            raise argument_error(
+                f"{{folds}} must be an integer of at least 2, not {folds!r}."
+            )
         if min_samples < 2:
-            raise ValueError(f"min_samples must be at least 2, not {min_samples}.")
+            raise argument_error(
+                f"{{min_samples}} must be at least 2, not {min_samples}."
+            )
         if groups is not None and not isinstance(groups, pd.Series):
             raise ValueError(
                 f"groups must be a series with the group of each sample "
@@ -545,12 +550,12 @@ class Calibration(audobject.Object):
             selected = data.dropna(subset=columns)
             required = max(min_samples, folds)
             if len(selected) < required:
-                raise ValueError(
+                raise argument_error(
                     f"{count(len(selected), 'sample')} of {dimension} "
                     f"{'has' if len(selected) == 1 else 'have'} "
                     f"both a gold label and a prediction: a calibration needs "
-                    f"at least {required} (min_samples={min_samples}, "
-                    f"folds={folds}). Label more samples."
+                    f"at least {required} ({{min_samples={min_samples}}}, "
+                    f"{{folds={folds}}}). Label more samples."
                 )
             y = selected[columns[0]].to_numpy(dtype="float64")
             x = selected[columns[1]].to_numpy(dtype="float64")
@@ -791,9 +796,10 @@ def _splits(
         )
     number = speakers.nunique()
     if number < folds:
-        raise ValueError(
-            f"speakers holds {count(number, 'speaker')}, fewer than folds={folds}: "
-            f"folds keep speakers apart, so use folds={number} or fewer "
+        raise argument_error(
+            f"{{speakers}} holds {count(number, 'speaker')}, "
+            f"fewer than {{folds={folds}}}: "
+            f"folds keep speakers apart, so use {{folds={number}}} or fewer "
             f"(at least 2)."
         )
     splitter = model_selection.GroupKFold(n_splits=folds)
@@ -872,7 +878,9 @@ def _check_range(truth_range: Sequence[float] | None) -> list[float] | None:
             f"e.g. (1, 5), not {truth_range!r}."
         ) from None
     if not (math.isfinite(low) and math.isfinite(high) and high > low):
-        raise ValueError(f"truth_range must go from low to high, not {low} to {high}.")
+        raise argument_error(
+            f"{{truth_range}} must go from low to high, not {low} to {high}."
+        )
     return [low, high]
 
 

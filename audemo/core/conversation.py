@@ -31,6 +31,7 @@ from audemo.core.turns import check_turns
 from audemo.core.turns import exclude_overlap as cut_overlap
 from audemo.core.turns import overlap_mask
 from audemo.core.turns import speaker_unions
+from audemo.core.utils import argument_error
 from audemo.core.utils import count
 from audemo.core.utils import warn_items
 
@@ -179,11 +180,11 @@ def process_turns(
         message = f"{count(int(short.sum()), 'turn')} shorter than 25 ms"
         fix = (
             "The model needs at least 400 samples at 16 kHz. "
-            "Drop them (turns[durations >= 0.025]), "
-            "or process with errors='coerce' for rows of NaN."
+            "Drop them from {turns}, "
+            "or process with {errors='coerce'} for rows of NaN."
         )
         if getattr(interface, "errors", "raise") == "raise":
-            raise ValueError(f"{message}: {', '.join(labels[:3])}. {fix}")
+            raise argument_error(f"{message}: {', '.join(labels[:3])}. {fix}")
         warn_items(f"{message} hold NaN values (errors='coerce')", labels)
     windowed = (
         getattr(interface, "win_dur", None) is not None

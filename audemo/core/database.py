@@ -55,6 +55,13 @@ SPEAKER_SCHEME = "speaker"
 TURN_SCHEME = "audemo-turn"
 TURN_TIME_SCHEME = "audemo-turn-time"
 OVERLAP_SCHEME = "audemo-overlap"
+PREDICTED_CATEGORY = "category"
+r"""Column of the predicted class next to the classes of a head."""
+PREDICTED_CATEGORY_SCHEME = (
+    "audemo-predicted-category",
+    "str",
+    "Class of the largest probability or score of an audemo categorical head.",
+)
 CONVERSATION_SCHEMES = {
     "speaker": (SPEAKER_SCHEME, "str", "Speaker of the turn."),
     "turn": (
@@ -427,7 +434,10 @@ def to_database(
     and the table's ``meta`` holds the marker as ``calibration``;
     embedding columns the float scheme ``audemo-embedding``,
     class columns of :class:`audemo.Categories`
-    the float scheme ``audemo-category``.
+    the float scheme ``audemo-category``,
+    and a column ``category`` of the predicted classes
+    (``audemo predict --head``)
+    the string scheme ``audemo-predicted-category``.
     If ``interface`` is given
     (the :class:`audemo.Emotion` that made ``frame``),
     the table's description names the model,
@@ -636,6 +646,8 @@ def _column_schemes(columns: pd.Index, conversation: bool = False) -> dict[str, 
             continue
         if column in DIMENSIONS:
             schemes[column] = DIMENSION_SCHEME
+        elif column == PREDICTED_CATEGORY:
+            schemes[column] = PREDICTED_CATEGORY_SCHEME[0]
         elif str(column).startswith("hidden_states-"):
             schemes[column] = EMBEDDING_SCHEME
         else:
@@ -650,6 +662,7 @@ def _add_schemes(db: audformat.Database, scheme_ids: set[str]):
             db.schemes[scheme_id] = audformat.Scheme("float", description=description)
     conversation = list(CONVERSATION_SCHEMES.values())
     conversation.append(("audemo-speaker", "str", "Speaker of the turn."))
+    conversation.append(PREDICTED_CATEGORY_SCHEME)
     for scheme_id, dtype, description in conversation:
         if scheme_id in scheme_ids and scheme_id not in db.schemes:
             db.schemes[scheme_id] = audformat.Scheme(dtype, description=description)

@@ -45,6 +45,7 @@ from audemo.core.index import check_relative_files
 from audemo.core.index import empty_folder_hint
 from audemo.core.index import files_index
 from audemo.core.index import progress_description
+from audemo.core.index import skipped_files_hint
 from audemo.core.model import acquire_model
 from audemo.core.model import open_model
 from audemo.core.options import BORROWED_ARGUMENTS
@@ -200,6 +201,9 @@ class Emotion(audinterface.Feature, audobject.Object):
             (a :class:`FutureWarning` says so)
 
     Raises:
+        TypeError: if ``win_dur``, ``hop_dur`` or ``chunk_dur``
+            is no duration (e.g. the text ``"2"``,
+            which audinterface counts as samples: pass ``2`` or ``"2s"``)
         ValueError: if an argument has an invalid value,
             e.g. ``win_dur`` or ``num_workers`` not positive,
             ``calibration`` is no valid calibration,
@@ -554,7 +558,10 @@ class Emotion(audinterface.Feature, audobject.Object):
         r"""Process the audio files in a folder (not in its sub-folders).
 
         Only files whose name ends in ``.<filetype>``
-        (case-sensitive) are processed.
+        (case-sensitive) are processed;
+        a warning names the audio files this leaves out
+        (other audio types, audio in sub-folders),
+        which ``audemo predict FOLDER`` would process.
         If there are none,
         a warning names what the folder holds instead:
         files of another type
@@ -586,8 +593,10 @@ class Emotion(audinterface.Feature, audobject.Object):
         )
         if len(frame) == 0:
             hint = empty_folder_hint(audeer.path(root), filetype)
-            if hint:
-                warnings.warn(hint, UserWarning, stacklevel=caller_stacklevel())
+        else:
+            hint = skipped_files_hint(audeer.path(root), filetype)
+        if hint:
+            warnings.warn(hint, UserWarning, stacklevel=caller_stacklevel())
         return frame
 
     def process_file(

@@ -228,6 +228,61 @@ def empty_folder_hint(root: str, filetype: str) -> str:
     return " ".join(parts) + "."
 
 
+def skipped_files_hint(root: str, filetype: str) -> str:
+    r"""The audio files that a folder search for ``filetype`` leaves out.
+
+    :meth:`audemo.Emotion.process_folder`
+    lists only the files of ``filetype`` in the folder itself
+    (case-sensitive);
+    ``audemo predict FOLDER`` finds every audio type
+    (:data:`audemo.core.define.AUDIO_EXTENSIONS`)
+    in the folder and below.
+
+    Args:
+        root: absolute folder
+        filetype: extension that was looked for
+
+    Returns:
+        what was skipped and how to process it,
+        empty if nothing was skipped
+
+    Examples:
+        >>> import shutil
+        >>> _ = shutil.copy("speech.wav", audeer.mkdir("calls/2024"))
+        >>> _ = shutil.copy("speech.wav", "calls/first.wav")
+        >>> skipped_files_hint(audeer.path("calls"), "wav")
+        "process_folder() processed the .wav files of '...calls' only (filetype='wav', case-sensitive, not in sub-folders) and skipped 1 file .wav in sub-folders: list them (e.g. audeer.list_file_names(root, filetype='wav', recursive=True)) and use process_files()."
+        >>> skipped_files_hint(audeer.path("calls/2024"), "wav")
+        ''
+
+    """  # noqa: E501
+    others, nested = _audio_files(root, filetype)
+    others.pop(filetype, None)
+    skipped = [
+        f"{count(number, 'file')} .{extension}"
+        for extension, number in others.most_common()
+    ]
+    if nested:
+        skipped.append(f"{count(nested, 'file')} .{filetype} in sub-folders")
+    if not skipped:
+        return ""
+    if others:
+        how = (
+            f"process them with another filetype "
+            f"(e.g. filetype={others.most_common(1)[0][0]!r})"
+        )
+    else:
+        how = (
+            f"list them (e.g. audeer.list_file_names(root, filetype="
+            f"{filetype!r}, recursive=True)) and use process_files()"
+        )
+    return (
+        f"process_folder() processed the .{filetype} files of '{root}' only "
+        f"(filetype={filetype!r}, case-sensitive, not in sub-folders) "
+        f"and skipped {', '.join(skipped)}: {how}."
+    )
+
+
 def _audio_files(root: str, filetype: str) -> tuple[collections.Counter, int]:
     r"""Audio files in ``root`` per extension, ``filetype`` files below it."""
     others = collections.Counter()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
+import datetime
 import numbers
 import os
 import warnings
@@ -31,6 +32,7 @@ from audemo.core.model import check_device
 from audemo.core.pipeline import is_calibration
 from audemo.core.pipeline import load_calibration
 from audemo.core.precision import PRECISIONS
+from audemo.core.utils import argument_error
 from audemo.core.utils import available_cores
 from audemo.core.utils import caller_stacklevel
 
@@ -49,10 +51,11 @@ r"""Arguments audobject finds on the interface's process."""
 RUNTIME_ARGUMENTS = INTERFACE_RUNTIME_ARGUMENTS
 r"""Hidden audobject arguments: settings of a run, not of the numbers."""
 
+# argument names in braces: see argument_error
 _EXAMPLES = {
-    "win_dur": "win_dur=1.0, or win_dur=None for no windows",
-    "hop_dur": "hop_dur=0.5, or hop_dur=None for win_dur / 2",
-    "chunk_dur": "chunk_dur=20.0, or chunk_dur=None for no chunks",
+    "win_dur": "{win_dur=1.0}, or {win_dur=None} for no windows",
+    "hop_dur": "{hop_dur=0.5}, or {hop_dur=None} for half of {win_dur}",
+    "chunk_dur": "{chunk_dur=20.0}, or {chunk_dur=None} for no chunks",
 }
 
 _NONE_MEANS = {
@@ -123,6 +126,8 @@ def check_options(
         num_threads: number of threads per worker
 
     Raises:
+        TypeError: if a duration is of a type that is no duration,
+            or digits as text (audinterface counts them as samples)
         ValueError: if an option is invalid
 
     Examples:
@@ -301,19 +306,47 @@ def _check_durations(win_dur: object, hop_dur: object, chunk_dur: object):
     ):
         if value is None:
             continue
+        _check_duration_type(name, value)
         seconds = _seconds(value)
         what = f"at least {least} s ({needs})" if least else "positive"
         if seconds is None or not seconds > 0 or seconds < least:
-            raise ValueError(
-                f"{name} must be {what}, not {value!r}: "
+            raise argument_error(
+                f"{{{name}}} must be {what}, not {value!r}: "
                 f"pass a duration in seconds, e.g. {_EXAMPLES[name]}."
             )
     if hop_dur is not None and win_dur is None:
-        raise ValueError(
-            f"hop_dur={hop_dur!r} needs win_dur: "
-            f"pass both (e.g. win_dur=1.0, hop_dur={hop_dur!r}) "
-            f"or leave out hop_dur."
+        raise argument_error(
+            f"{{hop_dur={hop_dur!r}}} needs {{win_dur}}: "
+            f"pass both (e.g. {{win_dur=1.0}}, {{hop_dur={hop_dur!r}}}) "
+            f"or leave out {{hop_dur}}."
         )
+
+
+def _check_duration_type(name: str, value: object):
+    r"""Refuse a duration of a type that is not one, or digits as text."""
+    if isinstance(value, str) and _is_number(value):
+        # audinterface reads text without a unit as samples: "2" is 125 µs
+        raise TypeError(
+            f"{name} must be a number of seconds or a text with a unit, "
+            f"not the text {value!r}, which counts samples: "
+            f"pass {name}={value.strip()} or {name}='{value.strip()}s'."
+        )
+    if isinstance(value, bool) or not isinstance(
+        value, numbers.Real | str | datetime.timedelta | np.timedelta64
+    ):
+        raise TypeError(
+            f"{name} must be a number of seconds, "
+            f"a text with a unit (e.g. '500ms') or a pandas.Timedelta, "
+            f"not {type(value).__name__} {value!r}."
+        )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_counts(**counts: object):
@@ -326,9 +359,10 @@ def _check_counts(**counts: object):
                 f"({_NONE_MEANS[name]}), not {value!r}."
             )
         if value < 1:
-            raise ValueError(
-                f"{name} must be a positive integer or None ({_NONE_MEANS[name]}), "
-                f"not {value}: e.g. {name}=1."
+            raise argument_error(
+                f"{{{name}}} must be a positive integer "
+                f"(or {{{name}=None}}: {_NONE_MEANS[name]}), "
+                f"not {value}: e.g. {{{name}=1}}."
             )
 
 
@@ -340,18 +374,16 @@ def _check_input(sampling_rate: int, channels: int | Sequence[int], mixdown: boo
         )
     selected = len(audeer.to_list(channels))
     if selected > 1 and not mixdown:
-        raise ValueError(
-            f"The model takes one channel, but channels={channels} "
+        raise argument_error(
+            f"The model takes one channel, but {{channels={channels}}} "
             f"selects {selected}: "
-            f"set mixdown=True or select a single channel."
+            f"set {{mixdown=True}} or select a single channel."
         )
 
 
 def _seconds(value: object) -> float | None:
     r"""Duration in seconds, ``None`` if it is none."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Real):
+    if isinstance(value, numbers.Real):  # not bool: _check_duration_type
         return float(value) if np.isfinite(value) else None
     try:
         # audinterface also takes strings ("500ms") and Timedelta objects

@@ -11,10 +11,14 @@ import numpy as np
 import pandas as pd
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.utils import argument_error
 from audemo.core.utils import import_optional
 
 
 COLORS = {"arousal": "#d62728", "dominance": "#2ca02c", "valence": "#1f77b4"}
+
+LINE_STYLES = ("-", "--", ":", "-.")
+r"""Line styles of speakers in a timeline, in the order of their first row."""
 
 SPEAKER_COLORS = (
     "#4c72b0",
@@ -40,10 +44,12 @@ def timeline(
 ):
     r"""Arousal, dominance and valence over time for one file.
 
-    Each row of ``frame`` (a window or a speech segment)
+    Each row of ``frame`` (a window, a speech segment or a turn)
     is drawn as a horizontal bar from its start to its end
     at its score;
-    a thin line connects the centres.
+    a thin line connects the centres,
+    one line per speaker if ``frame`` has a ``speaker`` column
+    (in the speaker's line style).
 
     Args:
         frame: results with a segmented index (``file``, ``start``, ``end``)
@@ -60,7 +66,8 @@ def timeline(
 
     Raises:
         ImportError: if matplotlib is not installed
-        ValueError: if ``frame`` has no start and end times,
+        ValueError: if ``frame`` has no start and end times
+            or one row per file (nothing changes over time),
             holds several files and ``file`` is not given,
             or lacks a requested dimension
 
@@ -75,16 +82,42 @@ def timeline(
 
     """
     plt = import_optional("matplotlib.pyplot", purpose="plots")
+    _check_over_time(frame)
     frame, starts, ends = _timed_rows(frame, file, dimensions)
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
-    order = np.argsort(starts)
+    # one line per speaker: a line must not join the turns of two speakers
+    if "speaker" in frame.columns:
+        speakers = frame["speaker"].astype("string").fillna("?").to_numpy()
+    else:
+        speakers = np.full(len(frame), "")
+    names = list(dict.fromkeys(speakers))
+    centres = (starts + ends) / 2
     for name in dimensions:
         values = frame[name].to_numpy(dtype=float)
         color = COLORS.get(name)
         ax.hlines(values, starts, ends, colors=color, linewidth=3, label=name)
-        centres = (starts + ends) / 2
-        ax.plot(centres[order], values[order], color=color, linewidth=0.8, alpha=0.6)
+        for number, speaker in enumerate(names):
+            rows = np.flatnonzero(speakers == speaker)
+            rows = rows[np.argsort(starts[rows], kind="stable")]
+            ax.plot(
+                centres[rows],
+                values[rows],
+                color=color,
+                linewidth=0.8,
+                alpha=0.6,
+                linestyle=LINE_STYLES[number % len(LINE_STYLES)],
+            )
+    if len(names) > 1:
+        for number, speaker in enumerate(names):
+            # legend entries of the speakers' line styles
+            ax.plot(
+                [],
+                [],
+                color="grey",
+                linestyle=LINE_STYLES[number % len(LINE_STYLES)],
+                label=str(speaker),
+            )
     ax.set_xlabel("Time / s")
     ax.set_ylabel("Score (about 0..1)")
     ax.set_ylim(min(0.0, np.nanmin(frame[list(dimensions)].to_numpy()) - 0.05), 1.05)
@@ -107,9 +140,13 @@ def conversation(
     One lane per speaker,
     in the order in which they first speak,
     all on the same time axis.
-    The speaker's turns (the rows, or windows inside them)
-    are shaded bands,
-    the scores are lines through the centres of the rows,
+    The time in which the speaker speaks
+    (the union of the speaker's rows)
+    is shaded in the speaker's colour.
+    If each row is a turn (no ``turn`` column),
+    its scores are marks from the start to the end of the turn;
+    the scores of windows or segments inside turns
+    are lines through the centres of the rows,
     broken where the speaker pauses
     (rows that neither touch nor overlap,
     or a new ``turn``).
@@ -153,6 +190,7 @@ def conversation(
 
     """
     plt = import_optional("matplotlib.pyplot", purpose="plots")
+    patches = import_optional("matplotlib.patches", purpose="plots")
     if "speaker" not in frame.columns:
         raise ValueError(
             f"A conversation plot needs a 'speaker' column, "
@@ -184,28 +222,44 @@ def conversation(
         rows = np.flatnonzero(labels == speaker)
         rows = rows[np.argsort(starts[rows], kind="stable")]
         color = SPEAKER_COLORS[number % len(SPEAKER_COLORS)]
+        # where the speaker speaks: the union of the rows,
+        # so that overlapping windows do not stack into darker bands
+        pauses = np.zeros(len(rows), dtype=bool)
+        pauses[1:] = starts[rows][1:] > np.maximum.accumulate(ends[rows])[:-1]
+        firsts = np.flatnonzero(pauses | (np.arange(len(rows)) == 0))
+        span_starts = starts[rows][firsts]
+        span_ends = np.maximum.reduceat(ends[rows], firsts) if len(rows) else firsts
         ax.broken_barh(
-            list(zip(starts[rows] / scale, (ends[rows] - starts[rows]) / scale)),
+            list(zip(span_starts / scale, (span_ends - span_starts) / scale)),
             (low, 1.05 - low),
             facecolors=color,
             alpha=0.18,
             linewidth=0,
         )
-        # break the lines where the speaker pauses or a new turn starts
-        breaks = np.zeros(len(rows), dtype=bool)
-        breaks[1:] = starts[rows][1:] > np.maximum.accumulate(ends[rows])[:-1]
-        if turns is not None:
+        if turns is None:
+            # each row is a turn: a mark from its start to its end
+            x = np.stack(
+                [starts[rows], ends[rows], np.full(len(rows), np.nan)], axis=1
+            ).ravel()
+            x = x / scale
+        else:
+            # windows: a line through their centres, broken between turns
+            breaks = pauses.copy()
             breaks[1:] |= turns[rows][1:] != turns[rows][:-1]
-        centres = (starts[rows] + ends[rows]) / 2 / scale
-        for column, name in enumerate(dimensions):
+            centres = (starts[rows] + ends[rows]) / 2 / scale
             x = np.insert(centres, np.flatnonzero(breaks), np.nan)
-            y = np.insert(values[rows, column], np.flatnonzero(breaks), np.nan)
+        for column, name in enumerate(dimensions):
+            if turns is None:
+                y = np.repeat(values[rows, column], 3)
+                y[2::3] = np.nan
+            else:
+                y = np.insert(values[rows, column], np.flatnonzero(breaks), np.nan)
             ax.plot(
                 x,
                 y,
                 color=COLORS.get(name),
-                linewidth=1.2,
-                marker="." if len(rows) < 200 else None,
+                linewidth=2.0 if turns is None else 1.2,
+                marker="." if turns is not None and len(rows) < 200 else None,
                 markersize=3,
                 label=name,
             )
@@ -214,8 +268,13 @@ def conversation(
     axes[0].set_ylim(low, 1.05)
     axes[0].set_xlim(0, total / scale)
     axes[-1].set_xlabel(f"Time / {unit}")
+    shading = patches.Patch(facecolor="grey", alpha=0.18, label="speaking (shaded)")
     axes[0].legend(
-        loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(dimensions), frameon=False
+        handles=[*axes[0].lines, shading],
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncol=len(dimensions) + 1,
+        frameon=False,
     )
     if "file" in frame.attrs:
         axes[0].set_title(frame.attrs["file"], loc="right")
@@ -416,22 +475,44 @@ def _timed_rows(
     return frame, starts, ends
 
 
-def _select_file(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
+# arguments in braces: see argument_error
+_OVER_TIME = (
+    "results of windows ({win_dur=1.0}) or speech segments "
+    "({segment=audemo.VoiceActivity()})"
+)
+
+
+def _check_over_time(frame: pd.DataFrame):
+    r"""Refuse results of one row per file: a timeline has nothing to draw."""
+    _check_timed(frame)
+    if "file" not in frame.index.names or frame.empty:
+        return
+    rows = frame.index.get_level_values("file").value_counts()
+    if (rows == 1).all():
+        raise argument_error(
+            f"The results hold one row per file (a score for the whole file): "
+            f"a timeline shows how scores change within a file "
+            f"and needs {_OVER_TIME}. "
+            f"Scores of whole files fit the circumplex."
+        )
+
+
+def _check_timed(frame: pd.DataFrame):
     names = list(frame.index.names)
     if "start" not in names or "end" not in names:
-        raise ValueError(
-            "A timeline needs start and end times: process with win_dur=... "
-            "or segment=audemo.VoiceActivity() (or preserve_index=False)."
-        )
-    if "file" not in names:
+        raise argument_error(f"A timeline needs start and end times: {_OVER_TIME}.")
+
+
+def _select_file(frame: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    _check_timed(frame)
+    if "file" not in frame.index.names:
         return frame
     files = list(dict.fromkeys(frame.index.get_level_values("file")))
     if file is None:
         if len(files) > 1:
-            raise ValueError(
-                f"The results hold {len(files)} files: choose one "
-                f"(file=... in Python, --file on the command line), "
-                f"e.g. {files[0]!r}."
+            raise argument_error(
+                f"The results hold {len(files)} files: choose one, "
+                f"e.g. {{file={files[0]!r}}}."
             )
         file = files[0]
     if file not in files:

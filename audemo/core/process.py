@@ -21,6 +21,8 @@ import audiofile
 
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.index import progress_description
+from audemo.core.utils import argument_error
+from audemo.core.utils import count
 
 
 CHUNKED_READ_FORMATS = ("wav", "flac", "ogg", "mp3")
@@ -236,6 +238,7 @@ class RobustProcess(audinterface.Process):
         try:
             check_sampling_rate(sampling_rate, where)
             check_orientation(signal, where)
+            check_channels(signal, self.channels, where)
             if self.win_dur is not None and self._shorter_than_window(
                 signal, sampling_rate, start, end
             ):
@@ -421,6 +424,42 @@ def check_orientation(signal: np.ndarray, where: str):
         )
 
 
+def check_channels(signal: np.ndarray, channels: object, where: str):
+    r"""Refuse a channel selection that the signal does not have.
+
+    Args:
+        signal: 2-d signal
+        channels: selected channels, ``None`` for all
+        where: the input, for the error message
+
+    Raises:
+        ValueError: if a selected channel is not in the signal,
+            naming the channels to select
+            (:func:`audemo.core.utils.argument_error`)
+
+    Examples:
+        >>> check_channels(np.zeros((2, 16000)), 1, "'stereo.wav'")
+        >>> check_channels(np.zeros((1, 16000)), 1, "'mono.wav'")
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot process 'mono.wav': it has 1 channel, but channels=1 selects channel 1 (channels count from 0): select channels=0.
+
+    """  # noqa: E501
+    if channels is None:
+        return
+    selected = audeer.to_list(channels)
+    number = signal.shape[0]
+    missing = [channel for channel in selected if not -number <= channel < number]
+    if missing:
+        others = f" (or another channel up to {number - 1})" if number > 1 else ""
+        raise argument_error(
+            f"Cannot process {where}: it has {count(number, 'channel')}, "
+            f"but {{channels={channels}}} selects channel "
+            f"{', '.join(map(str, missing))} (channels count from 0): "
+            f"select {{channels=0}}{others}."
+        )
+
+
 def _timedelta(value, default) -> pd.Timedelta:
     if value is None or pd.isna(value):
         return default
@@ -451,6 +490,8 @@ def _read_header(path: str) -> tuple[int, int] | None:
 def _read_error(ex: Exception, path: str, action: str = "read") -> Exception:
     r"""Return an error whose message names the file."""
     if isinstance(ex, (FileNotFoundError, ValueError)) and path in str(ex):
+        return ex
+    if hasattr(ex, "template"):  # names the file and the arguments already
         return ex
     reason = " ".join(str(ex).split()).replace(f"Error opening {path!r}: ", "")
     message = f"Cannot {action} audio file '{path}': {reason}"

@@ -27,6 +27,13 @@ import audformat
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 r"""Starts of a cell that a spreadsheet runs as a formula."""
 
+WHAT_RESULTS_ARE = (
+    "a results file is a CSV or parquet file "
+    "as audemo predict writes it (-o results.csv), "
+    "with a column file, optionally start and end, and the scores."
+)
+r"""What :func:`read_results` reads, for its errors."""
+
 TIME_FORMATS = ("seconds", "timedelta")
 r"""How ``start`` and ``end`` are written to CSV."""
 
@@ -75,7 +82,9 @@ def read_results(path: str) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: if ``path`` does not exist
-        ValueError: if the file has no ``file`` column
+        ValueError: if the file is not CSV or parquet
+            (e.g. an audio file)
+            or has no ``file`` column
 
     Examples:
         >>> with open("results.csv", "w") as file:
@@ -89,12 +98,24 @@ def read_results(path: str) -> pd.DataFrame:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"Results file '{path}' does not exist.")
+    try:
+        if audeer.file_extension(path).lower() == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, converters={"file": csv_unquote})
+    except ValueError:
+        # not text, not CSV, not parquet (UnicodeDecodeError, ParserError and
+        # ArrowInvalid are ValueErrors): e.g. an audio file given as results
+        raise ValueError(
+            f"'{path}' is not a results file: {WHAT_RESULTS_ARE}"
+        ) from None
     if audeer.file_extension(path).lower() == "parquet":
-        return _marker_from_column(pd.read_parquet(path), path)
-    frame = pd.read_csv(path, converters={"file": csv_unquote})
+        return _marker_from_column(frame, path)
     frame.columns = [csv_unquote(str(column)) for column in frame.columns]
     if "file" not in frame.columns:
-        raise ValueError(f"Results file '{path}' has no 'file' column.")
+        raise ValueError(
+            f"Results file '{path}' has no 'file' column: {WHAT_RESULTS_ARE}"
+        )
     for column in TIME_COLUMNS[2:]:  # the span of a turn (audemo.process_turns)
         if column in frame.columns:
             frame[column] = read_time(frame[column])

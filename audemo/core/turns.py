@@ -128,6 +128,11 @@ def check_turns(
         hint = ""
         if isinstance(turns, pd.DataFrame) and "speaker" in turns.columns:
             hint = ' Select the column: turns["speaker"].'
+        elif isinstance(turns, str | os.PathLike):
+            hint = (
+                f" To use the turns of an RTTM file, "
+                f"read it first: audemo.read_rttm({os.fspath(turns)!r})."
+            )
         raise TypeError(
             f"Turns must be a pandas.Series of speakers on a segmented index, "
             f"not {type(turns).__name__}.{hint}"

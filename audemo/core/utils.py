@@ -1,10 +1,17 @@
-r"""Helpers shared by several modules: counts, warnings, optional packages, cores."""
+r"""Helpers shared by several modules.
+
+Counts, warnings, errors that name arguments, optional packages, cores.
+"""
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Mapping
 import importlib
 import inspect
 import os
+import re
+import shlex
 import types
 import warnings
 
@@ -23,6 +30,99 @@ OPTIONAL_PACKAGES = {
     "websockets": "serve",
     "sklearn": "evaluation",
 }
+
+
+ARGUMENT_PATTERN = re.compile(r"\{(\w+)(?:=([^{}]*))?\}")
+r"""An argument in the message of :func:`argument_error`."""
+
+
+def argument_error(template: str, kind: type[Exception] = ValueError) -> Exception:
+    r"""An error whose advice names arguments, in the words of the interface.
+
+    The message names arguments in braces:
+    ``{win_dur}`` is the argument,
+    ``{win_dur=1.0}`` a value to pass.
+    The error reads as Python
+    (``win_dur``, ``win_dur=1.0``);
+    it keeps the template as ``template``,
+    so that the command line writes the same advice
+    with its flags (:func:`in_words`).
+
+    Args:
+        template: message with arguments in braces
+        kind: class of the error
+
+    Returns:
+        the error, to raise
+
+    Examples:
+        >>> error = argument_error("Too short: pass e.g. {win_dur=1.0}.")
+        >>> error
+        ValueError('Too short: pass e.g. win_dur=1.0.')
+        >>> in_words(error.template, {"win_dur": "--win-dur"})
+        'Too short: pass e.g. --win-dur 1.0.'
+
+    """
+    error = kind(in_words(template))
+    error.template = template
+    return error
+
+
+def in_words(
+    template: str,
+    flags: Mapping[str, str] | None = None,
+    *,
+    switches: frozenset[str] = frozenset(),
+    none: Mapping[str, str] | None = None,
+) -> str:
+    r"""The message of :func:`argument_error` as Python or with flags.
+
+    Args:
+        template: message with arguments in braces
+        flags: flag of each argument, e.g. ``{"win_dur": "--win-dur"}``;
+            ``None`` writes the arguments as Python
+            (an argument without a flag too)
+        switches: flags that take no value (``--vad``):
+            a value is left out
+        none: what a flag takes for ``None``,
+            else ``None`` reads "leave out" the flag
+
+    Returns:
+        the message
+
+    Examples:
+        >>> template = "Pass {errors='coerce'} or {win_dur=None}, not {folds=1}."
+        >>> in_words(template)
+        "Pass errors='coerce' or win_dur=None, not folds=1."
+        >>> in_words(template, {"errors": "--errors", "win_dur": "--win-dur"})
+        'Pass --errors coerce or leave out --win-dur, not folds=1.'
+        >>> in_words("Use {model=w2v2-L}.", {"model": "--model"})
+        'Use --model w2v2-L.'
+
+    """
+
+    def replace(match: re.Match) -> str:
+        argument, value = match.groups()
+        if flags is None or argument not in flags:
+            return argument if value is None else f"{argument}={value}"
+        flag = flags[argument]
+        if value in ("None", "False"):
+            if flag in (none or {}):
+                return f"{flag} {none[flag]}"
+            return f"leave out {flag}"
+        if value is None or value == "True" or flag in switches:
+            return flag
+        try:
+            literal = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            return f"{flag} {value}"
+        if isinstance(literal, str):
+            return f"{flag} {shlex.quote(literal)}"
+        if isinstance(literal, list | tuple):
+            return f"{flag} {','.join(str(item) for item in literal)}"
+        return f"{flag} {value}"
+
+    return ARGUMENT_PATTERN.sub(replace, template)
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:

@@ -56,6 +56,7 @@ from audemo.core.cli import serve
 from audemo.core.cli import summary
 from audemo.core.cli.common import DATABASE_SAFETY
 from audemo.core.cli.common import clean_warnings
+from audemo.core.cli.common import error_message
 from audemo.core.utils import version
 
 
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout = open(os.devnull, "w")
             return 0
         except Exception as ex:  # one clear line instead of a traceback
-            message = " ".join(str(ex).split()) or type(ex).__name__
+            message = " ".join(error_message(ex).split()) or type(ex).__name__
             print(f"audemo: error: {message}", file=sys.stderr)
             return 1
 

@@ -21,9 +21,11 @@ import audformat
 
 from audemo.core.calibration import METHODS
 from audemo.core.calibration import Calibration
-from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import check_output
+from audemo.core.cli.common import per_file
+from audemo.core.cli.common import require_packages
 from audemo.core.cli.report import gold_labels
 from audemo.core.cli.report import load_truth
 from audemo.core.database import find_column
@@ -54,7 +56,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "gold labels, one monotone map per dimension, validated by "
             "cross-validation. Prints the CCC before and after per dimension "
             "and writes the calibration as YAML, for `audemo predict "
-            "--calibration` and `audemo report --calibration`. " + DATABASE_SAFETY
+            "--calibration` and `audemo report --calibration`. "
+            + DATABASE_SAFETY_POINTER
         ),
     )
     command.add_argument("results", help="results file (.csv or .parquet)")
@@ -181,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
 
     """  # noqa: E501
     check_output(args.output, ("yaml", "yml"), overwrite=args.overwrite, what="-o")
+    require_packages({"sklearn": "audemo calibrate", "audmetric": "audemo calibrate"})
     fingerprint = None
     if args.model is not None:
         fingerprint = _fingerprint(args.model, args.model_cache_root)
@@ -195,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
         )
     db, table_id = load_truth(args.truth)
     truth = gold_labels(db, table_id)
+    prediction, truth = per_file(prediction, truth, args.results, table_id)
     # absolute paths inside the database match the gold table's paths
     prediction = prediction.set_axis(relative_index(prediction.index, db.root))
     calibration = Calibration.fit(

@@ -27,11 +27,13 @@ from audemo.core.categorical import check_head_root
 from audemo.core.categorical import evaluate_categories
 from audemo.core.categorical import save_categories
 from audemo.core.categorical import train_categories
-from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import picture_formats
+from audemo.core.cli.common import require_packages
+from audemo.core.cli.common import show_progress
 from audemo.core.database import find_column
 from audemo.core.database import load_table
 from audemo.core.define import DEFAULT_MODEL
@@ -62,7 +64,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "database. Prints its leave-one-speaker-out unweighted average "
             "recall (UAR) and confusion matrix, trains it on all speakers, "
             "and saves it as an ONNX folder for `audemo predict --head`. "
-            + DATABASE_SAFETY
+            + DATABASE_SAFETY_POINTER
         ),
     )
     _add_data_options(command)
@@ -152,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             or the labels are not found
 
     """
+    require_packages({"sklearn": "audemo categories"})
     root, table_id, column = split_labels(args.labels)
     # outputs first: nothing is loaded or computed for an output that fails
     _check_outputs(args)
@@ -160,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         outputs="hidden_states",
         num_workers=available_cores(),
-        verbose=True,
+        verbose=show_progress(),
         model_cache_root=args.model_cache_root,
     )
     # before the expensive part, and never into the model in use

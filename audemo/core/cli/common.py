@@ -9,12 +9,17 @@ import os
 import sys
 import warnings
 
+import pandas as pd
+
 import audeer
+import audformat
 
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.model import MODELS
 from audemo.core.precision import PRECISIONS
+from audemo.core.utils import count
 from audemo.core.utils import import_optional
+from audemo.core.utils import in_words
 
 
 DATABASE_SAFETY = (
@@ -24,7 +29,45 @@ DATABASE_SAFETY = (
     "if it is the only file). Their content is still untrusted: media paths "
     "may point outside the database folder."
 )
-r"""What loading a database guards against, for the commands' help."""
+r"""What loading a database guards against, in ``audemo --help``."""
+
+DATABASE_SAFETY_POINTER = (
+    "Databases are read as data, never run as code (see audemo --help)."
+)
+r"""Pointer to :data:`DATABASE_SAFETY` in the help of commands that read them."""
+
+FLAGS = {
+    "win_dur": "--win-dur",
+    "hop_dur": "--hop-dur",
+    "chunk_dur": "--chunk-dur",
+    "segment": "--vad",
+    "channels": "--channels",
+    "mixdown": "--mixdown",
+    "errors": "--errors",
+    "num_workers": "--num-workers",
+    "num_threads": "--num-threads",
+    "turns": "--speakers",
+    "file": "--file",
+    "folds": "--folds",
+    "min_samples": "--min-samples",
+    "num_bootstrap": "--bootstrap",
+    "truth_range": "--truth-range",
+    "speakers": "--speaker",
+    "groups": "--group",
+}
+r"""Flag of each argument that errors of the library name.
+
+The library writes its advice as Python
+(:func:`audemo.core.utils.argument_error`);
+:func:`error_message` writes it with these flags.
+
+"""
+
+SWITCHES = frozenset({"--vad", "--mixdown"})
+r"""Flags of :data:`FLAGS` that take no value."""
+
+NONE_VALUES = {"--chunk-dur": "none"}
+r"""What a flag of :data:`FLAGS` takes for ``None``."""
 
 MODEL_HELP = (
     f"model: a registered name ({', '.join(MODELS)}), "
@@ -278,3 +321,177 @@ def clean_warnings():
     with warnings.catch_warnings():
         warnings.showwarning = show
         yield
+
+
+def error_message(error: BaseException) -> str:
+    r"""The message of an error, its advice in flags of the command line.
+
+    Errors of :func:`audemo.core.utils.argument_error`
+    name the arguments with :data:`FLAGS`,
+    others are as they are.
+
+    Args:
+        error: error that reached the command line
+
+    Returns:
+        message
+
+    Examples:
+        >>> from audemo.core.utils import argument_error
+        >>> error_message(argument_error("Use {errors='coerce'}."))
+        'Use --errors coerce.'
+
+    """
+    template = getattr(error, "template", None)
+    if template is None:
+        return str(error)
+    return in_words(template, FLAGS, switches=SWITCHES, none=NONE_VALUES)
+
+
+def require_packages(packages: dict[str, str]):
+    r"""Refuse to start a command whose options need a missing package.
+
+    Each command calls it first,
+    with the optional packages that its options need,
+    so that a missing package fails the command before any work
+    (not after the model ran over a whole database).
+
+    Args:
+        packages: module to import and the option that needs it,
+            e.g. ``{"sklearn": "audemo categories"}``
+
+    Raises:
+        ImportError: naming the option and the extra that installs the package
+
+    Examples:
+        >>> require_packages({"json": "--output"})
+        >>> require_packages({"missing_package": "--output"})
+        Traceback (most recent call last):
+        ...
+        ImportError: missing_package is needed for --output: pip install missing_package
+
+    """  # noqa: E501
+    for module, option in packages.items():
+        import_optional(module, purpose=option)
+
+
+def check_speaker_results(frame: pd.DataFrame, path: str, command: str):
+    r"""Refuse results without speakers for a command about conversations.
+
+    Args:
+        frame: results read from ``path``
+        path: results file
+        command: what needs the speakers, e.g. ``"audemo summary"``
+
+    Raises:
+        ValueError: if ``frame`` has no ``speaker`` column
+
+    Examples:
+        >>> check_speaker_results(pd.DataFrame({"arousal": [0.5]}), "a.csv", "summary")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'a.csv' holds no speakers (columns: arousal): summary needs results of audemo predict --speakers (an RTTM file, a database table of turns, or auto).
+
+    """  # noqa: E501
+    if "speaker" not in frame.columns:
+        raise ValueError(
+            f"'{path}' holds no speakers (columns: {', '.join(frame.columns)}): "
+            f"{command} needs results of audemo predict --speakers "
+            f"(an RTTM file, a database table of turns, or auto)."
+        )
+
+
+def per_file(
+    prediction: pd.DataFrame, truth: pd.DataFrame, path: str, table: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    r"""Results and gold labels, averaged per file where the other is per file.
+
+    The model's scores of windows, segments or turns
+    compare with gold labels of whole files
+    as their mean per file
+    (each row weighted the same),
+    and gold labels of segments
+    with results of whole files
+    as theirs;
+    a note on stderr says so.
+    Otherwise both are returned as they are.
+
+    Args:
+        prediction: results read from ``path``
+        truth: gold labels of ``table``
+        path: results file, for the note
+        table: gold table, for the note
+
+    Returns:
+        results and gold labels to compare
+
+    Examples:
+        >>> prediction = pd.DataFrame(
+        ...     {"arousal": [0.2, 0.4]},
+        ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 1], [1, 2]),
+        ... )
+        >>> truth = pd.DataFrame(
+        ...     {"arousal": [0.5]}, index=audformat.filewise_index(["a.wav"])
+        ... )
+        >>> with contextlib.redirect_stderr(sys.stdout):
+        ...     prediction, truth = per_file(prediction, truth, "windows.csv", "gold")
+        audemo: note: 'windows.csv' has 2 rows of 1 file (windows, segments or turns), table 'gold' one per file: the mean per file is compared.
+        >>> prediction
+               arousal
+        file
+        a.wav      0.3
+
+        Gold labels of segments are compared segment by segment:
+
+        >>> windows = pd.DataFrame(
+        ...     {"arousal": [0.2, 0.4]},
+        ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 1], [1, 2]),
+        ... )
+        >>> segments = pd.DataFrame(
+        ...     {"arousal": [0.5]},
+        ...     index=audformat.segmented_index(["a.wav"], [0], [1]),
+        ... )
+        >>> per_file(windows, segments, "windows.csv", "segments")[0] is windows
+        True
+
+    """  # noqa: E501
+    frames = [prediction, truth]
+    names = [f"'{path}'", f"table '{table}'"]
+    for side, other in ((0, 1), (1, 0)):
+        files = frames[side].index.get_level_values("file")
+        others = frames[other].index.get_level_values("file")
+        if not files.has_duplicates or others.has_duplicates:
+            continue
+        if side == 0 and list(truth.index.names) != ["file"]:
+            continue  # gold labels of segments: compared segment by segment
+        frame = frames[side].select_dtypes("number")
+        means = frame.drop(columns="turn", errors="ignore").groupby(files).mean()
+        means.index = audformat.filewise_index(means.index)
+        frames[side] = means
+        print(
+            f"audemo: note: {names[side]} has {count(len(files), 'row')} of "
+            f"{count(len(means), 'file')} (windows, segments or turns), "
+            f"{names[other]} one per file: the mean per file is compared.",
+            file=sys.stderr,
+        )
+    return tuple(frames)
+
+
+def show_progress() -> bool:
+    r"""Whether to show progress bars: only on a terminal.
+
+    Redrawn bars fill a log or a pipe with carriage returns:
+    where stderr is not a terminal the commands show none,
+    and the summary line at the end says what was done.
+
+    Returns:
+        whether stderr is a terminal
+
+    Examples:
+        >>> import io
+        >>> with contextlib.redirect_stderr(io.StringIO()):
+        ...     show_progress()
+        False
+
+    """
+    return sys.stderr.isatty()

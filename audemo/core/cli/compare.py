@@ -13,6 +13,7 @@ import argparse
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import legacy_model_cache_root
+from audemo.core.cli.common import show_progress
 from audemo.core.compare import compare_precision
 from audemo.core.inputs import absolute_files
 from audemo.core.inputs import input_to_index
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     for path in args.inputs:
         files += list(absolute_files(*input_to_index(path, "raise")))
     table = compare_precision(
-        files, model=args.model, cache_root=model_cache_root, verbose=True
+        files, model=args.model, cache_root=model_cache_root, verbose=show_progress()
     )
     print(table.to_string(float_format=lambda value: f"{value:.4f}"))
     return 0

@@ -6,6 +6,7 @@ import argparse
 
 from audemo.core.cli.common import add_model_arguments
 from audemo.core.cli.common import legacy_model_cache_root
+from audemo.core.cli.common import show_progress
 from audemo.core.model import download_model
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     """
     root = download_model(
-        args.model, cache_root=legacy_model_cache_root(args), verbose=True
+        args.model, cache_root=legacy_model_cache_root(args), verbose=show_progress()
     )
     print(root)
     return 0

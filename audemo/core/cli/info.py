@@ -15,6 +15,7 @@ import argparse
 
 from audemo.core.cli.common import add_model_arguments
 from audemo.core.cli.common import legacy_model_cache_root
+from audemo.core.cli.common import show_progress
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.model import MODELS
 from audemo.core.model import cache_folder
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         _print_not_cached(name, model_cache_root)
         return 0
     # a cached model is checked (and a damaged one reported) on the way
-    root = download_model(name, cache_root=model_cache_root, verbose=True)
+    root = download_model(name, cache_root=model_cache_root, verbose=show_progress())
     model = load_model(root)
     print(f"folder: {root}")
     print(f"fingerprint: {fingerprint(root, cache_root=model_cache_root)}")

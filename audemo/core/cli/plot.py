@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 
 from audemo.core.cli.common import check_output
+from audemo.core.cli.common import check_speaker_results
 from audemo.core.cli.common import picture_formats
 from audemo.core.plot import circumplex
 from audemo.core.plot import conversation
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     """
     check_output(args.output, picture_formats(), overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
+    if args.kind == "conversation":
+        check_speaker_results(frame, args.results, "--kind conversation")
     if args.kind == "circumplex":
         figure = circumplex(frame).figure
     elif args.kind == "timeline":

@@ -25,12 +25,15 @@ import audformat
 import audiofile
 
 from audemo.core.categorical import Categories
-from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.categories_head import read_head
+from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_writable
+from audemo.core.cli.common import show_progress
 from audemo.core.conversation import process_turns
+from audemo.core.database import PREDICTED_CATEGORY
 from audemo.core.database import check_inside
 from audemo.core.database import check_table_id
 from audemo.core.database import load_database
@@ -84,7 +87,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "In CSV, text starting with = + - @, tab or carriage return "
             "gets a leading ' so that spreadsheets show it instead of running "
             "it as a formula; audemo plot and audemo report read it back as "
-            "it was. " + DATABASE_SAFETY
+            "it was. " + DATABASE_SAFETY_POINTER
         ),
     )
     _add_input_options(command)
@@ -150,7 +153,9 @@ def _add_model_options(command: argparse.ArgumentParser):
         metavar="FOLDER",
         help=(
             "predict emotion categories with a classifier written by "
-            "`audemo categories` (one column per category)"
+            "`audemo categories`: one column per category "
+            "(its probability or score) and the column category "
+            "(the predicted one)"
         ),
     )
     command.add_argument(
@@ -510,6 +515,8 @@ def run(args: argparse.Namespace) -> int:
             exclude_overlap=args.exclude_overlap,
             **cache_options,
         )
+    if args.head:
+        frame = with_category(frame, interface.classes)
     # one row per file: no windows, no segments, no turns
     whole_files = (
         interface.win_dur is None
@@ -531,6 +538,41 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     print(_summary_line(frame, root, whole_files, seconds), file=sys.stderr)
     return 0
+
+
+def with_category(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    r"""Results of a head with the predicted class after the classes' columns.
+
+    Args:
+        frame: probabilities or scores of the classes, one column each
+        classes: the class names
+
+    Returns:
+        ``frame`` with the column ``category``:
+        the class of the largest value of each row,
+        missing where the row failed
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {"happy": [0.8, 0.3, None], "sad": [0.2, 0.7, None]},
+        ...     index=audformat.filewise_index(["a.wav", "b.wav", "c.wav"]),
+        ... )
+        >>> with_category(frame, ["happy", "sad"])
+               happy  sad category
+        file
+        a.wav    0.8  0.2    happy
+        b.wav    0.3  0.7      sad
+        c.wav    NaN  NaN     <NA>
+
+    """
+    scores = frame[classes]
+    known = scores.notna().any(axis=1).to_numpy()
+    category = pd.Series(pd.NA, index=frame.index, dtype="string")
+    category[known] = scores[known].idxmax(axis=1).to_numpy()
+    frame = frame.copy()
+    position = frame.columns.get_loc(classes[-1]) + 1
+    frame.insert(position, PREDICTED_CATEGORY, category)
+    return frame
 
 
 def _check_options(args: argparse.Namespace) -> int | list[int] | None:
@@ -568,6 +610,16 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
             "--calibration maps arousal, dominance and valence: "
             "add logits to --outputs (e.g. --outputs logits,hidden_states)."
         )
+    if args.head:
+        try:
+            read_head(args.head)
+        except (FileNotFoundError, ValueError) as ex:
+            # the library's advice names its Python function
+            reason = str(ex).split(":")[0]
+            raise ValueError(
+                f"--head {args.head} is not a folder written by "
+                f"audemo categories -o FOLDER: {reason}."
+            ) from None
     selected = 0 if args.channels is None else args.channels
     if args.channels is None and args.mixdown:
         selected = None  # all channels
@@ -637,7 +689,7 @@ def _interface(
         "channels": selected,
         "mixdown": args.mixdown,
         "errors": args.errors,
-        "verbose": True,
+        "verbose": show_progress(),
         "model_cache_root": args.model_cache_root,
     }
     # given only when set: the interface's defaults stay in one place

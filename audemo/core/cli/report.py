@@ -25,11 +25,14 @@ import pandas as pd
 
 import audformat
 
-from audemo.core.cli.common import DATABASE_SAFETY
+from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import legacy_model_cache_root
+from audemo.core.cli.common import per_file
+from audemo.core.cli.common import require_packages
+from audemo.core.cli.common import show_progress
 from audemo.core.database import find_column
 from audemo.core.database import load_table
 from audemo.core.database import relative_index
@@ -68,7 +71,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "and MAE per dimension with bootstrap confidence intervals, per "
             "group (fairness) and per speaker, optionally robustness to "
             "perturbations. Writes a Markdown (.md) or HTML (.html) report. "
-            + DATABASE_SAFETY
+            + DATABASE_SAFETY_POINTER
         ),
     )
     _add_input_options(command)
@@ -199,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
     """
     check_output(args.output, ("md", "html"), overwrite=args.overwrite, what="-o")
+    require_packages({"audmetric": "audemo report", "matplotlib": "audemo report"})
     model_cache_root = legacy_model_cache_root(args)
     calibration = None
     if args.calibration is not None:
@@ -214,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         )
     db, table_id = load_truth(args.truth)
     truth = gold_labels(db, table_id)
+    prediction, truth = per_file(prediction, truth, args.results, table_id)
     if args.truth_range is not None:
         truth_range = tuple(args.truth_range)
     else:
@@ -440,5 +445,7 @@ def _run_robustness(
     else:
         # robustness compares file means with filewise gold labels only
         index, truth = truth.index, None
-    result = robustness(interface, index, truth=truth, root=db.root, verbose=True)
+    result = robustness(
+        interface, index, truth=truth, root=db.root, verbose=show_progress()
+    )
     return result.summary

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from audemo.core.cli.common import check_output
+from audemo.core.cli.common import check_speaker_results
 from audemo.core.conversation import NORMALIZE
 from audemo.core.conversation import OVERLAP
 from audemo.core.conversation import speaker_summary
@@ -98,6 +99,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
+    check_speaker_results(frame, args.results, "audemo summary")
+    if args.overlap == "exclude" and "overlap" not in frame.columns:
+        raise ValueError(
+            f"--overlap exclude needs the column overlap, which '{args.results}' "
+            f"lacks: audemo predict --speakers writes it."
+        )
     summary = speaker_summary(frame, normalize=args.normalize, overlap=args.overlap)
     # one column per file and speaker: the statistics fit a terminal
     print(_shown(summary).T.to_string())
