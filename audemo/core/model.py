@@ -45,7 +45,7 @@ from audemo.core.precision import precision_root
 from audemo.core.registry import MODELS
 from audemo.core.registry import RegisteredModel
 from audemo.core.registry import cache_folder
-from audemo.core.registry import is_url
+from audemo.core.registry import is_download
 from audemo.core.registry import resolve_cache_root
 
 
@@ -66,7 +66,7 @@ __all__ = [
     "check_device",  # ort
     "check_interface",  # folder
     "fingerprint",  # fingerprint
-    "is_url",  # registry
+    "is_download",  # registry
     "resolve_cache_root",  # registry
     "small_session",  # ort
 ]
@@ -84,7 +84,11 @@ def download_model(
 
     * ``None``: the default model ``"w2v2-L-robust-12"``
     * the name of a registered model
-    * a local folder holding an :mod:`audonnx` model
+    * a local folder holding an :mod:`audonnx` model,
+      also one named like a registered model
+      (the folder that extracting the archive
+      into ``w2v2-L-robust-12/`` makes is used,
+      not downloaded again)
     * an ``http(s)://`` URL of a zip archive of such a folder
 
     Names and URLs are downloaded once into
@@ -159,7 +163,7 @@ def download_model(
 
     """
     model = model or DEFAULT_MODEL
-    if model in MODELS or is_url(model):
+    if is_download(model):
         return download_to_cache(model, cache_root=cache_root, verbose=verbose)
     root = local_folder(model)
     read_model_folder(root)
@@ -216,7 +220,7 @@ def model_info(model: str | None = None, *, cache_root: str | None = None) -> di
     model = model or DEFAULT_MODEL
     info = dict.fromkeys(_INFO_KEYS)
     info["model"] = model
-    if not (model in MODELS or is_url(model)):
+    if not is_download(model):
         folder = info["model"] = info["folder"] = local_folder(model)
         return _with_fingerprint(info, folder, cache_root=cache_root)
     info.update(_registry_info(model))

@@ -5,8 +5,7 @@ import os
 import audeer
 import audobject
 
-from audemo.core.registry import MODELS
-from audemo.core.registry import is_url
+from audemo.core.registry import is_download
 
 
 class ModelResolver(audobject.resolver.Base):
@@ -14,7 +13,9 @@ class ModelResolver(audobject.resolver.Base):
 
     Registered names and URLs are written as they are;
     a model folder is written relative to the YAML file
-    and expanded again when the YAML file is read.
+    and expanded again when the YAML file is read,
+    also when it is named like a registered model
+    (see :func:`audemo.core.registry.is_download`).
     A model read from a YAML file is opened like any other:
     its folder is checked by :func:`audemo.core.folder.read_model_folder`,
     so a pipeline cannot make audemo run code from a model folder.
@@ -33,20 +34,16 @@ class ModelResolver(audobject.resolver.Base):
                 f"A model reference in a YAML file must be a string, "
                 f"not {type(value).__name__}: {str(value)[:100]}"
             )
-        if self.root is None or _is_remote(value):
+        if self.root is None or is_download(value, root=self.root):
             return value
         return audeer.path(os.path.join(self.root, value))
 
     def encode(self, value: str) -> str:
         r"""Turn a folder into a path relative to the YAML file."""
-        if self.root is None or _is_remote(value):
+        if self.root is None or is_download(value):
             return value
         return os.path.relpath(value, self.root)
 
     def encode_type(self) -> type:
         r"""Return encoded type."""
         return str
-
-
-def _is_remote(value: str) -> bool:
-    return value in MODELS or is_url(value)

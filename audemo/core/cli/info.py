@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.model or DEFAULT_MODEL
     # what is known without the network: the registry and the cache
     info = model_info(name, cache_root=model_cache_root)
-    _print_registry(name, info)
+    _print_registry(info)
     print(f"cache: {resolve_cache_root(model_cache_root)}")
     if info["folder"] is None and not args.download:
         _print_not_cached(name, model_cache_root)
@@ -95,13 +95,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_registry(name: str, info: dict):
+def _print_registry(info: dict):
     r"""Model, URL, licence, description, and published checksum."""
     print(f"model: {info['model']}")
     for key in ("url", "license", "description"):
         if info[key] is not None:
             print(f"{key}: {info[key]}")
-    if name in MODELS:
+    if info["model"] in MODELS:  # not a folder named like it
         print(
             f"sha256: {info['pinned_sha256']}"
             if info["pinned_sha256"]
