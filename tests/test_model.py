@@ -600,3 +600,11 @@ def test_folder_named_like_registered_model(
         registry.cache_folder("w2v2-L-robust-12", cache_root=cache_root)
     )
     assert server.requests["/registered.zip"] == 1
+    # the default model is the registered one, whatever folders lie here
+    monkeypatch.chdir(work)
+    cached = registry.cache_folder("w2v2-L-robust-12", cache_root=cache_root)
+    assert audemo.download_model(cache_root=cache_root) == cached
+    assert audemo.Emotion(cache_root=cache_root).model == "w2v2-L-robust-12"
+    assert main(["info", "--model-cache-root", cache_root]) == 0
+    out = capsys.readouterr().out
+    assert f"folder: {cached}" in out and "sha256: not pinned" in out

@@ -240,9 +240,8 @@ def split_labels(spec: str) -> tuple[str, str, str]:
 
 def _model_folder(model: str | None, model_cache_root: str | None) -> str | None:
     r"""Folder of the model if it is there already, without downloading it."""
-    model = model or DEFAULT_MODEL
-    if is_download(model):
-        folder = cache_folder(model, cache_root=model_cache_root)
+    if not model or is_download(model):
+        folder = cache_folder(model or DEFAULT_MODEL, cache_root=model_cache_root)
     else:
         folder = audeer.path(model)
     return folder if os.path.isdir(folder) else None

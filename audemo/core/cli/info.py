@@ -78,14 +78,14 @@ def run(args: argparse.Namespace) -> int:
     model_cache_root = legacy_model_cache_root(args)
     name = args.model or DEFAULT_MODEL
     # what is known without the network: the registry and the cache
-    info = model_info(name, cache_root=model_cache_root)
+    info = model_info(args.model, cache_root=model_cache_root)
     _print_registry(info)
     print(f"cache: {resolve_cache_root(model_cache_root)}")
     if info["folder"] is None and not args.download:
         _print_not_cached(name, model_cache_root)
         return 0
     # a cached model is checked (and a damaged one reported) on the way
-    root = download_model(name, cache_root=model_cache_root, verbose=True)
+    root = download_model(args.model, cache_root=model_cache_root, verbose=True)
     model = load_model(root)
     print(f"folder: {root}")
     print(f"fingerprint: {fingerprint(root, cache_root=model_cache_root)}")
