@@ -186,8 +186,9 @@ def installed_examples(folder: str, env: dict) -> list[str]:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
     ).stdout.strip()
+    if not where:
+        return ["audemo cannot be imported after README's first command"]
     if where.startswith(ROOT + os.sep):
         return [f"audemo was imported from the repository ({where}), not installed"]
     result = subprocess.run(
