@@ -604,7 +604,11 @@ def test_folder_named_like_registered_model(
     monkeypatch.chdir(work)
     cached = registry.cache_folder("w2v2-L-robust-12", cache_root=cache_root)
     assert audemo.download_model(cache_root=cache_root) == cached
-    assert audemo.Emotion(cache_root=cache_root).model == "w2v2-L-robust-12"
+    default = audemo.Emotion(cache_root=cache_root)
+    assert default.model == "w2v2-L-robust-12"
+    default.to_yaml(os.path.join("pipelines", "default.yaml"))
+    with open(os.path.join("pipelines", "default.yaml")) as fp:
+        assert "model: w2v2-L-robust-12\n" in fp.read()
     assert main(["info", "--model-cache-root", cache_root]) == 0
     out = capsys.readouterr().out
     assert f"folder: {cached}" in out and "sha256: not pinned" in out

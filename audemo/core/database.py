@@ -20,7 +20,8 @@ import audformat
 import audiofile
 
 from audemo.core.define import DIMENSIONS
-from audemo.core.model import is_download
+from audemo.core.model import MODELS
+from audemo.core.model import is_url
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 from audemo.core.utils import count
@@ -619,7 +620,7 @@ def relative_index(index: pd.Index, root: str | None) -> pd.Index:
 
 def _model_reference(model: str, root: str | None) -> str | None:
     r"""The model as a pipeline YAML file next to ``db.yaml`` names it."""
-    if is_download(model):
+    if model in MODELS or is_url(model):
         return model
     if root is None:
         # an absolute path without a database root to relate it to

@@ -46,6 +46,7 @@ from audemo.core.registry import MODELS
 from audemo.core.registry import RegisteredModel
 from audemo.core.registry import cache_folder
 from audemo.core.registry import is_download
+from audemo.core.registry import is_url
 from audemo.core.registry import resolve_cache_root
 
 
@@ -67,6 +68,7 @@ __all__ = [
     "check_interface",  # folder
     "fingerprint",  # fingerprint
     "is_download",  # registry
+    "is_url",  # registry
     "resolve_cache_root",  # registry
     "small_session",  # ort
 ]

@@ -5,7 +5,9 @@ import os
 import audeer
 import audobject
 
+from audemo.core.registry import MODELS
 from audemo.core.registry import is_download
+from audemo.core.registry import is_url
 
 
 class ModelResolver(audobject.resolver.Base):
@@ -40,10 +42,15 @@ class ModelResolver(audobject.resolver.Base):
 
     def encode(self, value: str) -> str:
         r"""Turn a folder into a path relative to the YAML file."""
-        if self.root is None or is_download(value):
+        if self.root is None or _is_remote(value):
             return value
         return os.path.relpath(value, self.root)
 
     def encode_type(self) -> type:
         r"""Return encoded type."""
         return str
+
+
+def _is_remote(value: str) -> bool:
+    # an interface's model is resolved: a folder is an absolute path
+    return value in MODELS or is_url(value)
