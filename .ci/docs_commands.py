@@ -34,7 +34,10 @@ the files they use come with the installed package.
 
 Commands that cannot run here are in :data:`SKIP`, with the reason;
 a skip entry that matches no command fails the check,
-as does any command that fails.
+as does any command that fails
+or prints what :data:`OUTDATED` lists
+(pip's warning about an extra the package lacks,
+audemo's warnings about options).
 
 Usage: python .ci/docs_commands.py [--keep DIR]
 
@@ -97,6 +100,12 @@ SKIP = {
     ),
 }
 r"""Commands that cannot run here, with the reason."""
+
+OUTDATED = {
+    "does not provide the extra": "pip: the package has no such extra",
+    "audemo: warning: --": "audemo warns about an option (an old name?)",
+}
+r"""Output of a command that works but is printed wrongly in the docs."""
 
 
 def main() -> int:
@@ -162,6 +171,12 @@ def check(work: str, start: float) -> int:
         if result.returncode != 0:
             print(result.stdout[-3000:])
             problems.append(f"{document}: {command!r} exited {result.returncode}")
+        problems += [
+            f"{document}: {command!r}: {reason}: {line.strip()}"
+            for line in result.stdout.splitlines()
+            for text, reason in OUTDATED.items()
+            if text in line
+        ]
         if number == 0:
             problems += installed_examples(os.path.join(work, "page"), env)
     print(
