@@ -24,6 +24,9 @@ as a cache copied from another machine does,
 so ``audemo predict``, ``download`` and ``info``
 take their real code path:
 the folder is checked, recorded and run.
+The offline recipe's ``--model w2v2-L-robust-12``
+runs with an empty cache (:data:`EMPTY_CACHE`),
+so only the extracted folder can serve it.
 The model archive of the offline recipe
 is a zip of the test model.
 
@@ -101,6 +104,13 @@ SKIP = {
 }
 r"""Commands that cannot run here, with the reason."""
 
+EMPTY_CACHE = {
+    "audemo predict speech.wav --model w2v2-L-robust-12": (
+        "the offline recipe is for a machine whose cache lacks the model"
+    ),
+}
+r"""Commands that run with an empty model cache, and why."""
+
 OUTDATED = {
     "does not provide the extra": "pip: the package has no such extra",
     "audemo: warning: --": "audemo warns about an option (an old name?)",
@@ -139,6 +149,11 @@ def check(work: str, start: float) -> int:
         for command in SKIP
         if command not in {command for _, command in commands}
     ]
+    problems += [
+        f"EMPTY_CACHE names a command that no document prints: {command!r}"
+        for command in EMPTY_CACHE
+        if command not in {command for _, command in commands}
+    ]
     problems += same_system_packages(
         commands + [("README.md", line) for line in test_command]
     )
@@ -156,12 +171,16 @@ def check(work: str, start: float) -> int:
             skipped += 1
             continue
         cwd = ROOT if in_repository(command) else examples
+        if command in EMPTY_CACHE:
+            env_command = {**env, "AUDEMO_CACHE_ROOT": audeer.mkdir(work, "empty")}
+        else:
+            env_command = env
         print(f"run   {document}: {command}", flush=True)
         began = time.time()
         result = subprocess.run(
             ["bash", "-e", "-o", "pipefail", "-c", command],
             cwd=cwd,
-            env=env,
+            env=env_command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
