@@ -7,6 +7,8 @@ in a fresh virtual environment
 that holds only what the documents install
 (README's ``pip install .`` first),
 so an example that needs an extra the documents do not install fails here.
+README's second block, the test command, is not run again:
+``.ci/run`` runs it first.
 Commands that install audemo or name files of the repository
 (``pip``, ``python -m sphinx``, ``docs/...``)
 run in the repository root;
