@@ -551,3 +551,64 @@ def test_resolver_round_trip(model_root, tmp_path):
     assert resolver.encode(model_root) == resolver.decode(model_root) == model_root
     with pytest.raises(ValueError, match="must be a string, not int: 7"):
         resolver.decode(7)
+
+
+def test_folder_named_like_registered_model(
+    server, archive, cache_root, human_voice, tmp_path, monkeypatch, capsys
+):
+    import io
+    import zipfile
+
+    from audemo.core.cli import main
+
+    # the offline recipe of docs/install.rst:
+    # unzip <archive> -d w2v2-L-robust-12; --model w2v2-L-robust-12
+    server.files["/registered.zip"] = archive
+    registered = registry.RegisteredModel(
+        url=server.url("/registered.zip"),
+        sha256=None,
+        license="CC BY-NC-SA 4.0",
+        description="test",
+    )
+    monkeypatch.setitem(registry.MODELS, "w2v2-L-robust-12", registered)
+    work = audeer.mkdir(tmp_path / "work")
+    monkeypatch.chdir(work)
+    zipfile.ZipFile(io.BytesIO(archive)).extractall("w2v2-L-robust-12")
+    folder = os.path.join(work, "w2v2-L-robust-12")
+    assert audemo.download_model("w2v2-L-robust-12", cache_root=cache_root) == folder
+    interface = audemo.Emotion("w2v2-L-robust-12", cache_root=cache_root)
+    assert interface.model == folder
+    assert main(["predict", human_voice, "--model", "w2v2-L-robust-12"]) == 0
+    assert "arousal" in capsys.readouterr().out
+    info = model_module.model_info("w2v2-L-robust-12", cache_root=cache_root)
+    assert info["folder"] == folder and info["url"] is None
+    assert main(["info", "w2v2-L-robust-12"]) == 0
+    out = capsys.readouterr().out
+    assert f"folder: {folder}" in out and "sha256: not pinned" not in out
+    # a pipeline next to the folder reads it back as that folder,
+    # from any working folder
+    interface.to_yaml("emotion.yaml")
+    with open("emotion.yaml") as fp:
+        assert "model: w2v2-L-robust-12\n" in fp.read()
+    monkeypatch.chdir(tmp_path)
+    assert audemo.load_pipeline(os.path.join(work, "emotion.yaml")).model == folder
+    # nothing was downloaded, nothing cached
+    assert server.requests.get("/registered.zip", 0) == 0
+    assert not os.path.exists(os.path.join(cache_root, "models"))
+    # without the folder the name means the registered model again
+    assert audemo.download_model("w2v2-L-robust-12", cache_root=cache_root) == (
+        registry.cache_folder("w2v2-L-robust-12", cache_root=cache_root)
+    )
+    assert server.requests["/registered.zip"] == 1
+    # the default model is the registered one, whatever folders lie here
+    monkeypatch.chdir(work)
+    cached = registry.cache_folder("w2v2-L-robust-12", cache_root=cache_root)
+    assert audemo.download_model(cache_root=cache_root) == cached
+    default = audemo.Emotion(cache_root=cache_root)
+    assert default.model == "w2v2-L-robust-12"
+    default.to_yaml(os.path.join("pipelines", "default.yaml"))
+    with open(os.path.join("pipelines", "default.yaml")) as fp:
+        assert "model: w2v2-L-robust-12\n" in fp.read()
+    assert main(["info", "--model-cache-root", cache_root]) == 0
+    out = capsys.readouterr().out
+    assert f"folder: {cached}" in out and "sha256: not pinned" in out

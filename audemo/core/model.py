@@ -45,6 +45,7 @@ from audemo.core.precision import precision_root
 from audemo.core.registry import MODELS
 from audemo.core.registry import RegisteredModel
 from audemo.core.registry import cache_folder
+from audemo.core.registry import is_download
 from audemo.core.registry import is_url
 from audemo.core.registry import resolve_cache_root
 
@@ -66,6 +67,7 @@ __all__ = [
     "check_device",  # ort
     "check_interface",  # folder
     "fingerprint",  # fingerprint
+    "is_download",  # registry
     "is_url",  # registry
     "resolve_cache_root",  # registry
     "small_session",  # ort
@@ -83,8 +85,13 @@ def download_model(
     ``model`` is one of:
 
     * ``None``: the default model ``"w2v2-L-robust-12"``
+      (from the cache, also where a folder of that name lies)
     * the name of a registered model
-    * a local folder holding an :mod:`audonnx` model
+    * a local folder holding an :mod:`audonnx` model,
+      also one named like a registered model
+      (the folder that extracting the archive
+      into ``w2v2-L-robust-12/`` makes is used,
+      not downloaded again)
     * an ``http(s)://`` URL of a zip archive of such a folder
 
     Names and URLs are downloaded once into
@@ -158,9 +165,11 @@ def download_model(
         True
 
     """
-    model = model or DEFAULT_MODEL
-    if model in MODELS or is_url(model):
-        return download_to_cache(model, cache_root=cache_root, verbose=verbose)
+    # the default is the registered model, whatever folders lie here
+    if not model or is_download(model):
+        return download_to_cache(
+            model or DEFAULT_MODEL, cache_root=cache_root, verbose=verbose
+        )
     root = local_folder(model)
     read_model_folder(root)
     return root
@@ -213,10 +222,11 @@ def model_info(model: str | None = None, *, cache_root: str | None = None) -> di
         ('CC BY-NC-SA 4.0', None, None)
 
     """
+    folder_given = bool(model) and not is_download(model)
     model = model or DEFAULT_MODEL
     info = dict.fromkeys(_INFO_KEYS)
     info["model"] = model
-    if not (model in MODELS or is_url(model)):
+    if folder_given:
         folder = info["model"] = info["folder"] = local_folder(model)
         return _with_fingerprint(info, folder, cache_root=cache_root)
     info.update(_registry_info(model))
@@ -386,8 +396,8 @@ def acquire_model(
         True
 
     """
-    model = model or DEFAULT_MODEL
     root = download_model(model, cache_root=cache_root, verbose=verbose)
+    model = model or DEFAULT_MODEL
     actual = fingerprint(root, cache_root=cache_root)
     if expected_fingerprint is not None and expected_fingerprint != actual:
         raise RuntimeError(

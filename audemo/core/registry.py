@@ -87,6 +87,38 @@ def is_url(model: str) -> bool:
     return urllib.parse.urlparse(model).scheme in ("http", "https")
 
 
+def is_download(model: str, *, root: str | None = None) -> bool:
+    r"""Tell if a model reference means a model of the cache, not a folder.
+
+    Registered names and URLs are downloaded into the cache,
+    unless a folder of that name exists:
+    the folder that extracting the archive
+    into ``w2v2-L-robust-12/`` makes
+    is used as it is,
+    not downloaded again.
+
+    Args:
+        model: model reference
+        root: folder that a relative folder is relative to,
+            the working folder if ``None``
+
+    Returns:
+        ``True`` for a registered name or URL
+        that is not an existing folder
+
+    Examples:
+        >>> is_download("w2v2-L-robust-12")
+        True
+        >>> _ = audeer.mkdir("w2v2-L-robust-12")
+        >>> is_download("w2v2-L-robust-12")
+        False
+
+    """
+    if not (model in MODELS or is_url(model)):
+        return False
+    return not os.path.isdir(audeer.path(root or ".", model))
+
+
 def cache_folder(model: str, *, cache_root: str | None = None) -> str:
     r"""Folder in the cache that holds a registered or URL model.
 

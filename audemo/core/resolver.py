@@ -6,6 +6,7 @@ import audeer
 import audobject
 
 from audemo.core.registry import MODELS
+from audemo.core.registry import is_download
 from audemo.core.registry import is_url
 
 
@@ -14,7 +15,9 @@ class ModelResolver(audobject.resolver.Base):
 
     Registered names and URLs are written as they are;
     a model folder is written relative to the YAML file
-    and expanded again when the YAML file is read.
+    and expanded again when the YAML file is read,
+    also when it is named like a registered model
+    (see :func:`audemo.core.registry.is_download`).
     A model read from a YAML file is opened like any other:
     its folder is checked by :func:`audemo.core.folder.read_model_folder`,
     so a pipeline cannot make audemo run code from a model folder.
@@ -33,7 +36,7 @@ class ModelResolver(audobject.resolver.Base):
                 f"A model reference in a YAML file must be a string, "
                 f"not {type(value).__name__}: {str(value)[:100]}"
             )
-        if self.root is None or _is_remote(value):
+        if self.root is None or is_download(value, root=self.root):
             return value
         return audeer.path(os.path.join(self.root, value))
 
@@ -49,4 +52,5 @@ class ModelResolver(audobject.resolver.Base):
 
 
 def _is_remote(value: str) -> bool:
+    # an interface's model is resolved: a folder is an absolute path
     return value in MODELS or is_url(value)

@@ -19,6 +19,27 @@ HOP = 320
 OPSET = 17
 
 
+def speech_file() -> str:
+    r"""Path of ``speech.wav``, the speech file of the examples.
+
+    4.2 seconds of synthetic English speech
+    at 16 kHz, mono, 16 bit,
+    shipped with audemo,
+    so that the examples of the documentation
+    run from an installed package.
+    Copy it before you change it.
+
+    Returns:
+        absolute path of the file
+
+    Examples:
+        >>> audiofile.duration(speech_file())
+        4.197
+
+    """
+    return os.path.join(os.path.dirname(__file__), "data", "speech.wav")
+
+
 def create_model(
     root: str,
     *,

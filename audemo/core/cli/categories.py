@@ -38,9 +38,8 @@ from audemo.core.database import find_column
 from audemo.core.database import load_table
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.emotion import Emotion
-from audemo.core.model import MODELS
 from audemo.core.model import cache_folder
-from audemo.core.model import is_url
+from audemo.core.model import is_download
 from audemo.core.plot import confusion
 from audemo.core.utils import available_cores
 
@@ -244,9 +243,8 @@ def split_labels(spec: str) -> tuple[str, str, str]:
 
 def _model_folder(model: str | None, model_cache_root: str | None) -> str | None:
     r"""Folder of the model if it is there already, without downloading it."""
-    model = model or DEFAULT_MODEL
-    if model in MODELS or is_url(model):
-        folder = cache_folder(model, cache_root=model_cache_root)
+    if not model or is_download(model):
+        folder = cache_folder(model or DEFAULT_MODEL, cache_root=model_cache_root)
     else:
         folder = audeer.path(model)
     return folder if os.path.isdir(folder) else None

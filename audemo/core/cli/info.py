@@ -79,14 +79,16 @@ def run(args: argparse.Namespace) -> int:
     model_cache_root = legacy_model_cache_root(args)
     name = args.model or DEFAULT_MODEL
     # what is known without the network: the registry and the cache
-    info = model_info(name, cache_root=model_cache_root)
-    _print_registry(name, info)
+    info = model_info(args.model, cache_root=model_cache_root)
+    _print_registry(info)
     print(f"cache: {resolve_cache_root(model_cache_root)}")
     if info["folder"] is None and not args.download:
         _print_not_cached(name, model_cache_root)
         return 0
     # a cached model is checked (and a damaged one reported) on the way
-    root = download_model(name, cache_root=model_cache_root, verbose=show_progress())
+    root = download_model(
+        args.model, cache_root=model_cache_root, verbose=show_progress()
+    )
     model = load_model(root)
     print(f"folder: {root}")
     print(f"fingerprint: {fingerprint(root, cache_root=model_cache_root)}")
@@ -96,13 +98,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_registry(name: str, info: dict):
+def _print_registry(info: dict):
     r"""Model, URL, licence, description, and published checksum."""
     print(f"model: {info['model']}")
     for key in ("url", "license", "description"):
         if info[key] is not None:
             print(f"{key}: {info[key]}")
-    if name in MODELS:
+    if info["model"] in MODELS:  # not a folder named like it
         print(
             f"sha256: {info['pinned_sha256']}"
             if info["pinned_sha256"]
