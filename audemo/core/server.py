@@ -163,6 +163,7 @@ def create_app(
     max_seconds: float = MAX_SECONDS,
     host: str = "127.0.0.1",
     allow_origins: Sequence[str] = (),
+    min_hop_dur: float = MIN_HOP_DUR,
 ):
     r"""The Starlette application of ``audemo serve``.
 
@@ -184,6 +185,7 @@ def create_app(
         allow_origins: origins of web pages
             (e.g. ``"https://example.org"``)
             that may use the server besides its own page
+        min_hop_dur: shortest ``hop_dur`` a client may ask for in seconds
 
     Returns:
         ASGI application
@@ -268,7 +270,9 @@ def create_app(
         if refused := refusal(request):
             return error(*refused)
         try:
-            windows = _windows_from_query(request.query_params, _PREDICT_PARAMETERS)
+            windows = _windows_from_query(
+                request.query_params, _PREDICT_PARAMETERS, min_hop_dur
+            )
         except ValueError as ex:
             return error(400, str(ex))
         too_large = (
@@ -300,7 +304,7 @@ def create_app(
         await websocket.accept()
         try:
             live, sampling_rate, dtype = _stream_from_query(
-                interface, websocket.query_params
+                interface, websocket.query_params, min_hop_dur
             )
         except ValueError as ex:
             await websocket.send_json({"error": str(ex)})
@@ -635,7 +639,8 @@ def _predict(
             frame = interface.process_file(path)
         except (ValueError, RuntimeError) as ex:
             # the client knows its upload, not our temporary folder
-            message = str(ex).replace(path, _UPLOAD_NAME).replace(folder, "")
+            message = str(ex).replace(f"'{path}'", _UPLOAD_NAME)
+            message = message.replace(path, _UPLOAD_NAME).replace(folder, "")
             raise _UploadError(422, message) from None
     return _rows(frame.droplevel("file"))
 
@@ -676,7 +681,7 @@ _STREAM_PARAMETERS = {
 _EXAMPLE_QUERY = "e.g. /stream?sampling_rate=16000&win_dur=2&hop_dur=0.5"
 
 
-def _windows_from_query(query, parameters: dict) -> dict:
+def _windows_from_query(query, parameters: dict, min_hop_dur: float) -> dict:
     r"""``win_dur`` and ``hop_dur`` of a query, within the server's limits.
 
     Unknown parameters are refused;
@@ -697,7 +702,7 @@ def _windows_from_query(query, parameters: dict) -> dict:
             if parameters[name] is not None:
                 windows[name] = parameters[name]
             continue
-        low = MIN_WIN_DUR if name == "win_dur" else MIN_HOP_DUR
+        low = MIN_WIN_DUR if name == "win_dur" else min_hop_dur
         try:
             value = float(text)
         except ValueError:
@@ -705,11 +710,11 @@ def _windows_from_query(query, parameters: dict) -> dict:
         if not low <= value <= MAX_WIN_DUR:
             raise ValueError(
                 f"{name}={text!r} is not valid: give {low:g} to "
-                f"{MAX_WIN_DUR:g} seconds, {_EXAMPLE_QUERY}."
+                f"{MAX_WIN_DUR:g} seconds, e.g. win_dur=2&hop_dur=0.5."
             )
         windows[name] = value
     if "hop_dur" in windows and "win_dur" not in windows:
-        raise ValueError(f"hop_dur needs a win_dur, {_EXAMPLE_QUERY}.")
+        raise ValueError("hop_dur needs a win_dur, e.g. win_dur=2&hop_dur=0.5.")
     if windows.get("hop_dur", np.inf) * MAX_OVERLAP < windows.get("win_dur", 0):
         raise ValueError(
             f"hop_dur={windows['hop_dur']:g} is too short for "
@@ -719,9 +724,11 @@ def _windows_from_query(query, parameters: dict) -> dict:
     return windows
 
 
-def _stream_from_query(interface: Emotion, query) -> tuple[Stream, int, np.dtype]:
+def _stream_from_query(
+    interface: Emotion, query, min_hop_dur: float
+) -> tuple[Stream, int, np.dtype]:
     r"""Stream, sampling rate and sample type from the query of ``WS /stream``."""
-    windows = _windows_from_query(query, _STREAM_PARAMETERS)
+    windows = _windows_from_query(query, _STREAM_PARAMETERS, min_hop_dur)
     values = {}
     for name in ("sampling_rate", "realtime"):
         text = query.get(name)
