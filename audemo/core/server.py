@@ -406,7 +406,12 @@ def serve(
             flush=True,
         )
         config = uvicorn.Config(app, log_level="warning")
-        uvicorn.Server(config).run(sockets=[listener])
+        try:
+            uvicorn.Server(config).run(sockets=[listener])
+        except KeyboardInterrupt:
+            # uvicorn stops on Ctrl-C and raises it again afterwards:
+            # stopping is what Ctrl-C asks for, not an error
+            pass
     finally:
         listener.close()
 
@@ -421,6 +426,8 @@ def _listen(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        # clients that come before uvicorn runs wait in the backlog
+        listener.listen(2048)
     except OSError as ex:
         listener.close()
         raise ValueError(
