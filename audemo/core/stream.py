@@ -185,9 +185,8 @@ class Stream:
 
         Args:
             signal: samples, shape ``(samples,)`` or ``(channels, samples)``;
-                float (full scale -1 to 1) or 8-, 16- or 32-bit integer PCM,
-                scaled as audiofile reads it
-                (see :func:`audemo.core.process.float_signal`)
+                float or integer PCM,
+                as :meth:`audemo.Emotion.process_signal` takes it
             sampling_rate: sampling rate in Hz,
                 the same for every push of a stream
 
@@ -198,7 +197,7 @@ class Stream:
         Raises:
             ValueError: if the stream is closed,
                 the sampling rate changes or lies outside
-                4 to 768 kHz (:data:`audemo.core.process.SAMPLING_RATE_RANGE`),
+                4 to 768 kHz,
                 or the signal has not the shape or type of audio
 
         Examples:
