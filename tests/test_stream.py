@@ -614,3 +614,14 @@ def test_live_mp3_quiet(model_root, speech_files, tmp_path):
     stderr = result.stderr.decode()
     assert "mpg123" not in stderr and "part2_3_length" not in stderr
     assert stderr.startswith("audemo: done: ")
+
+
+def test_live_stdin_16_bit_as_float(model_root, speech_files):
+    # raw 16-bit PCM without --format s16le: refused, not misread
+    pcm, _ = soundfile.read(speech_files[0], dtype="int16")
+    data = pcm.astype("<i2").tobytes()
+    result = run_live("--input", "-", "--model", model_root, stdin=data)
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert stderr.startswith("audemo: error: Cannot process stdin: ")
+    assert stderr.rstrip().endswith("For raw 16-bit PCM give --format s16le.")

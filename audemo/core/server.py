@@ -44,6 +44,7 @@ from audemo.core.emotion import Emotion
 from audemo.core.model import model_info
 from audemo.core.process import PCM_FORMATS
 from audemo.core.process import check_sampling_rate
+from audemo.core.process import float_signal
 from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
@@ -516,15 +517,9 @@ async def _stream_frames(
                     ),
                 )
             else:
-                frame = np.frombuffer(message["bytes"], dtype=dtype)
-                if frame.dtype.kind == "f" and not np.isfinite(frame).all():
-                    end = (
-                        1008,
-                        (
-                            "A frame has NaN or infinite samples: send finite "
-                            "samples (full scale -1 to 1)."
-                        ),
-                    )
+                frame, refused = _frame(message["bytes"], dtype)
+                if refused:
+                    end = 1008, refused
                 else:
                     pending.append(frame)
                     waiting += frame.size
@@ -566,6 +561,20 @@ async def _stream_frames(
                 return
     finally:
         reader.cancel()
+
+
+def _frame(data: bytes, dtype: np.dtype) -> tuple[np.ndarray | None, str | None]:
+    r"""Float samples of a WebSocket frame, or why they are refused."""
+    try:
+        frame = float_signal(np.frombuffer(data, dtype=dtype), "a frame")
+    except ValueError as ex:  # unscaled integers sent as float32
+        return None, f"{ex} Or send 16-bit PCM with ?format=s16le."
+    if not np.isfinite(frame).all():
+        return None, (
+            "A frame has NaN or infinite samples: "
+            "send finite samples (full scale -1 to 1)."
+        )
+    return frame, None
 
 
 class _UploadError(Exception):

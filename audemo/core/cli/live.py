@@ -384,8 +384,17 @@ class RawSource:
             usable = len(data) // size * size
             rest = data[usable:]
             samples = np.frombuffer(data[:usable], dtype=self.dtype)
-            samples = samples.reshape(-1, self.channels).T
-            yield float_signal(samples, "stdin"), self.sampling_rate
+            try:
+                samples = float_signal(samples.reshape(-1, self.channels).T, "stdin")
+                if not np.isfinite(samples).all():
+                    raise ValueError(
+                        "Cannot process stdin: it has NaN or infinite samples."
+                    )
+            except ValueError as ex:  # e.g. 16-bit PCM read as float
+                raise ValueError(
+                    f"{ex} For raw 16-bit PCM give --format s16le."
+                ) from None
+            yield samples, self.sampling_rate
 
 
 @contextlib.contextmanager
