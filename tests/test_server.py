@@ -433,11 +433,19 @@ def test_serve_unknown_host(model_root, capsys):
 def test_hosts_beyond_loopback(model_root):
     # a server on all addresses answers any Host (the token guards it);
     # on one address, only requests for that address
+    # --allow-host: the name of a reverse proxy
     for host, allowed, refused in [
         ("0.0.0.0", ["evil.example", "127.0.0.1"], []),
-        ("192.0.2.7", ["192.0.2.7"], ["127.0.0.1", "evil.example"]),
+        ("192.0.2.7", ["192.0.2.7", "proxy.example"], ["127.0.0.1", "evil.example"]),
+        ("127.0.0.1", ["localhost", "proxy.example"], ["evil.example"]),
     ]:
-        server = Server(create_app(audemo.Emotion(model_root), token="t", host=host))
+        app = create_app(
+            audemo.Emotion(model_root),
+            token="t",
+            host=host,
+            allow_hosts=["proxy.example"],
+        )
+        server = Server(app)
         try:
             for name, status in [(n, 200) for n in allowed] + [
                 (n, 403) for n in refused
@@ -458,6 +466,7 @@ def test_serve_help_states_limits(capsys):
     assert "POST /predict takes at most 52428800 bytes and 1800 s of audio" in text
     assert "hop_dur: 0.01 to 60 s, at least win_dur / 50" in text
     assert "--allow-origin ORIGIN" in text and "--max-seconds S" in text
+    assert "--allow-host NAME" in text
 
 
 def test_predict_windows(served, speech_files):
@@ -569,6 +578,7 @@ def test_host_and_origin(served, speech_files):
     )
     assert response.status_code == 403
     assert "does not answer requests for host 'evil.example:" in response.text
+    assert "--allow-host NAME" in response.text
     assert httpx.get(f"http://localhost:{server.port}/info").status_code == 200
     # what a no-cors fetch of another page sends
     response = httpx.post(

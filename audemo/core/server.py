@@ -164,6 +164,7 @@ def create_app(
     max_seconds: float = MAX_SECONDS,
     host: str = "127.0.0.1",
     allow_origins: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
     min_hop_dur: float = MIN_HOP_DUR,
 ):
     r"""The Starlette application of ``audemo serve``.
@@ -186,6 +187,8 @@ def create_app(
         allow_origins: origins of web pages
             (e.g. ``"https://example.org"``)
             that may use the server besides its own page
+        allow_hosts: other names the server answers to,
+            e.g. of a reverse proxy that passes its own ``Host`` on
         min_hop_dur: shortest ``hop_dur`` a client may ask for in seconds
 
     Returns:
@@ -218,12 +221,11 @@ def create_app(
         .joinpath("data", "live.html")
         .read_text(encoding="utf-8")
     )
-    if is_loopback(host):
-        hosts = _LOOPBACK_NAMES
-    elif host in ("0.0.0.0", "::", ""):
+    if host in ("0.0.0.0", "::", ""):
         hosts = None  # every address of the machine: the token guards it
     else:
-        hosts = {host.lower()}
+        hosts = set(_LOOPBACK_NAMES if is_loopback(host) else [host.lower()])
+        hosts.update(name.lower() for name in allow_hosts)
     origins = {origin.rstrip("/").lower() for origin in allow_origins}
 
     def error(status: int, message: str):
@@ -236,7 +238,8 @@ def create_app(
         if hosts is not None and name not in hosts:
             return 403, (
                 f"This server does not answer requests for host {given!r}: "
-                f"use {sorted(hosts)[0]}, the address it listens on."
+                "use the address it listens on, "
+                "or start it with --allow-host NAME."
             )
         origin = connection.headers.get("origin")
         own = {f"{scheme}://{given}".lower() for scheme in ("http", "https")}
@@ -358,6 +361,7 @@ def serve(
     max_bytes: int = MAX_BYTES,
     max_seconds: float = MAX_SECONDS,
     allow_origins: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
 ):
     r"""Run the server until it is stopped (Ctrl-C).
 
@@ -374,6 +378,7 @@ def serve(
         max_bytes: largest request body of ``POST /predict``
         max_seconds: longest audio of ``POST /predict`` in seconds
         allow_origins: origins of other web pages that may use the server
+        allow_hosts: other names the server answers to
 
     Raises:
         ValueError: if ``host`` is not a loopback address and ``token`` is missing,
@@ -394,6 +399,7 @@ def serve(
             max_seconds=max_seconds,
             host=host,
             allow_origins=allow_origins,
+            allow_hosts=allow_hosts,
         )
         port = listener.getsockname()[1]
         address = f"[{host}]" if ":" in host else host

@@ -88,6 +88,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "server besides its own page; repeat for more"
         ),
     )
+    command.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "answer requests for host NAME too (e.g. of a reverse proxy); "
+            "others than --host are refused (DNS rebinding); repeat for more"
+        ),
+    )
     add_model_option(command)
     add_model_cache_root(command, legacy=False)
     add_precision_option(command)
@@ -119,5 +129,6 @@ def run(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes,
         max_seconds=args.max_seconds,
         allow_origins=args.allow_origin,
+        allow_hosts=args.allow_host,
     )
     return 0
