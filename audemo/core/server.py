@@ -401,6 +401,8 @@ def serve(
             allow_origins=allow_origins,
             allow_hosts=allow_hosts,
         )
+        # ready: clients that come before uvicorn runs wait in the backlog
+        listener.listen(2048)
         port = listener.getsockname()[1]
         address = f"[{host}]" if ":" in host else host
         print(
@@ -433,8 +435,6 @@ def _listen(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
-        # clients that come before uvicorn runs wait in the backlog
-        listener.listen(2048)
     except OSError as ex:
         listener.close()
         raise ValueError(
