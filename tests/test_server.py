@@ -2,6 +2,7 @@ import contextlib
 import http.server
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -397,6 +398,8 @@ def test_serve_command(model_root, speech_files):
     )
     try:
         # it says where it listens and what it serves, once it is ready
+        ready, _, _ = select.select([process.stderr], [], [], 60)
+        assert ready, "audemo serve printed nothing in 60 s"
         line = process.stderr.readline().decode()
         assert line.startswith(f"audemo serve: http://127.0.0.1:{port}/ serves ")
         assert os.path.basename(model_root) in line and "Ctrl-C stops" in line
