@@ -1,12 +1,15 @@
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
+import wave
 
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile
 
 import audiofile
 import audresample
@@ -469,3 +472,156 @@ def test_live_sigint_file_realtime(model_root, tmp_path):
     assert len(rows) == len(stdout.decode().splitlines()) >= 3
     assert rows.notna().all().all()
     assert rows["end"].max() < 10
+
+
+# ----- integer PCM and sampling rates -------------------------------------
+
+
+def read(path):
+    with open(path, "rb") as fp:
+        return fp.read()
+
+
+def test_integer_pcm_scaled_as_audiofile_reads_it(model_root, speech_files):
+    # the same 16-bit file as integers and as audiofile's floats
+    interface = audemo.Emotion(model_root)
+    pcm, sampling_rate = soundfile.read(speech_files[0], dtype="int16")
+    signal, _ = audiofile.read(speech_files[0])
+    expected = interface.process_signal(signal, sampling_rate)
+    pd.testing.assert_frame_equal(
+        interface.process_signal(pcm, sampling_rate), expected
+    )
+    windowed = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
+    pd.testing.assert_frame_equal(
+        windowed.process_signal(pcm, sampling_rate),
+        windowed.process_signal(signal, sampling_rate),
+    )
+    stream = audemo.Stream(interface, win_dur=1.0, hop_dur=0.5)
+    floats = audemo.Stream(interface, win_dur=1.0, hop_dur=0.5)
+    pd.testing.assert_frame_equal(
+        push_all(stream, pcm, sampling_rate, 5000),
+        push_all(floats, signal, sampling_rate, 5000),
+    )
+    # 8-bit (unsigned) and 32-bit PCM as libsndfile reads them
+    for subtype, dtype in [("PCM_U8", "uint8"), ("PCM_32", "int32")]:
+        path = speech_files[0] + f".{subtype}.wav"
+        soundfile.write(path, signal, sampling_rate, subtype=subtype)
+        with wave.open(path) as fp:
+            data = np.frombuffer(fp.readframes(fp.getnframes()), dtype=dtype)
+        signal_read, _ = audiofile.read(path)
+        np.testing.assert_array_equal(
+            audemo.core.process.float_signal(data, "the signal"), signal_read
+        )
+
+
+@pytest.mark.parametrize(
+    "signal, message",
+    [
+        (np.zeros(16000, "int64"), "its samples are int64, which has no full scale"),
+        (np.zeros(16000, "uint16"), "its samples are uint16"),
+        (np.full(16000, 3000.0), "its float samples reach 3000"),
+    ],
+)
+def test_integer_pcm_refused(model_root, signal, message):
+    interface = audemo.Emotion(model_root)
+    with pytest.raises(ValueError, match=message):
+        interface.process_signal(signal, 16000)
+    with pytest.raises(ValueError, match=message):
+        audemo.Stream(interface).push(signal, 16000)
+
+
+@pytest.mark.parametrize("sampling_rate", [1, 2_000_000_000])
+def test_stream_sampling_rate_bound(model_root, tmp_path, sampling_rate):
+    stream = audemo.Stream(audemo.Emotion(model_root))
+    with pytest.raises(ValueError, match=f"sampling rate of {sampling_rate} Hz"):
+        stream.push(np.zeros(4000, "float32"), sampling_rate)
+    # a WAV file whose header claims that rate
+    path = str(tmp_path / "broken.wav")
+    audiofile.write(path, np.zeros(3000, "float32"), 16000, bit_depth=16)
+    with open(path, "r+b") as fp:
+        fp.seek(24)
+        fp.write(struct.pack("<II", sampling_rate, sampling_rate * 2 % 2**32))
+    result = run_live("--input", path, "--model", model_root)
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert stderr.startswith(
+        f"audemo: error: Cannot process --input '{path}': its sampling rate "
+        f"of {sampling_rate} Hz is outside the range audemo accepts"
+    )
+    assert result.stdout == b""
+    # the same header on stdin
+    result = run_live(
+        "--input", "-", "--model", model_root, stdin=open(path, "rb").read()
+    )
+    assert result.returncode == 1
+    assert f"the WAV stream on stdin: its sampling rate of {sampling_rate} Hz" in (
+        result.stderr.decode()
+    )
+
+
+def test_live_stdin_wav(model_root, speech_files, human_voice, tmp_path):
+    # cat rec.wav | audemo live --input -: the rows of --input rec.wav
+    for path in [speech_files[2], human_voice]:
+        outputs = []
+        for how in ("file", "stdin"):
+            output = str(tmp_path / f"{how}.csv")
+            args = ["--input", path if how == "file" else "-"]
+            args += ["--model", model_root, "-o", output, "--overwrite"]
+            stdin = read(path) if how == "stdin" else None
+            result = run_live(*args, stdin=stdin)
+            assert result.returncode == 0, result.stderr
+            outputs.append(pd.read_csv(output))
+        pd.testing.assert_frame_equal(outputs[0], outputs[1])
+        # the sentence is longer than a window, the alsa recording shorter
+        assert len(outputs[0]) == (4 if path == speech_files[2] else 1)
+
+
+def test_live_stdin_other_files(model_root, speech_files, tmp_path):
+    signal, sampling_rate = audiofile.read(speech_files[0])
+    for extension, kind in [("flac", "a FLAC"), ("ogg", "an Ogg")]:
+        path = str(tmp_path / f"speech.{extension}")
+        audiofile.write(path, signal, sampling_rate)
+        result = run_live(
+            "--input", "-", "--model", model_root, stdin=open(path, "rb").read()
+        )
+        assert result.returncode == 1
+        assert f"stdin holds {kind} file, but --input - reads raw PCM or WAV" in (
+            result.stderr.decode()
+        )
+        assert "ffmpeg -i rec.mp3 -f f32le -ac 1 -ar 16000 -" in result.stderr.decode()
+    path = str(tmp_path / "speech24.wav")
+    audiofile.write(path, signal, sampling_rate, bit_depth=24)
+    result = run_live(
+        "--input", "-", "--model", model_root, stdin=open(path, "rb").read()
+    )
+    assert "stdin is a 24-bit WAV stream" in result.stderr.decode()
+    result = run_live(
+        "--input", "-", "--model", model_root, stdin=b"RIFF\x00\x00\x00\x00WAVE"
+    )
+    assert "stdin starts like a WAV file, but its header cannot be read" in (
+        result.stderr.decode()
+    )
+
+
+def test_live_mp3_quiet(model_root, speech_files, tmp_path):
+    # libmpg123's decoder notes are not the user's business
+    path = str(tmp_path / "speech.mp3")
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", speech_files[0], path], check=True
+    )
+    result = run_live("--input", path, "--model", model_root)
+    assert result.returncode == 0
+    stderr = result.stderr.decode()
+    assert "mpg123" not in stderr and "part2_3_length" not in stderr
+    assert stderr.startswith("audemo: done: ")
+
+
+def test_live_stdin_16_bit_as_float(model_root, speech_files):
+    # raw 16-bit PCM without --format s16le: refused, not misread
+    pcm, _ = soundfile.read(speech_files[0], dtype="int16")
+    data = pcm.astype("<i2").tobytes()
+    result = run_live("--input", "-", "--model", model_root, stdin=data)
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert stderr.startswith("audemo: error: Cannot process stdin: ")
+    assert stderr.rstrip().endswith("For raw 16-bit PCM give --format s16le.")

@@ -653,7 +653,11 @@ class Emotion(audinterface.Feature, audobject.Object):
         otherwise ``start`` and ``end``.
 
         Args:
-            signal: signal values, shape ``(channels, samples)``
+            signal: signal values, shape ``(channels, samples)``;
+                float (full scale -1 to 1, at most 64 in magnitude)
+                or 8-, 16- or 32-bit integer PCM,
+                scaled as audiofile reads it from a file
+                (divided by 128, 32768 or 2147483648)
             sampling_rate: sampling rate in Hz
             file: file path
             start: start processing at this position,
@@ -667,6 +671,7 @@ class Emotion(audinterface.Feature, audobject.Object):
 
         Raises:
             ValueError: if the signal cannot be processed
+                (e.g. integer samples of another type, see above)
                 and ``errors`` is ``"raise"``
 
         """

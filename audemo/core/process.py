@@ -236,6 +236,7 @@ class RobustProcess(audinterface.Process):
             end, pd.to_timedelta(signal.shape[-1] / sampling_rate, unit="s")
         )
         try:
+            signal = float_signal(signal, where)
             check_sampling_rate(sampling_rate, where)
             check_orientation(signal, where)
             check_channels(signal, self.channels, where)
@@ -361,6 +362,88 @@ def process_index_labelled(
     starts = [value for x in xs for value in x[2]]
     ends = [value for x in xs for value in x[3]]
     return pd.Series(y, audformat.segmented_index(files, starts, ends))
+
+
+PCM_FORMATS = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}
+r"""Raw PCM sample formats (as ffmpeg and sox name them) and their types.
+
+Read with :func:`numpy.frombuffer`
+and scaled with :func:`float_signal`.
+"""
+
+MAX_FLOAT_PEAK = 64.0
+r"""Largest magnitude of a float sample.
+
+Float audio has full scale -1 to 1;
+samples far beyond are integer PCM that was converted
+to float without scaling (e.g. ``signal.astype(float)`` of 16-bit PCM),
+which would give wrong numbers without a word.
+"""
+
+
+def float_signal(signal: np.ndarray, where: str) -> np.ndarray:
+    r"""Samples as float, integer PCM scaled as audiofile reads it.
+
+    The one rule for samples given as arrays
+    (:meth:`audemo.Emotion.process_signal`, :meth:`audemo.Stream.push`,
+    ``WS /stream?format=s16le``):
+    float samples are taken as they are (full scale is -1 to 1);
+    8-, 16- and 32-bit integer PCM is divided by 128, 32768 or 2147483648
+    (unsigned 8-bit PCM centred at 128 first),
+    as audiofile (libsndfile) does when it reads such a file,
+    so an array gives the same numbers as the file it was read from.
+    Other types say nothing about their full scale and are refused.
+
+    Args:
+        signal: samples
+        where: the input, for the error message
+
+    Returns:
+        float samples (float32 for integer PCM)
+
+    Raises:
+        ValueError: if the samples are neither float nor 8-, 16- or 32-bit PCM,
+            or float samples exceed :data:`MAX_FLOAT_PEAK`
+
+    Examples:
+        >>> float_signal(np.array([-32768, 16384], dtype="int16"), "the signal")
+        array([-1. ,  0.5], dtype=float32)
+        >>> float_signal(np.array([-32768.0, 16384.0]), "the signal")
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot process the signal: its float samples reach 32768, but float audio has full scale -1 to 1. This looks like integer PCM converted to float without scaling: divide by 32768 (16-bit) or 2147483648 (32-bit), or pass the integer array itself.
+        >>> float_signal(np.array([0, 1]), "the signal")
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot process the signal: its samples are int64, which has no full scale audemo knows. Give float samples (full scale -1 to 1) or 8-, 16- or 32-bit integer PCM, e.g. signal.astype('int16') if it holds 16-bit values, or signal / 32768 as float.
+
+    """  # noqa: E501
+    signal = np.asarray(signal)
+    dtype = signal.dtype
+    if dtype.kind == "f":
+        peak = float(np.max(np.abs(signal), initial=0.0))
+        # NaN and infinity pass here and fail with their own message later
+        if MAX_FLOAT_PEAK < peak < np.inf:
+            raise ValueError(
+                f"Cannot process {where}: its float samples reach {peak:g}, "
+                "but float audio has full scale -1 to 1. This looks like "
+                "integer PCM converted to float without scaling: divide by "
+                "32768 (16-bit) or 2147483648 (32-bit), "
+                "or pass the integer array itself."
+            )
+        return signal
+    if dtype == np.uint8:
+        return ((signal.astype(np.float32) - 128) / 128).astype(np.float32)
+    if dtype.kind == "i" and dtype.itemsize in (1, 2, 4):
+        full_scale = 2.0 ** (8 * dtype.itemsize - 1)
+        return (signal / full_scale).astype(np.float32)
+    raise ValueError(
+        f"Cannot process {where}: its samples are {dtype}, "
+        "which has no full scale audemo knows. "
+        "Give float samples (full scale -1 to 1) or 8-, 16- or 32-bit "
+        "integer PCM, e.g. signal.astype('int16') if it holds 16-bit values, "
+        "or signal / 32768 as float."
+    )
 
 
 def check_sampling_rate(sampling_rate: int, where: str):

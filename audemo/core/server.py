@@ -1,12 +1,21 @@
 r"""HTTP and WebSocket server of ``audemo serve``.
 
-* ``POST /predict``: an audio file as request body,
+* ``POST /predict``: an audio file as request body
+  (or as the one file of a ``multipart/form-data`` form),
   JSON with the model, its fingerprint and licence
-  and the rows of :meth:`audemo.Emotion.process_file`
-* ``WS /stream``: float32 little-endian PCM frames in,
+  and the rows of :meth:`audemo.Emotion.process_file`,
+  in windows with ``?win_dur=S&hop_dur=S``
+* ``WS /stream``: float32 (or ``?format=s16le``: 16-bit) little-endian
+  PCM frames in,
   one JSON row per window out, as :class:`audemo.Stream` gives them
-* ``GET /``: a web page that streams the microphone
-* ``GET /info``: model, fingerprint and licence
+* ``GET /``: a web page that streams the microphone and charts files
+* ``GET /info``: model name, fingerprint and licence
+
+Only requests whose ``Host`` is an address the server listens on
+and whose ``Origin`` (if a browser sends one) is the server's own
+or one of ``allow_origins`` are answered:
+other web pages the user opens cannot use the server.
+Answers never name the server's files or folders.
 
 Needs the extra ``serve`` (Starlette, uvicorn, websockets),
 imported only when a server is made.
@@ -15,30 +24,71 @@ imported only when a server is made.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import hmac
 import importlib.resources
 import io
 import ipaddress
 import os
+import socket
+import sys
 import tempfile
+import urllib.parse
 
 import numpy as np
 import soundfile
 
+from audemo.core.define import MIN_SAMPLES
+from audemo.core.define import SAMPLING_RATE
 from audemo.core.emotion import Emotion
 from audemo.core.model import model_info
+from audemo.core.process import PCM_FORMATS
+from audemo.core.process import check_sampling_rate
+from audemo.core.process import float_signal
 from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
 
-__all__ = ["MAX_BYTES", "create_app", "is_loopback", "serve"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_OVERLAP",
+    "MAX_SECONDS",
+    "MIN_HOP_DUR",
+    "create_app",
+    "is_loopback",
+    "limits",
+    "serve",
+]
 
 
 MAX_BYTES = 50 * 1024 * 1024
 r"""Largest request body of ``POST /predict`` in bytes (50 MiB)."""
 
+MAX_SECONDS = 1800.0
+r"""Longest audio of ``POST /predict`` in seconds (30 minutes).
+
+Compressed files hold much more audio than their bytes suggest
+(a 181 KB FLAC file of silence is an hour),
+so uploads are bounded by duration as well as by bytes.
+"""
+
+MIN_HOP_DUR = 0.01
+r"""Shortest ``hop_dur`` a client may ask for, in seconds."""
+
+MIN_WIN_DUR = MIN_SAMPLES / SAMPLING_RATE
+r"""Shortest ``win_dur`` a client may ask for: what the model needs (25 ms)."""
+
+MAX_WIN_DUR = 60.0
+r"""Longest ``win_dur`` and ``hop_dur`` a client may ask for, in seconds."""
+
+MAX_OVERLAP = 50
+r"""Largest ``win_dur / hop_dur``: the model runs on each second this often."""
+
 MAX_FRAME_SAMPLES = 10 * 48000
 r"""Largest WebSocket frame in samples (10 s at 48 kHz)."""
+
+MIN_STREAM_RATE, MAX_STREAM_RATE = 8000, 192000
+r"""Sampling rates in Hz that ``WS /stream`` takes."""
 
 MAX_PENDING_SECONDS = 30.0
 r"""Audio in seconds a stream takes in while a window is computed.
@@ -48,6 +98,38 @@ until the stream has caught up.
 """
 
 _EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3"}
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+_UPLOAD_NAME = "the uploaded audio"
+
+
+def limits(*, max_bytes: int = MAX_BYTES, max_seconds: float = MAX_SECONDS) -> str:
+    r"""The limits of the server's requests, in words.
+
+    Args:
+        max_bytes: largest request body of ``POST /predict``
+        max_seconds: longest audio of ``POST /predict``
+
+    Returns:
+        one sentence per limit
+
+    Examples:
+        >>> print(limits())  # doctest: +NORMALIZE_WHITESPACE
+        POST /predict takes at most 52428800 bytes and 1800 s of audio.
+        win_dur: 0.025 to 60 s; hop_dur: 0.01 to 60 s, at least win_dur / 50.
+        WS /stream: sampling_rate 8000 to 192000 Hz, frames of at most 480000 samples.
+
+    """
+    return (
+        f"POST /predict takes at most {max_bytes} bytes "
+        f"and {max_seconds:g} s of audio.\n"
+        f"win_dur: {MIN_WIN_DUR:g} to {MAX_WIN_DUR:g} s; "
+        f"hop_dur: {MIN_HOP_DUR:g} to {MAX_WIN_DUR:g} s, "
+        f"at least win_dur / {MAX_OVERLAP}.\n"
+        f"WS /stream: sampling_rate {MIN_STREAM_RATE} to {MAX_STREAM_RATE} Hz, "
+        f"frames of at most {MAX_FRAME_SAMPLES} samples."
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -79,6 +161,11 @@ def create_app(
     *,
     token: str | None = None,
     max_bytes: int = MAX_BYTES,
+    max_seconds: float = MAX_SECONDS,
+    host: str = "127.0.0.1",
+    allow_origins: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
+    min_hop_dur: float = MIN_HOP_DUR,
 ):
     r"""The Starlette application of ``audemo serve``.
 
@@ -91,6 +178,18 @@ def create_app(
             as ``Authorization: Bearer TOKEN`` header
             or ``token`` query parameter
         max_bytes: largest request body of ``POST /predict``
+        max_seconds: longest audio of ``POST /predict`` in seconds
+        host: address the server listens on:
+            requests whose ``Host`` names another are refused
+            (DNS rebinding); a loopback address accepts
+            ``localhost``, ``127.0.0.1`` and ``::1``,
+            ``0.0.0.0`` and ``::`` accept any
+        allow_origins: origins of web pages
+            (e.g. ``"https://example.org"``)
+            that may use the server besides its own page
+        allow_hosts: other names the server answers to,
+            e.g. of a reverse proxy that passes its own ``Host`` on
+        min_hop_dur: shortest ``hop_dur`` a client may ask for in seconds
 
     Returns:
         ASGI application
@@ -113,7 +212,7 @@ def create_app(
 
     info = model_info(interface.model, cache_root=interface.model_cache_root)
     about = {
-        "model": interface.model,
+        "model": public_name(interface.model),
         "fingerprint": interface.fingerprint,
         "license": info["license"],
     }
@@ -122,39 +221,64 @@ def create_app(
         .joinpath("data", "live.html")
         .read_text(encoding="utf-8")
     )
+    if host in ("0.0.0.0", "::", ""):
+        hosts = None  # every address of the machine: the token guards it
+    else:
+        hosts = set(_LOOPBACK_NAMES if is_loopback(host) else [host.lower()])
+        hosts.update(name.lower() for name in allow_hosts)
+    origins = {origin.rstrip("/").lower() for origin in allow_origins}
 
     def error(status: int, message: str):
         return responses.JSONResponse({"error": message}, status_code=status)
 
-    def authorized(connection) -> bool:
-        if token is None:
-            return True
-        given = connection.query_params.get("token", "")
-        header = connection.headers.get("authorization", "")
-        if header.startswith("Bearer "):
-            given = header[len("Bearer ") :]
-        return hmac.compare_digest(given.encode(), token.encode())
-
-    def unauthorized():
-        return error(
-            401,
-            "This server needs its token: send the header "
-            "'Authorization: Bearer TOKEN' or add ?token=TOKEN.",
-        )
+    def refusal(connection) -> tuple[int, str] | None:
+        r"""Status and reason to refuse a request, ``None`` to answer it."""
+        given = connection.headers.get("host", "")
+        name = urllib.parse.urlsplit(f"//{given}").hostname or ""
+        if hosts is not None and name not in hosts:
+            return 403, (
+                f"This server does not answer requests for host {given!r}: "
+                "use the address it listens on, "
+                "or start it with --allow-host NAME."
+            )
+        origin = connection.headers.get("origin")
+        own = {f"{scheme}://{given}".lower() for scheme in ("http", "https")}
+        if origin is not None and origin.lower() not in own | origins:
+            return 403, (
+                f"Web pages from {origin} may not use this server: "
+                "start it with --allow-origin ORIGIN to allow them."
+            )
+        if token is not None:
+            sent = connection.query_params.get("token", "")
+            header = connection.headers.get("authorization", "")
+            if header.startswith("Bearer "):
+                sent = header[len("Bearer ") :]
+            if not hmac.compare_digest(sent.encode(), token.encode()):
+                return 401, (
+                    "This server needs its token: send the header "
+                    "'Authorization: Bearer TOKEN' or add ?token=TOKEN."
+                )
+        return None
 
     async def index(request):
-        if not authorized(request):
-            return unauthorized()
+        if refused := refusal(request):
+            return error(*refused)
         return responses.HTMLResponse(page)
 
     async def show_info(request):
-        if not authorized(request):
-            return unauthorized()
+        if refused := refusal(request):
+            return error(*refused)
         return responses.JSONResponse(about)
 
     async def predict(request):
-        if not authorized(request):
-            return unauthorized()
+        if refused := refusal(request):
+            return error(*refused)
+        try:
+            windows = _windows_from_query(
+                request.query_params, _PREDICT_PARAMETERS, min_hop_dur
+            )
+        except ValueError as ex:
+            return error(400, str(ex))
         too_large = (
             f"The audio is larger than {max_bytes} bytes: "
             "send a shorter file, or use WS /stream for long audio."
@@ -168,24 +292,30 @@ def create_app(
             if len(body) > max_bytes:
                 return error(413, too_large)
         try:
-            rows = await concurrency.run_in_threadpool(_predict, interface, body)
-        except ValueError as ex:
-            return error(415, str(ex))
+            audio = _upload(body, request.headers.get("content-type", ""))
+            rows = await concurrency.run_in_threadpool(
+                _predict, interface, audio, windows, max_seconds
+            )
+        except _UploadError as ex:
+            return error(ex.status, str(ex))
         return responses.JSONResponse({**about, "rows": rows})
 
     async def stream(websocket):
-        if not authorized(websocket):
-            await websocket.close(code=1008, reason="token needed")
+        if refusal(websocket):
+            # before accept: the handshake fails with HTTP 403
+            await websocket.close(code=1008)
             return
         await websocket.accept()
         try:
-            live, sampling_rate = _stream_from_query(interface, websocket.query_params)
+            live, sampling_rate, dtype = _stream_from_query(
+                interface, websocket.query_params, min_hop_dur
+            )
         except ValueError as ex:
             await websocket.send_json({"error": str(ex)})
             await websocket.close(code=1008)
             return
         try:
-            await _stream_frames(websocket, live, sampling_rate, concurrency)
+            await _stream_frames(websocket, live, sampling_rate, dtype, concurrency)
         except websockets.WebSocketDisconnect:  # pragma: no cover - timing
             return
 
@@ -199,6 +329,27 @@ def create_app(
     )
 
 
+def public_name(model: str) -> str:
+    r"""Name of a model that does not tell the server's folders.
+
+    Args:
+        model: registered name, URL or folder of a model
+
+    Returns:
+        the name or URL, or the last part of a folder
+
+    Examples:
+        >>> public_name("/home/me/models/w2v2-L-robust-12/")
+        'w2v2-L-robust-12'
+        >>> public_name("https://example.org/model.zip")
+        'https://example.org/model.zip'
+
+    """
+    if urllib.parse.urlsplit(model).scheme in ("http", "https"):
+        return model
+    return os.path.basename(os.path.normpath(model))
+
+
 def serve(
     model: str | None = None,
     *,
@@ -208,8 +359,13 @@ def serve(
     token: str | None = None,
     model_cache_root: str | None = None,
     max_bytes: int = MAX_BYTES,
+    max_seconds: float = MAX_SECONDS,
+    allow_origins: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
 ):
     r"""Run the server until it is stopped (Ctrl-C).
+
+    Prints the URL it listens on and the model to stderr when it is ready.
 
     Args:
         model: model reference, see :func:`audemo.download_model`
@@ -220,16 +376,73 @@ def serve(
             required if ``host`` is not a loopback address
         model_cache_root: cache folder of downloaded models
         max_bytes: largest request body of ``POST /predict``
+        max_seconds: longest audio of ``POST /predict`` in seconds
+        allow_origins: origins of other web pages that may use the server
+        allow_hosts: other names the server answers to
 
     Raises:
-        ValueError: if ``host`` is not a loopback address and ``token`` is missing
+        ValueError: if ``host`` is not a loopback address and ``token`` is missing,
+            or the server cannot listen on ``host`` and ``port``
 
     """
     check_host(host, token)
     uvicorn = import_optional("uvicorn", purpose="audemo serve")
-    interface = Emotion(model, precision=precision, model_cache_root=model_cache_root)
-    app = create_app(interface, token=token, max_bytes=max_bytes)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    listener = _listen(host, port)
+    try:
+        interface = Emotion(
+            model, precision=precision, model_cache_root=model_cache_root
+        )
+        app = create_app(
+            interface,
+            token=token,
+            max_bytes=max_bytes,
+            max_seconds=max_seconds,
+            host=host,
+            allow_origins=allow_origins,
+            allow_hosts=allow_hosts,
+        )
+        # ready: clients that come before uvicorn runs wait in the backlog
+        listener.listen(2048)
+        port = listener.getsockname()[1]
+        address = f"[{host}]" if ":" in host else host
+        print(
+            f"audemo serve: http://{address}:{port}/"
+            + (" (add ?token=TOKEN)" if token else "")
+            + f" serves {public_name(interface.model)} "
+            f"(fingerprint {interface.fingerprint[:12]}, {precision}). "
+            "Ctrl-C stops.",
+            file=sys.stderr,
+            flush=True,
+        )
+        config = uvicorn.Config(app, log_level="warning")
+        try:
+            uvicorn.Server(config).run(sockets=[listener])
+        except KeyboardInterrupt:
+            # uvicorn stops on Ctrl-C and raises it again afterwards:
+            # stopping is what Ctrl-C asks for, not an error
+            pass
+    finally:
+        listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    r"""A socket bound to ``host`` and ``port``, or one clear error."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except OSError as ex:
+        raise ValueError(f"--host {host} is not an address: {ex.strerror}.") from None
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as ex:
+        listener.close()
+        raise ValueError(
+            f"Cannot listen on {host} --port {port}: {ex.strerror}. "
+            "Another program (or audemo serve) uses it: stop that one "
+            "or choose another --port."
+        ) from None
+    return listener
 
 
 def check_host(host: str, token: str | None):
@@ -258,7 +471,9 @@ def check_host(host: str, token: str | None):
         )
 
 
-async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrency):
+async def _stream_frames(
+    websocket, live: Stream, sampling_rate: int, dtype: np.dtype, concurrency
+):
     r"""Push the frames of a WebSocket into ``live`` and send its rows.
 
     A reader task takes frames off the socket
@@ -272,13 +487,16 @@ async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrenc
     Frames that arrived before the end of the stream,
     a disconnect or a bad frame
     are pushed first.
+    A frame of the wrong size ends the stream with close code 1003,
+    samples the stream refuses (NaN, unscaled integers, too short)
+    with 1008, each after a JSON error.
 
     """
     import asyncio
 
     pending = []  # frames not pushed yet
     waiting = 0  # their samples
-    end = None  # then "close", "disconnect" or an error message
+    end = None  # then "close", "disconnect" or (close code, error message)
     arrived, room = asyncio.Event(), asyncio.Event()
     room.set()
     limit = int(MAX_PENDING_SECONDS * sampling_rate)
@@ -292,20 +510,32 @@ async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrenc
                 end = "disconnect"
             elif message.get("bytes") is None:  # text: end of stream
                 end = "close"
-            elif len(message["bytes"]) % 4 or (
-                len(message["bytes"]) > 4 * MAX_FRAME_SAMPLES
+            elif len(message["bytes"]) % dtype.itemsize or (
+                len(message["bytes"]) > dtype.itemsize * MAX_FRAME_SAMPLES
             ):
                 end = (
-                    f"A frame has {len(message['bytes'])} bytes: send float32 "
-                    f"little-endian samples (a multiple of 4 bytes), "
-                    f"at most {MAX_FRAME_SAMPLES} a frame."
+                    1003,
+                    (
+                        f"A frame has {len(message['bytes'])} bytes: send "
+                        f"{_FORMAT_NAMES[dtype.str]} little-endian samples "
+                        f"(a multiple of {dtype.itemsize} bytes), "
+                        f"at most {MAX_FRAME_SAMPLES} a frame."
+                    ),
                 )
             else:
-                pending.append(np.frombuffer(message["bytes"], dtype="<f4"))
-                waiting += pending[-1].size
-                if waiting > limit:
-                    room.clear()
+                frame, refused = _frame(message["bytes"], dtype)
+                if refused:
+                    end = 1008, refused
+                else:
+                    pending.append(frame)
+                    waiting += frame.size
+                    if waiting > limit:
+                        room.clear()
             arrived.set()
+
+    async def send(frame):
+        for row in _rows(frame):
+            await websocket.send_json(row)
 
     reader = asyncio.create_task(read())
     try:
@@ -314,46 +544,126 @@ async def _stream_frames(websocket, live: Stream, sampling_rate: int, concurrenc
             arrived.clear()
             # no await between the last look at pending and at end:
             # the reader cannot add a frame unseen
-            while pending:
-                samples = np.concatenate(pending)
-                pending.clear()
-                waiting = 0
-                room.set()
-                frame = await concurrency.run_in_threadpool(
-                    live.push, samples, sampling_rate
-                )
-                for row in _rows(frame):
-                    await websocket.send_json(row)
-            if end is None:
-                continue
-            if end == "close":
-                frame = await concurrency.run_in_threadpool(live.close)
-                for row in _rows(frame):
-                    await websocket.send_json(row)
-                await websocket.close()
-            elif end != "disconnect":
-                await websocket.send_json({"error": end})
-                await websocket.close(code=1003)
-            return
+            try:
+                while pending:
+                    samples = np.concatenate(pending)
+                    pending.clear()
+                    waiting = 0
+                    room.set()
+                    await send(
+                        await concurrency.run_in_threadpool(
+                            live.push, samples, sampling_rate
+                        )
+                    )
+                if end == "close":
+                    await send(await concurrency.run_in_threadpool(live.close))
+                    await websocket.close()
+            except ValueError as ex:  # what the stream refuses
+                end = 1008, str(ex)
+            if isinstance(end, tuple):
+                await websocket.send_json({"error": end[1]})
+                await websocket.close(code=end[0])
+            if end is not None:
+                return
     finally:
         reader.cancel()
 
 
-def _predict(interface: Emotion, body: bytes) -> list[dict]:
+def _frame(data: bytes, dtype: np.dtype) -> tuple[np.ndarray | None, str | None]:
+    r"""Float samples of a WebSocket frame, or why they are refused."""
+    try:
+        frame = float_signal(np.frombuffer(data, dtype=dtype), "a frame")
+    except ValueError as ex:  # unscaled integers sent as float32
+        return None, f"{ex} Or send 16-bit PCM with ?format=s16le."
+    if not np.isfinite(frame).all():
+        return None, (
+            "A frame has NaN or infinite samples: "
+            "send finite samples (full scale -1 to 1)."
+        )
+    return frame, None
+
+
+class _UploadError(Exception):
+    r"""A request to ``POST /predict`` that cannot be answered, and its status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _upload(body: bytes, content_type: str) -> bytes:
+    r"""The audio of a request body: the body, or the file of a form."""
+    kind, _, parameters = content_type.partition(";")
+    if kind.strip().lower() == "text/plain":
+        # what a form or a no-cors fetch of another web page can send
+        raise _UploadError(
+            415,
+            "A body of Content-Type text/plain is not taken: send the audio "
+            "with its own type, e.g. curl --data-binary @speech.wav "
+            "-H 'Content-Type: audio/wav' URL/predict.",
+        )
+    if kind.strip().lower() != "multipart/form-data":
+        return bytes(body)
+    boundary = ""
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.strip().partition("=")
+        if name.lower() == "boundary":
+            boundary = value.strip('"')
+    files = []
+    for part in bytes(body).split(b"--" + boundary.encode())[1:-1]:
+        head, _, data = part.partition(b"\r\n\r\n")
+        if b"filename=" in head.lower() and data.endswith(b"\r\n"):
+            files.append(data[:-2])
+    if not boundary or len(files) != 1:
+        raise _UploadError(
+            400,
+            f"The form has {len(files)} files: send one audio file, "
+            "as the body (curl --data-binary @speech.wav URL/predict) "
+            "or as the one file of a form (curl -F file=@speech.wav URL/predict).",
+        )
+    return files[0]
+
+
+def _predict(
+    interface: Emotion, body: bytes, windows: dict, max_seconds: float
+) -> list[dict]:
     r"""Rows of ``process_file`` of an uploaded file."""
     try:
-        info = soundfile.info(io.BytesIO(bytes(body)))
-    except Exception as ex:
-        raise ValueError(
-            f"The request body is not audio that audemo can read ({ex}): "
-            "send a WAV, FLAC, OGG or MP3 file."
+        info = soundfile.info(io.BytesIO(body))
+    except Exception:
+        # soundfile's message names a Python object, not the upload
+        raise _UploadError(
+            415,
+            "The request body is not audio that audemo can read: "
+            "send a WAV, FLAC, OGG or MP3 file as the body "
+            "(curl --data-binary @speech.wav URL/predict).",
         ) from None
+    try:
+        check_sampling_rate(info.samplerate, _UPLOAD_NAME)
+    except ValueError as ex:
+        raise _UploadError(415, str(ex)) from None
+    seconds = info.frames / info.samplerate
+    if seconds > max_seconds:
+        raise _UploadError(
+            413,
+            f"The audio is {seconds:.0f} s long, this server takes at most "
+            f"{max_seconds:g} s a request: send a shorter file, "
+            "or use WS /stream for long audio.",
+        )
+    if windows:
+        interface = Emotion(**{**interface.arguments, **windows})
     extension = _EXTENSIONS.get(info.format, "wav")
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, f"upload.{extension}")
         with open(path, "wb") as fp:
             fp.write(body)
-        frame = interface.process_file(path)
+        try:
+            frame = interface.process_file(path)
+        except (ValueError, RuntimeError) as ex:
+            # the client knows its upload, not our temporary folder
+            message = str(ex).replace(f"'{path}'", _UPLOAD_NAME)
+            message = message.replace(path, _UPLOAD_NAME).replace(folder, "")
+            raise _UploadError(422, message) from None
     return _rows(frame.droplevel("file"))
 
 
@@ -377,41 +687,93 @@ def _number(value):
     return None if np.isnan(value) else value
 
 
-def _stream_from_query(interface: Emotion, query) -> tuple[Stream, int]:
-    r"""Stream and sampling rate from the query of ``WS /stream``."""
+_FORMAT_NAMES = {dtype.str: name for name, dtype in PCM_FORMATS.items()}
+
+_PREDICT_PARAMETERS = {"win_dur": None, "hop_dur": None, "token": None}
+
+_STREAM_PARAMETERS = {
+    "sampling_rate": 16000,
+    "win_dur": 2.0,
+    "hop_dur": 0.5,
+    "realtime": 0,
+    "format": "f32le",
+    "token": None,
+}
+
+_EXAMPLE_QUERY = "e.g. /stream?sampling_rate=16000&win_dur=2&hop_dur=0.5"
+
+
+def _windows_from_query(query, parameters: dict, min_hop_dur: float) -> dict:
+    r"""``win_dur`` and ``hop_dur`` of a query, within the server's limits.
+
+    Unknown parameters are refused;
+    missing ones take their default from ``parameters``
+    (``None``: left out of the result).
+
+    """
+    unknown = sorted(set(query) - set(parameters))
+    if unknown:
+        raise ValueError(
+            f"Unknown parameter {unknown[0]}: "
+            f"this address takes {', '.join(sorted(parameters))}."
+        )
+    windows = {}
+    for name in ("win_dur", "hop_dur"):
+        text = query.get(name)
+        if text is None:
+            if parameters[name] is not None:
+                windows[name] = parameters[name]
+            continue
+        low = MIN_WIN_DUR if name == "win_dur" else min_hop_dur
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= MAX_WIN_DUR:
+            raise ValueError(
+                f"{name}={text!r} is not valid: give {low:g} to "
+                f"{MAX_WIN_DUR:g} seconds, e.g. win_dur=2&hop_dur=0.5."
+            )
+        windows[name] = value
+    if "hop_dur" in windows and "win_dur" not in windows:
+        raise ValueError("hop_dur needs a win_dur, e.g. win_dur=2&hop_dur=0.5.")
+    if windows.get("hop_dur", np.inf) * MAX_OVERLAP < windows.get("win_dur", 0):
+        raise ValueError(
+            f"hop_dur={windows['hop_dur']:g} is too short for "
+            f"win_dur={windows['win_dur']:g}: give a hop_dur of at least "
+            f"win_dur / {MAX_OVERLAP} ({windows['win_dur'] / MAX_OVERLAP:g} s)."
+        )
+    return windows
+
+
+def _stream_from_query(
+    interface: Emotion, query, min_hop_dur: float
+) -> tuple[Stream, int, np.dtype]:
+    r"""Stream, sampling rate and sample type from the query of ``WS /stream``."""
+    windows = _windows_from_query(query, _STREAM_PARAMETERS, min_hop_dur)
     values = {}
-    for name, kind, default in (
-        ("sampling_rate", int, 16000),
-        ("win_dur", float, 2.0),
-        ("hop_dur", float, 0.5),
-        ("realtime", int, 0),
-    ):
+    for name in ("sampling_rate", "realtime"):
         text = query.get(name)
         try:
-            values[name] = default if text is None else kind(text)
+            values[name] = _STREAM_PARAMETERS[name] if text is None else int(text)
         except ValueError:
-            values[name] = None
-        if (
-            values[name] is None
-            or values[name] < 0
-            or (name != "realtime" and values[name] == 0)
-        ):
+            values[name] = -1
+        if values[name] < 0 or (name != "realtime" and values[name] == 0):
             raise ValueError(
-                f"{name}={text!r} is not valid: give a positive "
-                f"{'integer' if kind is int else 'number'}, "
-                f"e.g. /stream?sampling_rate=16000&win_dur=2&hop_dur=0.5."
+                f"{name}={text!r} is not valid: give a positive integer, "
+                f"{_EXAMPLE_QUERY}."
             )
-    if not 8000 <= values["sampling_rate"] <= 192000:
+    if not MIN_STREAM_RATE <= values["sampling_rate"] <= MAX_STREAM_RATE:
         raise ValueError(
             f"sampling_rate={values['sampling_rate']} is not supported: "
-            "send 8000 to 192000 Hz, ideally 16000."
+            f"send {MIN_STREAM_RATE} to {MAX_STREAM_RATE} Hz, ideally 16000."
         )
-    if values["win_dur"] > 60 or values["hop_dur"] > 60:
-        raise ValueError("win_dur and hop_dur must be at most 60 seconds.")
-    live = Stream(
-        interface,
-        win_dur=values["win_dur"],
-        hop_dur=values["hop_dur"],
-        realtime=bool(values["realtime"]),
-    )
-    return live, values["sampling_rate"]
+    sample_format = query.get("format", _STREAM_PARAMETERS["format"])
+    if sample_format not in PCM_FORMATS:
+        raise ValueError(
+            f"format={sample_format!r} is not valid: give "
+            f"{' or '.join(PCM_FORMATS)} (little-endian float32 "
+            "or 16-bit PCM samples)."
+        )
+    live = Stream(interface, realtime=bool(values["realtime"]), **windows)
+    return live, values["sampling_rate"], PCM_FORMATS[sample_format]

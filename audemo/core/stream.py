@@ -20,6 +20,9 @@ import pandas as pd
 import audinterface
 import audresample
 
+from audemo.core.process import check_sampling_rate
+from audemo.core.process import float_signal
+
 
 __all__ = ["Stream", "RESAMPLE_MARGIN"]
 
@@ -181,7 +184,9 @@ class Stream:
         r"""Push audio and get the rows of the windows it completed.
 
         Args:
-            signal: samples, shape ``(samples,)`` or ``(channels, samples)``
+            signal: samples, shape ``(samples,)`` or ``(channels, samples)``;
+                float or integer PCM,
+                as :meth:`audemo.Emotion.process_signal` takes it
             sampling_rate: sampling rate in Hz,
                 the same for every push of a stream
 
@@ -191,8 +196,9 @@ class Stream:
 
         Raises:
             ValueError: if the stream is closed,
-                the sampling rate changes,
-                or the signal has not the shape of audio
+                the sampling rate changes or lies outside
+                4 to 768 kHz,
+                or the signal has not the shape or type of audio
 
         Examples:
             >>> root = audemo.testing.create_model("model")
@@ -276,6 +282,7 @@ class Stream:
                 raise ValueError(
                     f"sampling_rate must be a positive integer, got {sampling_rate!r}."
                 )
+            check_sampling_rate(sampling_rate, "the stream")
             if sampling_rate != self._target and not self.interface.process.resample:
                 raise ValueError(
                     f"The stream has {sampling_rate} Hz, "
@@ -289,7 +296,7 @@ class Stream:
                 f"a chunk has {sampling_rate} Hz: "
                 "resample the chunk or start a new Stream."
             )
-        signal = np.asarray(signal)
+        signal = float_signal(signal, "the chunk")
         if signal.ndim not in (1, 2):
             raise ValueError(
                 f"A chunk must have the shape (samples,) or (channels, samples), "

@@ -13,12 +13,14 @@ Ctrl-C stops it with every row written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import queue
 import signal
 import sys
 import time
+import wave
 
 import numpy as np
 import soundfile
@@ -28,12 +30,23 @@ from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
 from audemo.core.cli.common import check_output
 from audemo.core.emotion import Emotion
+from audemo.core.process import PCM_FORMATS
+from audemo.core.process import check_sampling_rate
+from audemo.core.process import float_signal
 from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
 
-FORMATS = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}
-r"""Raw PCM formats of ``--input -``."""
+FILE_SIGNATURES = {
+    b"fLaC": "a FLAC",
+    b"OggS": "an Ogg",
+    b"ID3": "an MP3",
+    b"\xff\xfb": "an MP3",
+}
+r"""Starts of audio files that ``--input -`` recognizes and refuses."""
+
+CONVERT_TO_RAW = "ffmpeg -i rec.mp3 -f f32le -ac 1 -ar 16000 - | audemo live --input -"
+r"""A command that turns any audio file into what ``--input -`` reads."""
 
 BLOCK_DUR = 0.1
 r"""Seconds of audio read at a time."""
@@ -55,7 +68,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description=(
             "Predict arousal, dominance and valence of live audio in sliding "
             "windows: from the microphone (needs pip install 'audemo[live]'), "
-            "raw mono PCM on stdin (--input -), or an audio file. Prints one "
+            "raw mono PCM or a WAV stream on stdin (--input -), or an audio "
+            "file. Prints one "
             "line per window (with bars on a terminal) and writes CSV with -o "
             "as it goes. Ctrl-C stops with every row written. With --realtime "
             "windows are skipped instead of falling behind (column skipped)."
@@ -65,7 +79,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--input",
         default="mic",
         metavar="mic|-|FILE",
-        help="mic (default), - for raw PCM on stdin, or an audio file",
+        help=(
+            "mic (default), - for raw PCM (or a WAV stream, e.g. from arecord) "
+            "on stdin, or an audio file"
+        ),
     )
     command.add_argument(
         "--device-index",
@@ -90,9 +107,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--format",
-        choices=list(FORMATS),
+        choices=list(PCM_FORMATS),
         default="f32le",
-        help="sample format of --input - (default: f32le, mono)",
+        help=(
+            "sample format of raw PCM on --input - (default: f32le, mono; "
+            "a WAV header on stdin says its own)"
+        ),
     )
     command.add_argument(
         "--sampling-rate",
@@ -289,14 +309,53 @@ def open_source(args: argparse.Namespace):
 
 
 class RawSource:
-    r"""Raw mono PCM from a binary stream."""
+    r"""Raw mono PCM from a binary stream, or a WAV stream with its header."""
 
     def __init__(self, stream, format: str, sampling_rate: int):
         if sampling_rate <= 0:
             raise ValueError(f"--sampling-rate must be positive, got {sampling_rate}.")
+        check_sampling_rate(sampling_rate, "--input - with --sampling-rate")
         self.stream = stream
-        self.dtype = FORMATS[format]
+        self.dtype = PCM_FORMATS[format]
         self.sampling_rate = sampling_rate
+        self.channels = 1
+        self.remaining = None  # bytes of audio of a WAV stream, if known
+        start = stream.peek(12)[:12]
+        if start[:4] == b"RIFF" and start[8:] == b"WAVE":
+            self._read_wav_header()
+            return
+        for signature, kind in FILE_SIGNATURES.items():
+            if start.startswith(signature):
+                raise ValueError(
+                    f"stdin holds {kind} file, but --input - reads raw PCM "
+                    "or WAV: give the file as --input FILE, or convert it, "
+                    f"e.g. {CONVERT_TO_RAW}"
+                )
+
+    def _read_wav_header(self):
+        r"""Format of a WAV stream: its header wins over the options."""
+        try:
+            header = wave.open(self.stream, "rb")
+        except (wave.Error, EOFError) as ex:
+            raise ValueError(
+                f"stdin starts like a WAV file, but its header cannot be read "
+                f"({ex}): send 8-, 16- or 32-bit integer PCM WAV or raw PCM, "
+                f"e.g. {CONVERT_TO_RAW}"
+            ) from None
+        width = header.getsampwidth()
+        if width == 3:
+            raise ValueError(
+                "stdin is a 24-bit WAV stream, which --input - does not read: "
+                "convert it, e.g. sox -t wav - -b 16 -t wav - | audemo live "
+                "--input -"
+            )
+        self.dtype = np.dtype("u1" if width == 1 else f"<i{width}")
+        self.channels = header.getnchannels()
+        self.sampling_rate = header.getframerate()
+        check_sampling_rate(self.sampling_rate, "the WAV stream on stdin")
+        size = header.getnframes() * width * self.channels
+        # streaming tools write 0 when they cannot know the length
+        self.remaining = size or None
 
     def __enter__(self):  # noqa: D105
         return self
@@ -305,11 +364,13 @@ class RawSource:
         return False
 
     def chunks(self, stop: Interrupt):
-        size = self.dtype.itemsize
+        size = self.dtype.itemsize * self.channels
         # up to 10 s at once: what piled up while the model ran
         block = int(10 * self.sampling_rate) * size
         rest = b""
-        while not stop.requested:
+        while not stop.requested and self.remaining != 0:
+            if self.remaining is not None:
+                block = min(block, self.remaining)
             stop.waiting = True
             try:
                 data = self.stream.read1(block)
@@ -317,13 +378,49 @@ class RawSource:
                 stop.waiting = False
             if not data:
                 return
+            if self.remaining is not None:
+                self.remaining -= len(data)
             data = rest + data
             usable = len(data) // size * size
             rest = data[usable:]
             samples = np.frombuffer(data[:usable], dtype=self.dtype)
-            if self.dtype.kind == "i":
-                samples = samples.astype(np.float32) / 32768
-            yield samples.astype(np.float32, copy=False), self.sampling_rate
+            try:
+                samples = float_signal(samples.reshape(-1, self.channels).T, "stdin")
+                if not np.isfinite(samples).all():
+                    raise ValueError(
+                        "Cannot process stdin: it has NaN or infinite samples."
+                    )
+            except ValueError as ex:  # e.g. 16-bit PCM read as float
+                raise ValueError(
+                    f"{ex} For raw 16-bit PCM give --format s16le."
+                ) from None
+            yield samples, self.sampling_rate
+
+
+@contextlib.contextmanager
+def quiet_stderr(quiet: bool):
+    r"""Send what C libraries write to stderr to ``/dev/null``.
+
+    libmpg123 (through libsndfile) prints decoder notes
+    such as ``part2_3_length ... too large`` for valid MP3 files
+    that the user cannot act on.
+
+    Args:
+        quiet: whether to silence stderr, or leave it alone
+
+    """
+    if not quiet:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class FileSource:
@@ -336,9 +433,16 @@ class FileSource:
                 "- for raw PCM on stdin, or mic."
             )
         try:
-            self.file = soundfile.SoundFile(path)
+            with quiet_stderr(True):  # an MP3 file may be one
+                self.file = soundfile.SoundFile(path)
         except Exception as ex:
             raise ValueError(f"Cannot read --input '{path}': {ex}") from ex
+        try:
+            check_sampling_rate(self.file.samplerate, f"--input '{path}'")
+        except ValueError:
+            self.file.close()
+            raise
+        self.quiet = self.file.format == "MP3"
         self.realtime = realtime
         self.clock = clock
 
@@ -367,7 +471,8 @@ class FileSource:
                 # all that is due: what piled up while the model ran
                 elapsed = int((self.clock() - start) * sampling_rate)
                 frames = max(block, elapsed - read)
-            data = self.file.read(frames, dtype="float32", always_2d=True)
+            with quiet_stderr(self.quiet):
+                data = self.file.read(frames, dtype="float32", always_2d=True)
             if data.shape[0] == 0:
                 return
             read += data.shape[0]
