@@ -25,8 +25,13 @@ import urllib.request
 import warnings
 import zipfile
 
+from external_data import external_tensor
+from external_data import sparse_external_initializer
 import numpy as np
 import onnx
+import onnx.helper
+import onnx.numpy_helper
+import onnxruntime
 import pytest
 from sandbox import run_limited
 
@@ -38,6 +43,7 @@ from audemo.core import model as model_module
 from audemo.core import registry
 from audemo.core import transfer
 from audemo.core.fingerprint import fingerprint
+from audemo.core.folder import refuse_external_data
 from audemo.core.precision import precision_root
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
@@ -296,6 +302,90 @@ def test_external_data_refused(folder, server, cache_root):
     server.files["/external.zip"] = zip_folder(folder)
     with pytest.raises(RuntimeError, match="external data"):
         audemo.download_model(server.url("/external.zip"), cache_root=cache_root)
+
+
+def test_sparse_external_data_refused(folder, tmp_path, cache_root):
+    # the model's weights move to a sparse initializer whose values live in
+    # w.bin: onnx's own tensor iterator skips sparse tensors, onnxruntime
+    # loads them, and editing w.bin would change the outputs unseen
+    path = os.path.join(folder, "model.onnx")
+    sparse_external_initializer(path, "head_weight")
+    signal = np.random.default_rng(1).standard_normal((1, 16000), np.float32)
+
+    def logits():
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        return session.run(["logits"], {"signal": signal})[0]
+
+    before = logits()
+    with open(os.path.join(folder, "w.bin"), "r+b") as fp:
+        fp.write(np.float32(5).tobytes())
+    assert not np.allclose(logits(), before)  # the threat is real
+    for load in (emotion, audemo.load_model, fingerprint):
+        with pytest.raises(RuntimeError, match=r"external data files \['w.bin'\]"):
+            load(folder, cache_root=cache_root)
+    # a pipeline that names the very fingerprint of model.onnx
+    pipeline = tmp_path / "pipeline.yaml"
+    audemo.Emotion(audemo.testing.create_model(str(tmp_path / "m"))).to_yaml(
+        str(pipeline)
+    )
+    text = pipeline.read_text()
+    text = text.replace("model: m\n", "model: model\n").replace(
+        text.split("fingerprint: ")[1].split()[0], sha256(path)
+    )
+    pipeline.write_text(text)
+    with pytest.raises(RuntimeError, match=r"external data files \['w.bin'\]"):
+        audemo.load_pipeline(str(pipeline))
+
+
+@pytest.mark.parametrize("where", ["sparse attribute", "subgraph", "function"])
+def test_external_data_found_anywhere(where, tmp_path):
+    # each place of the protobuf that holds a tensor
+    array = np.arange(1, 5, dtype=np.float32).reshape(2, 2)
+    sparse = where == "sparse attribute"
+    values = array.reshape(-1) if sparse else array
+    value = external_tensor(values, "value", str(tmp_path), "x.bin")
+    output = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 2])
+    if sparse:
+        indices = onnx.numpy_helper.from_array(np.arange(4, dtype=np.int64), "i")
+        sparse = onnx.helper.make_sparse_tensor(value, indices, [2, 2])
+        nodes = [onnx.helper.make_node("Constant", [], ["y"], sparse_value=sparse)]
+    else:
+        constant = onnx.helper.make_node("Constant", [], ["y"], value=value)
+        branch = onnx.helper.make_graph([constant], "branch", [], [output])
+        condition = onnx.numpy_helper.from_array(np.array(True), "c")
+        nodes = [
+            onnx.helper.make_node("Constant", [], ["c"], value=condition),
+            onnx.helper.make_node(
+                "If", ["c"], ["y"], then_branch=branch, else_branch=branch
+            ),
+        ]
+    functions = []
+    if where == "function":
+        functions = [
+            onnx.helper.make_function(
+                "local", "f", [], ["y"], nodes, [onnx.helper.make_opsetid("", 21)]
+            )
+        ]
+        nodes = [onnx.helper.make_node("f", [], ["y"], domain="local")]
+    proto = onnx.helper.make_model(
+        onnx.helper.make_graph(nodes, "g", [], [output]),
+        functions=functions,
+        opset_imports=[
+            onnx.helper.make_opsetid("", 21),
+            onnx.helper.make_opsetid("local", 1),
+        ],
+    )
+    path = str(tmp_path / "model.onnx")
+    with open(path, "wb") as fp:
+        fp.write(proto.SerializeToString())
+    # onnxruntime reads the tensor from x.bin
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (read,) = session.run(["y"], {})
+    if sparse:  # onnxruntime answers a sparse tensor
+        read = read.values()
+    np.testing.assert_array_equal(read, values)
+    with pytest.raises(RuntimeError, match=r"external data files \['x.bin'\]"):
+        refuse_external_data(path)
 
 
 def test_fingerprint_covers_labels(folder, cache_root):
