@@ -449,6 +449,39 @@ def test_fingerprint_memo_same_size_old_mtime(folder, tmp_path, cache_root, in_p
     assert new == sha256(onnx_path) != old
 
 
+@pytest.mark.parametrize("planted", ["folder", "file", "mode"])
+def test_fingerprint_memo_of_others_ignored(folder, tmp_path, planted, monkeypatch):
+    # a shared cache (mode 1777, like /tmp): a memo's stamp is public through
+    # stat(), so another user can plant a memo with any SHA256 for your model
+    cache_root = str(tmp_path / "shared")
+    os.mkdir(cache_root)
+    os.chmod(cache_root, 0o1777)
+    digest = fingerprint(folder, cache_root=cache_root)
+    (memo,) = glob.glob(os.path.join(cache_root, "fingerprints", "*.json"))
+    # memos of your own are written for you only, whatever the umask
+    assert os.stat(memo).st_mode & 0o777 == 0o644
+    assert os.stat(os.path.dirname(memo)).st_mode & 0o777 == 0o755
+    with open(memo) as fp:
+        forged = {**json.load(fp), "sha256": "f" * 64}
+    memos = os.path.dirname(memo)
+    if planted == "folder":  # their own fingerprints/ folder in the cache
+        shutil.rmtree(memos)
+    write_json_atomic(memo, forged)
+    if planted == "mode":  # your memo, made writable by all
+        os.chmod(memo, 0o666)
+    elif os.geteuid() == 0:
+        os.chown(memo, 65534, 65534)  # nobody
+        if planted == "folder":
+            os.chown(memos, 65534, 65534)
+    else:  # CI runs as root; elsewhere you are the other user
+        monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)
+    # planted in a 1777 folder of your own: the same, only the file is theirs
+    if planted == "file":
+        os.chmod(memos, 0o1777)
+    assert fingerprint(folder, cache_root=cache_root) == digest
+    assert audemo.Emotion(folder, model_cache_root=cache_root).fingerprint == digest
+
+
 # ----- 4. read-only caches ----------------------------------------------------
 
 

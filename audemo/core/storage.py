@@ -63,6 +63,8 @@ def write_json_atomic(path: str, data: dict):
     that is renamed to ``path``:
     a reader sees the old file or the new one,
     never a part.
+    The file and the folders created for it
+    can be written by their owner only, whatever the umask.
 
     Args:
         path: file to write
@@ -74,11 +76,13 @@ def write_json_atomic(path: str, data: dict):
         ['a.json']
 
     """
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # not writable by others, whatever the umask: readers ignore such files
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(tmp, "w") as fp:
             json.dump(data, fp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
