@@ -9,6 +9,7 @@ find gold labels and their scales in it,
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 
@@ -24,6 +25,7 @@ from audemo.core.model import MODELS
 from audemo.core.model import is_url
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
+from audemo.core.storage import atomic_path
 from audemo.core.utils import count
 from audemo.core.utils import version
 
@@ -449,6 +451,66 @@ def to_database(
         )
         db[table_id][column].set(_column_values(frame[column], scheme_id))
     return db[table_id]
+
+
+def save_table(db: audformat.Database, root: str, table_id: str):
+    r"""Write one table of a database and then its header, safe against a kill.
+
+    :meth:`audformat.Database.save` writes ``db.yaml`` first
+    and then every table into its file in place:
+    a process killed on the way leaves a header
+    that describes tables their files do not hold,
+    or an empty table file that fails the whole database.
+    This writes only the table ``table_id``
+    and replaces each file in one step
+    (see :func:`audemo.core.storage.atomic_path`):
+
+    1. ``db.yaml`` without the table, if the folder has a ``db.yaml``
+       (the old table is no longer described)
+    2. the table as ``db.<table_id>.parquet``;
+       its CSV and pickle files of earlier saves are removed,
+       as they hold the old rows
+    3. ``db.yaml`` with the table
+
+    Killed at any point,
+    the folder holds a database that loads,
+    with its other tables as they were
+    and the table either as it was, missing, or new.
+
+    Args:
+        db: database
+        root: database folder
+        table_id: the table that changed
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db["gold"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> save_table(db, "mydb", "gold")
+        >>> sorted(os.listdir("mydb"))
+        ['db.gold.parquet', 'db.yaml']
+
+    """
+    root = audeer.mkdir(audeer.path(root, follow_symlink=True))
+    header = db.to_dict()
+    if os.path.exists(os.path.join(root, "db.yaml")):
+        without = copy.copy(header)
+        without["tables"] = copy.copy(header["tables"])
+        del without["tables"][table_id]
+        _write_header(root, without)
+    base = os.path.join(root, f"db.{table_id}")
+    with atomic_path(f"{base}.parquet") as tmp:
+        db[table_id].save(tmp[: -len(".parquet")], update_other_formats=False)
+    for stale in (f"{base}.csv", f"{base}.pkl"):
+        if os.path.lexists(stale):
+            os.remove(stale)
+    _write_header(root, header)
+
+
+def _write_header(root: str, header: dict):
+    r"""Replace ``db.yaml`` in one step, formatted as audformat writes it."""
+    with atomic_path(os.path.join(root, "db.yaml")) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fp:
+            yaml.dump(header, fp, default_flow_style=None, indent=2, allow_unicode=True)
 
 
 def _column_values(values: pd.Series, scheme_id: str) -> object:

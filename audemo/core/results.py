@@ -22,6 +22,8 @@ import pandas as pd
 import audeer
 import audformat
 
+from audemo.core.storage import atomic_path
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 r"""Starts of a cell that a spreadsheet runs as a formula."""
@@ -104,7 +106,12 @@ def write_results(
     Args:
         frame: results with an audformat index
         output: file name, or an open text stream for CSV
-            (e.g. :data:`sys.stdout`)
+            (e.g. :data:`sys.stdout`);
+            a file is written under a temporary name
+            and renamed when complete
+            (see :func:`audemo.core.storage.atomic_path`),
+            so a killed run leaves the old file or none,
+            never a part
         file_format: ``"csv"``
             (text cells quoted with :func:`csv_safe`)
             or ``"parquet"``
@@ -126,10 +133,18 @@ def write_results(
         True
 
     """
-    if file_format == "parquet":
-        frame.to_parquet(output)
+
+    def write(target: str | typing.TextIO):
+        if file_format == "parquet":
+            frame.to_parquet(target)
+        else:
+            csv_safe(frame, time_format).to_csv(target, index=False)
+
+    if isinstance(output, str):
+        with atomic_path(output) as tmp:
+            write(tmp)
     else:
-        csv_safe(frame, time_format).to_csv(output, index=False)
+        write(output)
 
 
 def read_time(column: pd.Series) -> pd.Series:
