@@ -350,3 +350,23 @@ def test_killed_results_write(database, model_root, tmp_path, extension):
 
     argv = ["predict", database, "-o", output, "--model", other_model, "--overwrite"]
     assert kill_sweep(argv, folder, tmp_path, restore, check, [after]) >= 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge"])
+def test_table_file_not_regular_or_huge(database, model_root, tmp_path, kind):
+    # a FIFO blocks the reader, /dev/zero never ends, 1 GiB + 1 is too large
+    table = os.path.join(database, "db.gold.csv")
+    os.remove(table)
+    if kind == "fifo":
+        os.mkfifo(table)
+    elif kind == "dev-zero":
+        os.symlink("/dev/zero", table)
+    else:  # sparse: takes no disk space
+        with open(table, "wb") as file:
+            file.truncate(1024**3 + 1)
+    marker = str(tmp_path / "marker")
+    results = run_commands(commands(database, model_root, tmp_path), tmp_path, marker)
+    message = "is larger than" if kind == "huge" else "is not a regular file"
+    for name, (code, _, stderr) in results.items():
+        assert code == 1, (name, stderr)
+        assert f"'{table}' {message}" in stderr, (name, stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import stat
 
 import pandas as pd
 import yaml
@@ -74,6 +75,9 @@ else the string scheme ``audemo-speaker``.
 # far more than a pipeline: bounds of their own, still far from a YAML bomb
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 MAX_HEADER_NODES = 10_000_000
+
+MAX_TABLE_BYTES = 1024**3
+r"""Largest table file audemo reads from a database (1 GiB)."""
 
 TABLE_ID_RULE = (
     "letters, digits, '-', '_' and '.' (not first, no '..'), at most 128 characters"
@@ -141,6 +145,9 @@ def load_database(root: str) -> audformat.Database:
     a pickle next to a parquet or CSV file
     (as ``audb.load()`` caches them) is ignored,
     a table stored only as a pickle is refused.
+    Table files must be regular files
+    (not FIFOs, devices or links to them)
+    of at most 1 GiB (:data:`MAX_TABLE_BYTES`).
     Table IDs with path separators are refused,
     so that no table file is read from outside ``root``.
 
@@ -163,7 +170,8 @@ def load_database(root: str) -> audformat.Database:
         ValueError: if ``db.yaml`` is not plain YAML
             (e.g. has Python tags) or not an audformat header,
             a table ID has a path separator,
-            or a table is stored only as a pickle
+            a table is stored only as a pickle,
+            or a table file is not a regular file or larger than 1 GiB
 
     Examples:
         >>> db = audformat.Database("mydb")
@@ -198,9 +206,9 @@ def load_database(root: str) -> audformat.Database:
         # the branches of Table.load without its pickle branch: audformat
         # has no public way to load a table that skips an existing pickle
         if os.path.exists(base + ".parquet"):
-            table._load_parquet(base + ".parquet")
+            table._load_parquet(_table_file(base + ".parquet", table_id, root))
         elif os.path.exists(base + ".csv"):
-            table._load_csv(base + ".csv")
+            table._load_csv(_table_file(base + ".csv", table_id, root))
         elif os.path.exists(base + ".pkl"):
             raise ValueError(
                 f"Table '{table_id}' of database '{root}' is stored only as a "
@@ -214,6 +222,23 @@ def load_database(root: str) -> audformat.Database:
                 f"db.{table_id}.parquet or db.{table_id}.csv."
             )
     return db
+
+
+def _table_file(path: str, table_id: str, root: str) -> str:
+    r"""A table file, if it is a regular file of at most :data:`MAX_TABLE_BYTES`."""
+    info = os.stat(path)  # through links: a link to /dev/zero is a device
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(
+            f"Table '{table_id}' of database '{root}': '{path}' is not a regular "
+            f"file (a FIFO, a device or a link to one): refused, "
+            f"it could block or never end."
+        )
+    if info.st_size > MAX_TABLE_BYTES:
+        raise ValueError(
+            f"Table '{table_id}' of database '{root}': '{path}' is larger than "
+            f"{MAX_TABLE_BYTES} bytes: refused. Split the table into smaller ones."
+        )
+    return path
 
 
 def load_table(root: str, table_id: str) -> audformat.Database:
