@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -642,6 +643,102 @@ def test_download_deadline(server, archive, cache_root, monkeypatch):
     monkeypatch.setenv("AUDEMO_DOWNLOAD_DEADLINE", "soon")
     with pytest.raises(ValueError, match="AUDEMO_DOWNLOAD_DEADLINE"):
         audemo.download_model(server.url("/slow.zip"), cache_root=cache_root)
+
+
+@pytest.fixture
+def trickle_server(server, archive, tmp_path):
+    r"""Server whose answers' status lines and headers arrive byte by byte.
+
+    ``/slow`` answers 302 to ``server``'s ``/m.zip``, one byte per 0.2 s;
+    ``/hop/N`` answers 302 to ``/hop/N-1`` at 20 bytes per second, and
+    ``/hop/0`` to ``/m.zip``: each hop well within the read timeout;
+    ``/body`` sends the start of a body without length and waits.
+
+    """
+    target = server.url("/m.zip")
+    stopping = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hop = self.path.removeprefix("/hop/")
+            if self.path == "/body":  # no length: the body ends when it closes
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n\r\n" + archive[:100])
+                self.wfile.flush()
+                stopping.wait(30)
+                return
+            if self.path == "/slow":
+                location, pause = target, 0.2
+            else:
+                location = f"/hop/{int(hop) - 1}" if int(hop) else target
+                pause = 0.05
+            head = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\n"
+            head += "Content-Length: 0\r\n\r\n"
+            try:
+                for byte in head.encode():
+                    if stopping.wait(pause):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:  # the client closed the connection
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    # the same over https, with a certificate for 127.0.0.1 made here
+    certificate = str(tmp_path / "certificate.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", certificate, "-out", certificate],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate)
+    servers = {}
+    for scheme in ("http", "https"):
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if scheme == "https":
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers[scheme] = httpd
+
+    def url(path, scheme="http"):
+        host, port = servers[scheme].server_address[:2]
+        return f"{scheme}://{host}:{port}{path}"
+
+    url.certificate = certificate
+    yield url
+    stopping.set()
+    for httpd in servers.values():
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "path, scheme",
+    [("/slow", "http"), ("/hop/4", "http"), ("/slow", "https"), ("/body", "http")],
+)
+def test_download_deadline_covers_headers(
+    trickle_server, server, archive, cache_root, monkeypatch, path, scheme
+):
+    # headers that trickle in keep every read within the read timeout;
+    # before, a 3-s deadline held a download 22 s and more, and each
+    # redirect started anew
+    server.files["/m.zip"] = archive
+    url = trickle_server(path, scheme)
+    if scheme == "https":  # certificates are checked as before
+        with pytest.raises(RuntimeError, match="CERTIFICATE_VERIFY_FAILED"):
+            audemo.download_model(url, cache_root=cache_root)
+        monkeypatch.setenv("SSL_CERT_FILE", trickle_server.certificate)
+    monkeypatch.setenv("AUDEMO_DOWNLOAD_DEADLINE", "2")
+    with pytest.raises(RuntimeError, match="took longer than 2 s"):
+        audemo.download_model(url, cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+    # stopped on the way (the slow header alone lasts 16 s, the five
+    # redirects 15 s): the archive was never asked for
+    assert server.requests["/m.zip"] == 0
 
 
 def test_killed_download_cleaned(server, archive, cache_root):
