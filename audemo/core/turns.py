@@ -214,7 +214,7 @@ def read_rttm(
         FileNotFoundError: if an RTTM file or ``root`` does not exist
         ValueError: if a line is malformed
             (too few fields, onset or duration not a number,
-            negative or beyond :data:`MAX_RTTM_SECONDS`),
+            negative or beyond 1e9 seconds),
             if a file-id is an absolute path or has ``..``,
             if no audio file or several match a file-id,
             or if a turn starts after the end of its file;
