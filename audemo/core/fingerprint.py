@@ -141,8 +141,12 @@ def _stamp(path: str) -> dict:
 def _remembered(record_path: str, stamp: dict) -> str | None:
     r"""SHA256 from the memo on disk if it is trusted and its stamp matches."""
     try:
-        # the memo as opened, not a link to it; the rule of the result cache
-        descriptor = os.open(record_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # the memo as opened, not a link to it, and a FIFO does not block;
+        # then the rule of the result cache
+        flags = (
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
+        descriptor = os.open(record_path, flags)
         with open(descriptor) as fp:
             folder = os.stat(os.path.dirname(record_path))
             if untrusted_reason(os.fstat(fp.fileno())) or untrusted_reason(folder):
