@@ -1,7 +1,9 @@
+import hashlib
 import os
 import shutil
 import subprocess
 
+from external_data import sparse_external_initializer
 import numpy as np
 import onnx
 import onnx.helper
@@ -334,6 +336,22 @@ def test_changed_head_is_refused(model_root, embeddings, labels, tmp_path):
     other = audemo.testing.create_model(str(tmp_path / "model"), seed=5)
     with pytest.raises(RuntimeError, match="fingerprint"):
         audobject.from_yaml(path, override_args={"model": other})
+
+
+def test_head_with_external_data_refused(head, model_root, tmp_path, monkeypatch):
+    # the head's weights in a sparse initializer whose values live in w.bin:
+    # onnxruntime reads a head given as bytes relative to the working folder,
+    # so the same head gives other numbers in another folder
+    root = shutil.copytree(head, str(tmp_path / "head"))
+    path = os.path.join(root, "model.onnx")
+    sparse_external_initializer(path, "weights")
+    monkeypatch.chdir(root)
+    with pytest.raises(RuntimeError, match=r"external data files \['w.bin'\]"):
+        Categories(root, model=model_root)
+    with open(path, "rb") as fp:
+        digest = hashlib.sha256(fp.read()).hexdigest()
+    with pytest.raises(RuntimeError, match=r"external data files \['w.bin'\]"):
+        head_session(path, digest, os.getpid())
 
 
 def test_alignment(embeddings, labels, speakers, db, model_root):

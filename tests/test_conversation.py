@@ -8,6 +8,7 @@ The turns' times are known because the test places the speech.
 
 import io
 import os
+import shutil
 import sys
 import warnings
 
@@ -287,6 +288,11 @@ def test_annotation_errors(conversation, monkeypatch):
         ("SPEEKER dialogue 1 0.50 1.00 <NA> <NA> us", "line 2: not an RTTM line"),
         ("SPEAKER nobody 1 0.50 1.00 <NA> <NA> us", "line 2: no audio file for"),
         ("SPEAKER dialogue 1 99.00 1.00 <NA> <NA> us", "line 2: the turn starts at 99"),
+        (
+            "SPEAKER dialogue 1 1e12 1.00 <NA> <NA> us",
+            "line 2: the onset 1e12 is beyond",
+        ),
+        ("SPEAKER dialogue 1 0 1e300 <NA> <NA> us", "line 2: the duration 1e300 is be"),
     ],
 )
 def test_read_rttm_bad_lines(conversation, tmp_path, line, error):
@@ -296,6 +302,23 @@ def test_read_rttm_bad_lines(conversation, tmp_path, line, error):
         fp.write(f"SPEAKER dialogue 1 0.00 0.40 <NA> <NA> us <NA> <NA>\n{line}\n")
     with pytest.raises(ValueError, match=f"{path}, {error}"):
         read_rttm(path, root=root)
+
+
+@pytest.mark.parametrize("file_id", ["../secret", "sub/../../secret", "/ABSOLUTE"])
+def test_read_rttm_file_id_outside_root(conversation, tmp_path, file_id):
+    # a recording beside the folder of the audio files is not one of them
+    root, turns = conversation
+    audio = shutil.copytree(root, str(tmp_path / "audio"))
+    secret = shutil.copy(os.path.join(root, "dialogue.wav"), tmp_path / "secret.wav")
+    file_id = file_id.replace("/ABSOLUTE", str(tmp_path / "secret"))
+    path = str(tmp_path / "turns.rttm")
+    with open(path, "w") as fp:
+        fp.write(f"SPEAKER {file_id} 1 0.00 0.40 <NA> <NA> us <NA> <NA>\n")
+    for options in ({"root": audio}, {}):
+        with pytest.raises(ValueError, match=f"{path}, line 1: the file-id '") as error:
+            read_rttm(path, **options)
+        assert "is a path that can lead outside" in str(error.value)
+    assert os.path.exists(secret)
 
 
 def test_read_rttm_several_audio_files(conversation, tmp_path):

@@ -12,6 +12,7 @@ import audiofile
 
 import audemo
 from audemo.core.cli import main
+from audemo.core.results import write_results
 
 
 def check_png(path, min_size=(300, 300)):
@@ -310,3 +311,16 @@ def test_circumplex_speakers(tmp_path):
     ax.figure.savefig(path, bbox_inches="tight")
     check_png(path)
     plt.close("all")
+
+
+def test_cli_plot_labels_not_mathtext(tmp_path, model_root, speech_files, capsys):
+    # speakers of a results file are drawn as text: two $ make mathtext,
+    # and "$\frac{1}{$" aborted the plot
+    index = audformat.segmented_index([speech_files[0]] * 2, [0.0, 1.0], [1.0, 2.0])
+    turns = pd.Series([r"$\frac{1}{$", "$" + "{" * 200 + "$"], index=index)
+    frame = audemo.process_turns(audemo.Emotion(model_root), turns)
+    results = str(tmp_path / "call.csv")
+    write_results(frame, results)
+    picture = str(tmp_path / "call.png")
+    assert main(["plot", results, "--kind", "conversation", "-o", picture]) == 0
+    check_png(picture)

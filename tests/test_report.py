@@ -5,6 +5,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from sandbox import run_limited
 
 import audeer
 import audformat
@@ -187,3 +188,34 @@ def test_report_calibrated(tmp_path):
     # without calibration: no such section
     plain = open(audemo.write_report(str(tmp_path / "p.md"), evaluation)).read()
     assert "Calibrated" not in plain
+
+
+def test_report_labels_not_mathtext(gold, model_root, tmp_path, capsys):
+    # matplotlib draws text between two $ as mathtext: a label from the
+    # database aborted the report, deep braces hit the recursion limit
+    db = audformat.Database.load(gold)
+    deep = "$" + "{" * 3000 + "}" * 3000 + "$"
+    db["files"]["speaker"].set([r"$\frac{1}{$", deep] * 3)
+    db["files"]["sex"].set([r"$\frac{1}{$"] * 3 + ["$x$"] * 3)
+    db.save(gold)
+    results = str(tmp_path / "results.csv")
+    assert main(["predict", gold, "--model", model_root, "-o", results]) == 0
+    capsys.readouterr()
+    report = str(tmp_path / "report.md")
+    argv = ["report", results, "--truth", f"{gold}:gold", "-o", report]
+    argv += ["--group", "sex", "--speaker", "speaker", "--min-samples", "2"]
+    argv += ["--bootstrap", "10"]
+    process = run_limited(
+        f"""
+        import sys
+        from audemo.core.cli import main
+        sys.exit(main({argv!r}))
+        """,
+        cwd=str(tmp_path),
+        memory_mb=3072,
+        seconds=120,
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    figures = os.listdir(str(tmp_path / "report-figures"))
+    assert len(figures) >= 3
+    assert r"$\\frac{1}{$" in open(report).read()  # the label, as typed

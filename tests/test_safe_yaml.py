@@ -30,17 +30,20 @@ def test_safe_load_bounds():
     assert safe_yaml.safe_load("a: " + "x" * 20, source="Header", max_bytes=100)
     # plain values count one each, lists and mappings one more
     assert safe_yaml.safe_load("[1, 2, 3]", source="List", max_nodes=4) == [1, 2, 3]
-    with pytest.raises(ValueError, match="expands to more than 3 values"):
+    with pytest.raises(ValueError, match=r"^List has more than 3 values: refused\.$"):
         safe_yaml.safe_load("[1, 2, 3]", source="List", max_nodes=3)
     # a shared alias is counted once per use, without expanding it
     text = "a: &a [1, 2]\nb: [*a, *a, *a]\n"
     assert safe_yaml.safe_load(text, source="Aliases")["b"] == [[1, 2]] * 3
-    with pytest.raises(ValueError, match="more than 8 values"):
-        safe_yaml.safe_load(text, source="Aliases", max_nodes=8)
+    with pytest.raises(ValueError, match="expands to more than 10 values through"):
+        safe_yaml.safe_load(text, source="Aliases", max_nodes=10)
+    assert safe_yaml.safe_load("", source="Empty") is None
     with pytest.raises(ValueError, match="alias inside its own value"):
         safe_yaml.safe_load("a: &a [*a]", source="Loop")
-    with pytest.raises(ValueError, match="nested too deeply"):
-        safe_yaml.safe_load("[" * 5000, source="Deep")
+    # deeper than Python recurses, and deeper than libyaml parses
+    for depth in (900, 5000):
+        with pytest.raises(ValueError, match="Deep is nested too deeply"):
+            safe_yaml.safe_load("[" * depth + "]" * depth, source="Deep")
     with pytest.raises(ValueError, match="Python tags are refused"):
         safe_yaml.safe_load("!!python/object/apply:os.system ['true']", source="Tag")
 
@@ -67,3 +70,40 @@ def test_yaml_bomb_bounded(tmp_path):
         seconds=30,
     )
     assert "Bomb expands to more than 100000 values" in result.stdout, result.stderr
+
+
+def test_large_yaml_counted_while_parsed(tmp_path):
+    # 1 MiB without aliases: the count says what is wrong, not "aliases";
+    # 4 MB of values is refused while it is parsed, in bounded time and memory
+    for name, size in [("pipeline", safe_yaml.MAX_YAML_BYTES), ("header", 4_000_000)]:
+        lines = ["labels:"]
+        while len(lines) * 40 < size:
+            i = len(lines)
+            lines.append(f"  s{i:07d}: {{age: {i % 90:02d}, name: speaker {i:07d}}}")
+        text = "\n".join(lines)[:size]
+        assert len(text) == size
+        (tmp_path / f"{name}.yaml").write_text(text)
+    result = run_limited(
+        """
+        from audemo.core import safe_yaml
+        from audemo.core.database import MAX_HEADER_BYTES
+        for name, limits in [
+            ("pipeline", {}),
+            ("header", {"max_bytes": MAX_HEADER_BYTES, "max_nodes": 100_000}),
+        ]:
+            text = safe_yaml.read_yaml_bytes(f"{name}.yaml", what=name, **{
+                key: value for key, value in limits.items() if key == "max_bytes"
+            })
+            try:
+                safe_yaml.safe_load(text, source=name, **limits)
+            except ValueError as ex:
+                print(ex)
+        """,
+        cwd=str(tmp_path),
+        memory_mb=1024,
+        seconds=60,
+    )
+    assert result.stdout.splitlines() == [
+        "pipeline has more than 100000 values: refused.",
+        "header has more than 100000 values: refused.",
+    ], result.stderr

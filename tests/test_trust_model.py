@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -25,8 +26,13 @@ import urllib.request
 import warnings
 import zipfile
 
+from external_data import external_tensor
+from external_data import sparse_external_initializer
 import numpy as np
 import onnx
+import onnx.helper
+import onnx.numpy_helper
+import onnxruntime
 import pytest
 from sandbox import run_limited
 
@@ -38,6 +44,7 @@ from audemo.core import model as model_module
 from audemo.core import registry
 from audemo.core import transfer
 from audemo.core.fingerprint import fingerprint
+from audemo.core.folder import refuse_external_data
 from audemo.core.precision import precision_root
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
@@ -298,6 +305,90 @@ def test_external_data_refused(folder, server, cache_root):
         audemo.download_model(server.url("/external.zip"), cache_root=cache_root)
 
 
+def test_sparse_external_data_refused(folder, tmp_path, cache_root):
+    # the model's weights move to a sparse initializer whose values live in
+    # w.bin: onnx's own tensor iterator skips sparse tensors, onnxruntime
+    # loads them, and editing w.bin would change the outputs unseen
+    path = os.path.join(folder, "model.onnx")
+    sparse_external_initializer(path, "head_weight")
+    signal = np.random.default_rng(1).standard_normal((1, 16000), np.float32)
+
+    def logits():
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        return session.run(["logits"], {"signal": signal})[0]
+
+    before = logits()
+    with open(os.path.join(folder, "w.bin"), "r+b") as fp:
+        fp.write(np.float32(5).tobytes())
+    assert not np.allclose(logits(), before)  # the threat is real
+    for load in (emotion, audemo.load_model, fingerprint):
+        with pytest.raises(RuntimeError, match=r"external data files \['w.bin'\]"):
+            load(folder, cache_root=cache_root)
+    # a pipeline that names the very fingerprint of model.onnx
+    pipeline = tmp_path / "pipeline.yaml"
+    audemo.Emotion(audemo.testing.create_model(str(tmp_path / "m"))).to_yaml(
+        str(pipeline)
+    )
+    text = pipeline.read_text()
+    text = text.replace("model: m\n", "model: model\n").replace(
+        text.split("fingerprint: ")[1].split()[0], sha256(path)
+    )
+    pipeline.write_text(text)
+    with pytest.raises(RuntimeError, match=r"external data files \['w.bin'\]"):
+        audemo.load_pipeline(str(pipeline))
+
+
+@pytest.mark.parametrize("where", ["sparse attribute", "subgraph", "function"])
+def test_external_data_found_anywhere(where, tmp_path):
+    # each place of the protobuf that holds a tensor
+    array = np.arange(1, 5, dtype=np.float32).reshape(2, 2)
+    sparse = where == "sparse attribute"
+    values = array.reshape(-1) if sparse else array
+    value = external_tensor(values, "value", str(tmp_path), "x.bin")
+    output = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 2])
+    if sparse:
+        indices = onnx.numpy_helper.from_array(np.arange(4, dtype=np.int64), "i")
+        sparse = onnx.helper.make_sparse_tensor(value, indices, [2, 2])
+        nodes = [onnx.helper.make_node("Constant", [], ["y"], sparse_value=sparse)]
+    else:
+        constant = onnx.helper.make_node("Constant", [], ["y"], value=value)
+        branch = onnx.helper.make_graph([constant], "branch", [], [output])
+        condition = onnx.numpy_helper.from_array(np.array(True), "c")
+        nodes = [
+            onnx.helper.make_node("Constant", [], ["c"], value=condition),
+            onnx.helper.make_node(
+                "If", ["c"], ["y"], then_branch=branch, else_branch=branch
+            ),
+        ]
+    functions = []
+    if where == "function":
+        functions = [
+            onnx.helper.make_function(
+                "local", "f", [], ["y"], nodes, [onnx.helper.make_opsetid("", 21)]
+            )
+        ]
+        nodes = [onnx.helper.make_node("f", [], ["y"], domain="local")]
+    proto = onnx.helper.make_model(
+        onnx.helper.make_graph(nodes, "g", [], [output]),
+        functions=functions,
+        opset_imports=[
+            onnx.helper.make_opsetid("", 21),
+            onnx.helper.make_opsetid("local", 1),
+        ],
+    )
+    path = str(tmp_path / "model.onnx")
+    with open(path, "wb") as fp:
+        fp.write(proto.SerializeToString())
+    # onnxruntime reads the tensor from x.bin
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (read,) = session.run(["y"], {})
+    if sparse:  # onnxruntime answers a sparse tensor
+        read = read.values()
+    np.testing.assert_array_equal(read, values)
+    with pytest.raises(RuntimeError, match=r"external data files \['x.bin'\]"):
+        refuse_external_data(path)
+
+
 def test_fingerprint_covers_labels(folder, cache_root):
     digest = sha256(os.path.join(folder, "model.onnx"))
     assert fingerprint(folder, cache_root=cache_root) == digest
@@ -357,6 +448,39 @@ def test_fingerprint_memo_same_size_old_mtime(folder, tmp_path, cache_root, in_p
     assert os.stat(onnx_path).st_mtime_ns == stat.st_mtime_ns
     new = fingerprint(folder, cache_root=cache_root)
     assert new == sha256(onnx_path) != old
+
+
+@pytest.mark.parametrize("planted", ["folder", "file", "mode"])
+def test_fingerprint_memo_of_others_ignored(folder, tmp_path, planted, monkeypatch):
+    # a shared cache (mode 1777, like /tmp): a memo's stamp is public through
+    # stat(), so another user can plant a memo with any SHA256 for your model
+    cache_root = str(tmp_path / "shared")
+    os.mkdir(cache_root)
+    os.chmod(cache_root, 0o1777)
+    digest = fingerprint(folder, cache_root=cache_root)
+    (memo,) = glob.glob(os.path.join(cache_root, "fingerprints", "*.json"))
+    # memos of your own are written for you only, whatever the umask
+    assert os.stat(memo).st_mode & 0o777 == 0o644
+    assert os.stat(os.path.dirname(memo)).st_mode & 0o777 == 0o755
+    with open(memo) as fp:
+        forged = {**json.load(fp), "sha256": "f" * 64}
+    memos = os.path.dirname(memo)
+    if planted == "folder":  # their own fingerprints/ folder in the cache
+        shutil.rmtree(memos)
+    write_json_atomic(memo, forged)
+    if planted == "mode":  # your memo, made writable by all
+        os.chmod(memo, 0o666)
+    elif os.geteuid() == 0:
+        os.chown(memo, 65534, 65534)  # nobody
+        if planted == "folder":
+            os.chown(memos, 65534, 65534)
+    else:  # CI runs as root; elsewhere you are the other user
+        monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)
+    # planted in a 1777 folder of your own: the same, only the file is theirs
+    if planted == "file":
+        os.chmod(memos, 0o1777)
+    assert fingerprint(folder, cache_root=cache_root) == digest
+    assert audemo.Emotion(folder, model_cache_root=cache_root).fingerprint == digest
 
 
 # ----- 4. read-only caches ----------------------------------------------------
@@ -519,6 +643,102 @@ def test_download_deadline(server, archive, cache_root, monkeypatch):
     monkeypatch.setenv("AUDEMO_DOWNLOAD_DEADLINE", "soon")
     with pytest.raises(ValueError, match="AUDEMO_DOWNLOAD_DEADLINE"):
         audemo.download_model(server.url("/slow.zip"), cache_root=cache_root)
+
+
+@pytest.fixture
+def trickle_server(server, archive, tmp_path):
+    r"""Server whose answers' status lines and headers arrive byte by byte.
+
+    ``/slow`` answers 302 to ``server``'s ``/m.zip``, one byte per 0.2 s;
+    ``/hop/N`` answers 302 to ``/hop/N-1`` at 20 bytes per second, and
+    ``/hop/0`` to ``/m.zip``: each hop well within the read timeout;
+    ``/body`` sends the start of a body without length and waits.
+
+    """
+    target = server.url("/m.zip")
+    stopping = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hop = self.path.removeprefix("/hop/")
+            if self.path == "/body":  # no length: the body ends when it closes
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n\r\n" + archive[:100])
+                self.wfile.flush()
+                stopping.wait(30)
+                return
+            if self.path == "/slow":
+                location, pause = target, 0.2
+            else:
+                location = f"/hop/{int(hop) - 1}" if int(hop) else target
+                pause = 0.05
+            head = f"HTTP/1.1 302 Found\r\nLocation: {location}\r\n"
+            head += "Content-Length: 0\r\n\r\n"
+            try:
+                for byte in head.encode():
+                    if stopping.wait(pause):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:  # the client closed the connection
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    # the same over https, with a certificate for 127.0.0.1 made here
+    certificate = str(tmp_path / "certificate.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", certificate, "-out", certificate],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate)
+    servers = {}
+    for scheme in ("http", "https"):
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if scheme == "https":
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers[scheme] = httpd
+
+    def url(path, scheme="http"):
+        host, port = servers[scheme].server_address[:2]
+        return f"{scheme}://{host}:{port}{path}"
+
+    url.certificate = certificate
+    yield url
+    stopping.set()
+    for httpd in servers.values():
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "path, scheme",
+    [("/slow", "http"), ("/hop/4", "http"), ("/slow", "https"), ("/body", "http")],
+)
+def test_download_deadline_covers_headers(
+    trickle_server, server, archive, cache_root, monkeypatch, path, scheme
+):
+    # headers that trickle in keep every read within the read timeout;
+    # before, a 3-s deadline held a download 22 s and more, and each
+    # redirect started anew
+    server.files["/m.zip"] = archive
+    url = trickle_server(path, scheme)
+    if scheme == "https":  # certificates are checked as before
+        with pytest.raises(RuntimeError, match="CERTIFICATE_VERIFY_FAILED"):
+            audemo.download_model(url, cache_root=cache_root)
+        monkeypatch.setenv("SSL_CERT_FILE", trickle_server.certificate)
+    monkeypatch.setenv("AUDEMO_DOWNLOAD_DEADLINE", "2")
+    with pytest.raises(RuntimeError, match="took longer than 2 s"):
+        audemo.download_model(url, cache_root=cache_root)
+    _assert_nothing_cached(cache_root)
+    # stopped on the way (the slow header alone lasts 16 s, the five
+    # redirects 15 s): the archive was never asked for
+    assert server.requests["/m.zip"] == 0
 
 
 def test_killed_download_cleaned(server, archive, cache_root):

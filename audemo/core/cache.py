@@ -258,23 +258,45 @@ def check_folder(path: str):
             or writable by group or others without the sticky bit
 
     """
-    if not hasattr(os, "geteuid"):  # pragma: no cover - Windows has no owners
-        return
     info = os.stat(path)
-    kind = "folder" if stat.S_ISDIR(info.st_mode) else "file"
-    if info.st_uid not in (os.geteuid(), 0):
-        reason = f"is owned by user id {info.st_uid}, not by you ({os.geteuid()})"
-    elif info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (
-        kind == "folder" and info.st_mode & stat.S_ISVTX
-    ):
-        reason = f"can be written by other users (mode {info.st_mode & 0o7777:o})"
-    else:
+    reason = untrusted_reason(info)
+    if reason is None:
         return
+    kind = "folder" if stat.S_ISDIR(info.st_mode) else "file"
     raise PermissionError(
         f"Refusing the result cache {kind} '{path}': it {reason}, "
         f"so they could plant results. "
         f"Use a cache_root of your own, or run 'chmod go-w' on it."
     )
+
+
+def untrusted_reason(info: os.stat_result) -> str | None:
+    r"""Why other users could have written a file or folder, if they could.
+
+    The rule of :func:`check_folder`,
+    for the status of a file or folder.
+
+    Args:
+        info: status of the file or folder (:func:`os.stat`, :func:`os.fstat`)
+
+    Returns:
+        the reason as a phrase after "it", or ``None`` if it is trusted
+
+    Examples:
+        >>> os.chmod(audeer.mkdir("shared"), 0o777)
+        >>> untrusted_reason(os.stat("shared"))
+        'can be written by other users (mode 777)'
+
+    """
+    if not hasattr(os, "geteuid"):  # pragma: no cover - Windows has no owners
+        return None
+    if info.st_uid not in (os.geteuid(), 0):
+        return f"is owned by user id {info.st_uid}, not by you ({os.geteuid()})"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (
+        stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+    ):
+        return f"can be written by other users (mode {info.st_mode & 0o7777:o})"
+    return None
 
 
 def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:

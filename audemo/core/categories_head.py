@@ -20,6 +20,7 @@ import onnxruntime
 
 import audeer
 
+from audemo.core.folder import refuse_external_data
 from audemo.core.model import MODEL_FILE
 from audemo.core.model import small_session
 
@@ -71,6 +72,7 @@ def read_head(root: str, expected_fingerprint: str | None = None) -> Head:
     Raises:
         FileNotFoundError: if ``root`` has no ``model.onnx``
         RuntimeError: if the fingerprint differs
+            or the head keeps weights in external data files
         ValueError: if ``model.onnx`` is not a categories head
 
     """
@@ -113,7 +115,7 @@ def head_session(
         session
 
     Raises:
-        RuntimeError: if the file changed
+        RuntimeError: if the file changed or keeps weights in external data files
 
     """
     # Categories objects hold no session, so they pickle for worker processes.
@@ -127,6 +129,9 @@ def head_session(
             f"The categories head '{path}' changed after the pipeline was "
             f"created: fingerprint {actual} instead of {fingerprint}."
         )
+    # onnxruntime reads external data of a model given as bytes
+    # relative to the working directory: never let it
+    refuse_external_data(path, data=data)
     return small_session(data)
 
 
@@ -141,9 +146,12 @@ def head_info(data: bytes, path: str) -> tuple[list[str], str, int]:
         class names, classifier (key of :data:`HEAD_OUTPUTS`), input size
 
     Raises:
+        RuntimeError: if the head keeps weights in external data files,
+            which its fingerprint would not cover
         ValueError: if ``data`` is not a categories head
 
     """
+    refuse_external_data(path, data=data)
     try:
         session = small_session(data)
     except Exception as ex:  # onnxruntime raises its own exception types

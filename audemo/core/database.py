@@ -9,8 +9,10 @@ find gold labels and their scales in it,
 
 from __future__ import annotations
 
+import copy
 import os
 import re
+import stat
 
 import pandas as pd
 import yaml
@@ -27,6 +29,7 @@ from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
+from audemo.core.storage import atomic_path
 from audemo.core.utils import count
 from audemo.core.utils import version
 
@@ -94,8 +97,12 @@ else the string scheme ``audemo-speaker``.
 
 # a header of a large corpus lists thousands of scheme labels,
 # far more than a pipeline: bounds of their own, still far from a YAML bomb
-MAX_HEADER_BYTES = 64 * 1024 * 1024
-MAX_HEADER_NODES = 10_000_000
+# (a header at these bounds is refused in seconds, not minutes)
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_HEADER_NODES = 500_000
+
+MAX_TABLE_BYTES = 1024**3
+r"""Largest table file audemo reads from a database (1 GiB)."""
 
 TABLE_ID_RULE = (
     "letters, digits, '-', '_' and '.' (not first, no '..'), at most 128 characters"
@@ -155,7 +162,7 @@ def load_database(root: str) -> audformat.Database:
     and unpickling runs code as well.
     This function reads ``db.yaml`` with a safe loader
     (Python tags are refused,
-    at most 1 MiB,
+    at most 16 MiB and 500,000 values,
     read by audemo's safe YAML parser)
     and builds the header from it with audformat,
     then loads every table from its parquet or CSV file,
@@ -163,6 +170,9 @@ def load_database(root: str) -> audformat.Database:
     a pickle next to a parquet or CSV file
     (as ``audb.load()`` caches them) is ignored,
     a table stored only as a pickle is refused.
+    Table files must be regular files
+    (not FIFOs, devices or links to them)
+    of at most 1 GiB (:data:`MAX_TABLE_BYTES`).
     Table IDs with path separators are refused,
     so that no table file is read from outside ``root``.
 
@@ -185,7 +195,8 @@ def load_database(root: str) -> audformat.Database:
         ValueError: if ``db.yaml`` is not plain YAML
             (e.g. has Python tags) or not an audformat header,
             a table ID has a path separator,
-            or a table is stored only as a pickle
+            a table is stored only as a pickle,
+            or a table file is not a regular file or larger than 1 GiB
 
     Examples:
         >>> db = audformat.Database("mydb")
@@ -220,9 +231,9 @@ def load_database(root: str) -> audformat.Database:
         # the branches of Table.load without its pickle branch: audformat
         # has no public way to load a table that skips an existing pickle
         if os.path.exists(base + ".parquet"):
-            table._load_parquet(base + ".parquet")
+            table._load_parquet(_table_file(base + ".parquet", table_id, root))
         elif os.path.exists(base + ".csv"):
-            table._load_csv(base + ".csv")
+            table._load_csv(_table_file(base + ".csv", table_id, root))
         elif os.path.exists(base + ".pkl"):
             raise ValueError(
                 f"Table '{table_id}' of database '{root}' is stored only as a "
@@ -236,6 +247,23 @@ def load_database(root: str) -> audformat.Database:
                 f"db.{table_id}.parquet or db.{table_id}.csv."
             )
     return db
+
+
+def _table_file(path: str, table_id: str, root: str) -> str:
+    r"""A table file, if it is a regular file of at most :data:`MAX_TABLE_BYTES`."""
+    info = os.stat(path)  # through links: a link to /dev/zero is a device
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(
+            f"Table '{table_id}' of database '{root}': '{path}' is not a regular "
+            f"file (a FIFO, a device or a link to one): refused, "
+            f"it could block or never end."
+        )
+    if info.st_size > MAX_TABLE_BYTES:
+        raise ValueError(
+            f"Table '{table_id}' of database '{root}': '{path}' is larger than "
+            f"{MAX_TABLE_BYTES} bytes: refused. Split the table into smaller ones."
+        )
+    return path
 
 
 def load_table(root: str, table_id: str) -> audformat.Database:
@@ -576,6 +604,66 @@ def _column_description(column: str, scheme_id: str, marker: dict | None) -> str
     if scheme_id.startswith(CALIBRATED_SCHEME):
         return f"{column.capitalize()}, {describe_calibration(marker)}"
     return None
+
+
+def save_table(db: audformat.Database, root: str, table_id: str):
+    r"""Write one table of a database and then its header, safe against a kill.
+
+    :meth:`audformat.Database.save` writes ``db.yaml`` first
+    and then every table into its file in place:
+    a process killed on the way leaves a header
+    that describes tables their files do not hold,
+    or an empty table file that fails the whole database.
+    This writes only the table ``table_id``
+    and replaces each file in one step
+    (see :func:`audemo.core.storage.atomic_path`):
+
+    1. ``db.yaml`` without the table, if the folder has a ``db.yaml``
+       (the old table is no longer described)
+    2. the table as ``db.<table_id>.parquet``;
+       its CSV and pickle files of earlier saves are removed,
+       as they hold the old rows
+    3. ``db.yaml`` with the table
+
+    Killed at any point,
+    the folder holds a database that loads,
+    with its other tables as they were
+    and the table either as it was, missing, or new.
+
+    Args:
+        db: database
+        root: database folder
+        table_id: the table that changed
+
+    Examples:
+        >>> db = audformat.Database("mydb")
+        >>> db["gold"] = audformat.Table(audformat.filewise_index(["a.wav"]))
+        >>> save_table(db, "mydb", "gold")
+        >>> sorted(os.listdir("mydb"))
+        ['db.gold.parquet', 'db.yaml']
+
+    """
+    root = audeer.mkdir(audeer.path(root, follow_symlink=True))
+    header = db.to_dict()
+    if os.path.exists(os.path.join(root, "db.yaml")):
+        without = copy.copy(header)
+        without["tables"] = copy.copy(header["tables"])
+        del without["tables"][table_id]
+        _write_header(root, without)
+    base = os.path.join(root, f"db.{table_id}")
+    with atomic_path(f"{base}.parquet") as tmp:
+        db[table_id].save(tmp[: -len(".parquet")], update_other_formats=False)
+    for stale in (f"{base}.csv", f"{base}.pkl"):
+        if os.path.lexists(stale):
+            os.remove(stale)
+    _write_header(root, header)
+
+
+def _write_header(root: str, header: dict):
+    r"""Replace ``db.yaml`` in one step, formatted as audformat writes it."""
+    with atomic_path(os.path.join(root, "db.yaml")) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fp:
+            yaml.dump(header, fp, default_flow_style=None, indent=2, allow_unicode=True)
 
 
 def _column_values(values: pd.Series, scheme_id: str) -> object:

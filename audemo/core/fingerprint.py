@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 
+from audemo.core.cache import untrusted_reason
 from audemo.core.define import DIMENSIONS
 from audemo.core.folder import read_model_folder
 from audemo.core.folder import refuse_external_data
@@ -79,6 +80,11 @@ def onnx_sha256(path: str, *, cache_root: str | None) -> str:
     a copied cache is hashed again once).
     A read-only cache is not an error:
     the file is then hashed once per process.
+    A memo that other users could have written
+    (one owned by another user, writable by group or others,
+    or in a folder they can write without the sticky bit,
+    as in a shared cache)
+    is ignored: its stamp is public, its SHA256 could be any.
 
     Args:
         path: ONNX file
@@ -133,9 +139,18 @@ def _stamp(path: str) -> dict:
 
 
 def _remembered(record_path: str, stamp: dict) -> str | None:
-    r"""SHA256 from the memo on disk if its stamp matches, else ``None``."""
+    r"""SHA256 from the memo on disk if it is trusted and its stamp matches."""
     try:
-        with open(record_path) as fp:
+        # the memo as opened, not a link to it, and a FIFO does not block;
+        # then the rule of the result cache
+        flags = (
+            os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
+        descriptor = os.open(record_path, flags)
+        with open(descriptor) as fp:
+            folder = os.stat(os.path.dirname(record_path))
+            if untrusted_reason(os.fstat(fp.fileno())) or untrusted_reason(folder):
+                return None
             record = json.load(fp)
         if all(record.get(key) == value for key, value in stamp.items()):
             return record["sha256"]

@@ -7,7 +7,6 @@ import re
 import zipfile
 
 import onnx
-import onnx.external_data_helper
 import yaml
 
 import audeer
@@ -331,11 +330,21 @@ def write_model_yaml(root: str, labels: object) -> str:
 def external_data(proto: onnx.ModelProto) -> list[str]:
     r"""External data files an ONNX model loaded without them refers to.
 
+    Every tensor of the model is looked at,
+    wherever the protobuf holds one:
+    initializers, sparse initializers (their values and indices),
+    attributes and sparse attributes of nodes,
+    subgraphs and functions.
+    A tensor counts as external
+    if its ``data_location`` is ``EXTERNAL``
+    or it has ``external_data`` entries.
+
     Args:
         proto: model loaded with ``load_external_data=False``
 
     Returns:
-        sorted file names, empty if the model is self-contained
+        sorted file names, empty if the model is self-contained;
+        an external tensor without a ``location`` counts as ``"?"``
 
     Examples:
         >>> root = audemo.testing.create_model("model")
@@ -343,29 +352,47 @@ def external_data(proto: onnx.ModelProto) -> list[str]:
         []
 
     """
-    helper = onnx.external_data_helper
-    return sorted(
-        {
-            entry.value
-            for tensor in helper._get_all_tensors(proto)
-            if helper.uses_external_data(tensor)
-            for entry in tensor.external_data
-            if entry.key == "location"
-        }
-    )
+    # a generic walk over every message of the protobuf:
+    # onnx's own tensor iterator skips sparse tensors,
+    # which onnxruntime loads from external files all the same
+    files = set()
+    messages = [proto]
+    while messages:
+        message = messages.pop()
+        if isinstance(message, onnx.TensorProto) and (
+            message.data_location == onnx.TensorProto.EXTERNAL
+            or len(message.external_data) > 0
+        ):
+            entries = message.external_data
+            locations = [entry.value for entry in entries if entry.key == "location"]
+            files.update(locations or ["?"])
+        for field, value in message.ListFields():
+            if field.type != field.TYPE_MESSAGE:
+                continue
+            if hasattr(value, "ListFields"):  # a single message
+                messages.append(value)
+            else:  # repeated messages (ONNX protobufs have no maps)
+                messages.extend(value)
+    return sorted(files)
 
 
-def refuse_external_data(path: str, *, source: str | None = None):
+def refuse_external_data(
+    path: str, *, source: str | None = None, data: bytes | None = None
+):
     r"""Refuse an ONNX file that keeps weights in external data files.
 
     The fingerprint covers ``model.onnx`` only:
     weights elsewhere would change the outputs unseen.
+    Tensors anywhere in the model are checked
+    (see :func:`external_data`).
     A file that is not ONNX passes:
     onnxruntime reports it when it opens the file.
 
     Args:
         path: ONNX file
         source: where the model came from, used in error messages
+        data: the file's bytes if they were read already:
+            these bytes are checked, not the file
 
     Raises:
         RuntimeError: if the model uses external data
@@ -376,7 +403,10 @@ def refuse_external_data(path: str, *, source: str | None = None):
 
     """
     try:
-        proto = onnx.load(path, load_external_data=False)
+        if data is None:
+            proto = onnx.load(path, load_external_data=False)
+        else:
+            proto = onnx.load_from_string(data)
     except Exception:  # not ONNX: onnxruntime reports it when it opens the file
         return
     external = external_data(proto)

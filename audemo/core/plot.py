@@ -5,7 +5,9 @@ Emotion over time, conversations, the circumplex, confusions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from collections.abc import Sequence
+import contextlib
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,31 @@ SPEAKER_COLORS = (
 r"""Colours of speakers, in the order of their first row."""
 
 
+@contextlib.contextmanager
+def plain_text() -> Iterator[None]:
+    r"""Draw the texts of figures made in this block as they are.
+
+    Labels come from data:
+    file names, speakers, classes, columns and groups of a database.
+    matplotlib draws text between two ``$`` as mathtext
+    (``$\frac{1}{$`` aborts drawing,
+    deeply nested braces exhaust the recursion limit)
+    and runs LaTeX on every text if ``text.usetex`` is set.
+    This turns both off for the texts made
+    and the figures drawn in the block.
+
+    Examples:
+        >>> with plain_text():
+        ...     ax = confusion(pd.DataFrame([[1]], ["$a}$"], ["$a}$"]))
+        ...     ax.figure.tight_layout()
+
+    """
+    matplotlib = import_optional("matplotlib", purpose="plots")
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        yield
+
+
+@plain_text()
 def timeline(
     frame: pd.DataFrame,
     *,
@@ -129,6 +156,7 @@ def timeline(
     return ax
 
 
+@plain_text()
 def conversation(
     frame: pd.DataFrame,
     *,
@@ -282,6 +310,7 @@ def conversation(
     return figure
 
 
+@plain_text()
 def circumplex(
     frame: pd.DataFrame,
     *,
@@ -377,6 +406,7 @@ def circumplex(
     return ax
 
 
+@plain_text()
 def confusion(
     matrix: pd.DataFrame,
     *,
@@ -460,6 +490,31 @@ def confusion(
     ax.set_ylabel("True")
     ax.set_title(f"UAR {np.nanmean(np.diag(shares)):.3f}")
     return ax
+
+
+def save_figure(figure, target: object, **options):
+    r"""Save a figure with every text drawn as it is.
+
+    The figure's texts are drawn as :func:`plain_text` draws them,
+    whether or not it was made in that block,
+    and saved with :meth:`matplotlib.figure.Figure.savefig`.
+
+    Args:
+        figure: matplotlib figure
+        target: file name or binary stream
+        **options: options of :meth:`matplotlib.figure.Figure.savefig`
+
+    Examples:
+        >>> ax = confusion(pd.DataFrame([[1, 0], [0, 1]], ["$a", "b$"], ["$a", "b$"]))
+        >>> save_figure(ax.figure, "confusion.png", dpi=50)
+
+    """
+    matplotlib = import_optional("matplotlib", purpose="plots")
+    for text in figure.findobj(matplotlib.text.Text):
+        text.set_parse_math(False)
+        text.set_usetex(False)
+    with plain_text():  # and the texts made while it is drawn (ticks)
+        figure.savefig(target, **options)
 
 
 def _timed_rows(

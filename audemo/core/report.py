@@ -16,6 +16,7 @@ import audeer
 from audemo.core.evaluation import METRICS
 from audemo.core.evaluation import Evaluation
 from audemo.core.plot import COLORS
+from audemo.core.plot import plain_text
 from audemo.core.utils import import_optional
 
 
@@ -49,7 +50,8 @@ def write_report(
     Labels, file names and other text
     are escaped in both:
     they show as text,
-    never as HTML, links, images or table cells of their own.
+    never as HTML, links, images or table cells of their own,
+    and plots draw them as text, never as mathtext or LaTeX.
 
     Args:
         path: report file, ending in ``.md`` or ``.html``
@@ -93,15 +95,17 @@ def write_report(
     document = _Document(path, extension)
     document.heading(title, 1)
     document.items(_settings_lines(evaluation, details))
-    _overall_section(document, evaluation)
-    if calibrated is not None:
-        _calibrated_section(document, evaluation, calibrated)
-    if evaluation.groups is not None:
-        _groups_section(document, evaluation)
-    if evaluation.speakers is not None:
-        _speakers_section(document, evaluation)
-    if robustness is not None:
-        _robustness_section(document, robustness)
+    # labels from the data are drawn as text, never as mathtext or LaTeX
+    with plain_text():
+        _overall_section(document, evaluation)
+        if calibrated is not None:
+            _calibrated_section(document, evaluation, calibrated)
+        if evaluation.groups is not None:
+            _groups_section(document, evaluation)
+        if evaluation.speakers is not None:
+            _speakers_section(document, evaluation)
+        if robustness is not None:
+            _robustness_section(document, robustness)
     return document.save()
 
 

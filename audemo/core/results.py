@@ -23,6 +23,8 @@ import pandas as pd
 import audeer
 import audformat
 
+from audemo.core.storage import atomic_path
+
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 r"""Starts of a cell that a spreadsheet runs as a formula."""
@@ -143,7 +145,12 @@ def write_results(
     Args:
         frame: results with an audformat index
         output: file name, or an open text stream for CSV
-            (e.g. :data:`sys.stdout`)
+            (e.g. :data:`sys.stdout`);
+            a file is written under a temporary name
+            and renamed when complete
+            (see :func:`audemo.core.storage.atomic_path`),
+            so a killed run leaves the old file or none,
+            never a part
         file_format: ``"csv"``
             (text cells quoted with :func:`csv_safe`)
             or ``"parquet"``
@@ -165,14 +172,22 @@ def write_results(
         True
 
     """
-    if file_format == "parquet":
-        frame.to_parquet(output)  # with its attrs
+    marker = calibration_marker(frame)
+    if file_format != "parquet" and marker is not None:
+        frame = frame.copy()
+        frame[CALIBRATION] = json.dumps(marker, sort_keys=True)
+
+    def write(target: str | typing.TextIO):
+        if file_format == "parquet":
+            frame.to_parquet(target)  # with its attrs
+        else:
+            csv_safe(frame, time_format).to_csv(target, index=False)
+
+    if isinstance(output, str):
+        with atomic_path(output) as tmp:
+            write(tmp)
     else:
-        marker = calibration_marker(frame)
-        if marker is not None:
-            frame = frame.copy()
-            frame[CALIBRATION] = json.dumps(marker, sort_keys=True)
-        csv_safe(frame, time_format).to_csv(output, index=False)
+        write(output)
 
 
 def calibration_marker(frame: pd.DataFrame) -> dict | None:

@@ -6,6 +6,9 @@ import os
 import stat
 
 import yaml
+import yaml.composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 
 MAX_YAML_BYTES = 1024 * 1024
@@ -16,14 +19,48 @@ a larger file is refused before it is parsed.
 """
 
 MAX_YAML_NODES = 100_000
-r"""Most values a YAML file from elsewhere may expand to.
+r"""Most values a YAML file from elsewhere may hold or expand to.
 
+Values are counted while the file is parsed,
+and parsing stops at the limit.
 Aliases (``*name``) repeat a value without repeating its text,
 and nested aliases expand exponentially
-(a 525-byte file can expand to gigabytes).
-The expanded size is counted on the parsed node graph,
+(a 525-byte file can expand to gigabytes):
+the expanded size is counted on the parsed node graph,
 without expanding it; a pipeline has a few hundred values.
 """
+
+
+class _CountingComposer(yaml.composer.Composer):
+    r"""PyYAML's composer, stopping once a document holds too many values."""
+
+    max_nodes = MAX_YAML_NODES
+    source = "YAML"
+
+    def compose_node(self, parent, index):
+        self.nodes = getattr(self, "nodes", 0) + 1
+        if self.nodes > self.max_nodes:
+            raise ValueError(
+                f"{self.source} has more than {self.max_nodes} values: refused."
+            )
+        return super().compose_node(parent, index)
+
+
+if yaml.__with_libyaml__:
+
+    class _Loader(_CountingComposer, yaml.cyaml.CParser, SafeConstructor, Resolver):
+        r"""Safe loader on libyaml's C parser that counts while it composes."""
+
+        def __init__(self, stream):
+            yaml.cyaml.CParser.__init__(self, stream)
+            _CountingComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+else:  # pragma: no cover - PyYAML's wheels ship libyaml
+
+    class _Loader(yaml.SafeLoader, _CountingComposer):
+        r"""Safe loader in pure Python that counts while it composes."""
 
 
 def read_yaml_bytes(path: str, *, what: str, max_bytes: int = MAX_YAML_BYTES) -> bytes:
@@ -80,10 +117,17 @@ def safe_load(
     Returns:
         the parsed data (dicts, lists, strings, numbers, booleans, ``None``)
 
+    The content is parsed once,
+    by libyaml's C parser where PyYAML has it,
+    and the values are counted while it is parsed:
+    parsing stops at ``max_nodes`` values
+    before the rest is read.
+
     Raises:
         ValueError: if the content is larger than ``max_bytes``,
+            holds more than ``max_nodes`` values,
             expands to more than ``max_nodes`` values
-            (through aliases),
+            through aliases,
             or is not plain YAML (e.g. has Python tags)
 
     Examples:
@@ -93,10 +137,12 @@ def safe_load(
     """
     if len(text) > max_bytes:
         raise ValueError(f"{source} is larger than {max_bytes} bytes: refused.")
+    loader = _Loader(text)
+    loader.source, loader.max_nodes = source, max_nodes
     try:
         # composing keeps an alias as a reference to the same node,
         # so the graph is as small as the text and is counted in linear time
-        graph = yaml.compose(text, Loader=yaml.SafeLoader)
+        graph = loader.get_single_node()
         size = _expanded_size(graph, {}, set(), source, max_nodes)
         if size > max_nodes:
             raise ValueError(
@@ -104,18 +150,26 @@ def safe_load(
                 f"through YAML aliases: refused "
                 f"(nested aliases can expand to gigabytes)."
             )
-        return yaml.safe_load(text)
+        return None if graph is None else loader.construct_document(graph)
     except RecursionError as ex:
-        # the parser and the size count recurse once per level of nesting
-        raise ValueError(
-            f"{source} is nested too deeply (files audemo writes "
-            f"are a few levels deep): refused."
-        ) from ex
+        # the composer and the size count recurse once per level of nesting
+        raise ValueError(_too_deep(source)) from ex
     except yaml.YAMLError as ex:
+        if "maximum nesting depth" in str(ex):  # libyaml stops at 1000 levels
+            raise ValueError(_too_deep(source)) from ex
         raise ValueError(
             f"{source} is not plain YAML "
             f"(Python tags are refused): {' '.join(str(ex).split())}"
         ) from ex
+    finally:
+        loader.dispose()
+
+
+def _too_deep(source: str) -> str:
+    return (
+        f"{source} is nested too deeply "
+        f"(files audemo writes are a few levels deep): refused."
+    )
 
 
 def _expanded_size(

@@ -2,6 +2,7 @@ r"""Writing into the model cache safely: lock, atomic JSON, checksums, removal."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import hashlib
 import json
@@ -56,6 +57,57 @@ def cache_lock(folder: str, *, cache_root: str | None):
         lock.release()
 
 
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    r"""A temporary file beside ``path``, renamed to ``path`` when all went well.
+
+    Write the file under the name this yields:
+    when the block ends without an error,
+    the file is renamed to ``path`` in one step,
+    so a reader sees the old file or the new one,
+    never a part,
+    even if the process is killed while it writes.
+    On an error the temporary file is removed;
+    a killed process leaves it behind
+    (``<name>.<pid>-<random>.tmp<extension>``).
+    The temporary name keeps the extension of ``path``
+    for writers that choose the format from it.
+
+    Args:
+        path: file to write
+
+    Yields:
+        the temporary name to write
+
+    Examples:
+        >>> with atomic_path("results.csv") as tmp:
+        ...     with open(tmp, "w") as fp:
+        ...         _ = fp.write("file,arousal\\n")
+        ...     os.path.exists("results.csv")
+        False
+        >>> with atomic_path("results.csv") as tmp:
+        ...     with open(tmp, "w") as fp:
+        ...         _ = fp.write("half a line")
+        ...     raise RuntimeError("disk full")
+        Traceback (most recent call last):
+        ...
+        RuntimeError: disk full
+        >>> sorted(name for name in os.listdir(".") if name.startswith("results"))
+        ['results.csv']
+        >>> open("results.csv").read()
+        'file,arousal\\n'
+
+    """
+    stem, extension = os.path.splitext(path)
+    tmp = f"{stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{extension}"
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def write_json_atomic(path: str, data: dict):
     r"""Write a JSON file in one step, creating its folder.
 
@@ -63,6 +115,8 @@ def write_json_atomic(path: str, data: dict):
     that is renamed to ``path``:
     a reader sees the old file or the new one,
     never a part.
+    The file and the folders created for it
+    can be written by their owner only, whatever the umask.
 
     Args:
         path: file to write
@@ -74,15 +128,12 @@ def write_json_atomic(path: str, data: dict):
         ['a.json']
 
     """
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    try:
+    # not writable by others, whatever the umask: readers ignore such files
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+    with atomic_path(path) as tmp:
         with open(tmp, "w") as fp:
             json.dump(data, fp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        os.chmod(tmp, 0o644)
 
 
 def file_sha256(path: str) -> str:

@@ -44,6 +44,12 @@ The emotion model cannot process shorter inputs
 (400 samples at 16 kHz).
 """
 
+MAX_RTTM_SECONDS = 1e9
+r"""Largest onset or duration of an RTTM line (about 31 years).
+
+Onset plus duration must fit pandas' durations (292 years in nanoseconds).
+"""
+
 # record types of NIST's RTTM format besides SPEAKER, ignored when reading
 RTTM_TYPES = {
     "SPEAKER",
@@ -178,7 +184,9 @@ def read_rttm(
     (rounding to milliseconds makes them);
     overlapping turns are kept as they are.
 
-    The file-id names the audio file:
+    The file-id names the audio file
+    (an absolute path or one with ``..`` is refused,
+    so that no file outside ``root`` is read):
 
     * with ``root``,
       the file ``<root>/<file-id>.<extension>``
@@ -211,7 +219,8 @@ def read_rttm(
         FileNotFoundError: if an RTTM file or ``root`` does not exist
         ValueError: if a line is malformed
             (too few fields, onset or duration not a number,
-            negative onset or duration),
+            negative or beyond 1e9 seconds),
+            if a file-id is an absolute path or has ``..``,
             if no audio file or several match a file-id,
             or if a turn starts after the end of its file;
             the error names the RTTM file and line
@@ -497,6 +506,13 @@ def exclude_overlap(
 
 def _audio_file(file_id: str, root: str | None, where: str, folders: dict) -> str:
     r"""Audio file of an RTTM file-id."""
+    # a file-id names a file below the folder of the audio files
+    if os.path.isabs(file_id) or ".." in file_id.replace("\\", "/").split("/"):
+        raise ValueError(
+            f"{where}: the file-id '{file_id}' is a path that can lead outside "
+            f"the folder of the audio files: refused. File-ids name the "
+            f"recordings below root, without '..' or a leading '/'."
+        )
     has_extension = _extension(file_id) in AUDIO_EXTENSIONS
     if root is None:
         return file_id if has_extension else f"{file_id}.wav"
@@ -644,6 +660,11 @@ def _seconds(text: str, what: str, where: str) -> int:
         raise ValueError(f"{where}: the {what} '{text}' is not a number of seconds.")
     if value < 0:
         raise ValueError(f"{where}: the {what} {text} is negative.")
+    if value > MAX_RTTM_SECONDS:
+        raise ValueError(
+            f"{where}: the {what} {text} is beyond {MAX_RTTM_SECONDS:g} s "
+            f"(about 31 years): refused. Onset and duration are seconds."
+        )
     return _ns(value)
 
 

@@ -41,6 +41,7 @@ from audemo.core.emotion import Emotion
 from audemo.core.model import cache_folder
 from audemo.core.model import is_download
 from audemo.core.plot import confusion
+from audemo.core.plot import save_figure
 from audemo.core.utils import available_cores
 
 
@@ -180,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     _print_evaluation(evaluation)
     if args.confusion:
         ax = confusion(evaluation.confusion)
-        ax.figure.savefig(args.confusion, dpi=120, bbox_inches="tight")
+        save_figure(ax.figure, args.confusion, dpi=120, bbox_inches="tight")
     classifier = train_categories(embeddings, labels, **options)
     head = save_categories(classifier, args.output, overwrite=True)  # checked above
     # checks that the head runs with the model that made the embeddings

@@ -19,6 +19,7 @@ from audemo.core.cli.common import check_speaker_results
 from audemo.core.cli.common import picture_formats
 from audemo.core.plot import circumplex
 from audemo.core.plot import conversation
+from audemo.core.plot import save_figure
 from audemo.core.plot import timeline
 from audemo.core.results import read_results
 
@@ -91,6 +92,6 @@ def run(args: argparse.Namespace) -> int:
         figure = timeline(frame, file=args.file).figure
     else:
         figure = conversation(frame, file=args.file)
-    figure.savefig(args.output, dpi=120, bbox_inches="tight")
+    save_figure(figure, args.output, dpi=120, bbox_inches="tight")
     print(args.output)
     return 0

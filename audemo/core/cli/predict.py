@@ -37,6 +37,7 @@ from audemo.core.database import PREDICTED_CATEGORY
 from audemo.core.database import check_inside
 from audemo.core.database import check_table_id
 from audemo.core.database import load_database
+from audemo.core.database import save_table
 from audemo.core.database import to_database
 from audemo.core.define import AUDIO_EXTENSIONS
 from audemo.core.define import OUTPUTS
@@ -527,7 +528,7 @@ def run(args: argparse.Namespace) -> int:
         table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
         # replacing a table was allowed (--overwrite) or it did not exist
         to_database(database, table, args.table, interface=interface, overwrite=True)
-        database.save(args.output)
+        save_table(database, args.output, args.table)
     else:
         write_results(
             frame,
