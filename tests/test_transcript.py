@@ -1,0 +1,629 @@
+r"""Transcripts: reading every format, and emotion per sentence and word.
+
+Every test runs on a real recording whose words and times are known:
+each word is spoken on its own by espeak-ng
+(two voices, two speakers)
+and placed with known pauses,
+and one sentence is a human voice of alsa-utils.
+The transcript files are written by the libraries that write them
+(srt, webvtt-py, praatio, audformat);
+whisper and whisperX JSON, which no library here writes,
+are written by hand in their documented shape.
+"""
+
+import datetime
+import json
+import os
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import audformat
+import audiofile
+import audresample
+
+import audemo
+from conftest import ALSA_SOUNDS
+from conftest import synthesize
+
+
+SR = 16000
+# (speaker, words) of each sentence; the human one is an alsa prompt
+SCRIPT = [
+    ("A", ["Hello", "there,", "how", "are", "you", "today?"]),
+    ("B", ["I", "am", "fine,", "thank", "you."]),
+    ("human", "Front_Center.wav"),
+    ("A", ["Good", "to", "hear."]),
+]
+VOICES = {"A": "en-us", "B": "en-gb+f3"}
+WORD_PAUSE = 0.05
+SENTENCE_PAUSE = 0.5
+HUMAN_TEXT = "Front center."
+
+
+def clip(signal: np.ndarray, sampling_rate: int) -> np.ndarray:
+    r"""Mono 16 kHz, cut to whole 10 ms, so that times have 2 decimals."""
+    if sampling_rate != SR:
+        signal = audresample.resample(signal, sampling_rate, SR)
+    signal = signal.reshape(-1)
+    return signal[: len(signal) // 160 * 160]
+
+
+@pytest.fixture(scope="module")
+def call(tmp_path_factory):
+    r"""Recording ``call.wav`` with its sentences and words.
+
+    Returns the folder, the path,
+    the sentences ``[(speaker, start, end, text)]``
+    and the words ``[(sentence, start, end, word)]``.
+
+    """
+    root = tmp_path_factory.mktemp("call")
+    pieces, sentences, words = [], [], []
+    position = round(0.3 * SR)
+    for i, (speaker, spoken) in enumerate(SCRIPT):
+        start = position
+        if speaker == "human":
+            signal, sampling_rate = audiofile.read(os.path.join(ALSA_SOUNDS, spoken))
+            signal = clip(signal, sampling_rate)
+            pieces.append((position, signal))
+            position += len(signal)
+            text = HUMAN_TEXT
+        else:
+            for k, word in enumerate(spoken):
+                path = synthesize(
+                    word.strip(",.?"),
+                    str(root / f"word-{i}-{k}.wav"),
+                    voice=VOICES[speaker],
+                )
+                signal = clip(*audiofile.read(path))
+                pieces.append((position, signal))
+                words.append((i, position / SR, (position + len(signal)) / SR, word))
+                position += len(signal) + round(WORD_PAUSE * SR)
+            position -= round(WORD_PAUSE * SR)
+            text = " ".join(spoken)
+        sentences.append((speaker, start / SR, position / SR, text))
+        position += round(SENTENCE_PAUSE * SR)
+    mix = np.zeros(position, dtype=np.float32)
+    for start, signal in pieces:
+        mix[start : start + len(signal)] = signal
+    mix = mix / np.abs(mix).max() * 0.9
+    path = str(root / "call.wav")
+    audiofile.write(path, mix, SR)
+    return str(root), path, sentences, words
+
+
+def expected(path, rows, *, speakers=True):
+    r"""Transcript frame of ``(speaker, start, end, text)`` rows."""
+    index = audformat.segmented_index(
+        [path] * len(rows),
+        pd.to_timedelta([round(row[1] * 1e9) for row in rows], unit="ns"),
+        pd.to_timedelta([round(row[2] * 1e9) for row in rows], unit="ns"),
+    )
+    frame = pd.DataFrame({"text": pd.array([row[3] for row in rows], "string")})
+    frame.index = index
+    if speakers:
+        frame.insert(0, "speaker", pd.array([row[0] for row in rows], "string"))
+    return frame
+
+
+def expected_words(call):
+    _, path, sentences, words = call
+    return expected(
+        path, [(sentences[i][0], start, end, word) for i, start, end, word in words]
+    )
+
+
+def timedelta(seconds):
+    return datetime.timedelta(microseconds=round(seconds * 1e6))
+
+
+def write_srt(path, sentences, *, newline="\n", bom=False):
+    import srt
+
+    text = srt.compose(
+        [
+            srt.Subtitle(i + 1, timedelta(start), timedelta(end), words)
+            for i, (_, start, end, words) in enumerate(sentences)
+        ]
+    )
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fp:
+        fp.write(text.replace("\n", newline))
+    return path
+
+
+def vtt_time(seconds):
+    milliseconds = round(seconds * 1000)
+    hours, rest = divmod(milliseconds, 3600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def write_vtt(path, sentences):
+    import webvtt
+
+    vtt = webvtt.WebVTT()
+    for speaker, start, end, text in sentences:
+        vtt.captions.append(
+            webvtt.Caption(vtt_time(start), vtt_time(end), f"<v {speaker}>{text}")
+        )
+    vtt.save(path)
+    return path
+
+
+def write_textgrid(path, sentences, duration, *, format="long_textgrid"):
+    from praatio import textgrid
+    from praatio.utilities.constants import Interval
+
+    grid = textgrid.Textgrid()
+    for speaker in dict.fromkeys(row[0] for row in sentences):
+        intervals = [
+            Interval(start, end, text)
+            for who, start, end, text in sentences
+            if who == speaker
+        ]
+        grid.addTier(textgrid.IntervalTier(speaker, intervals, 0, duration))
+    # a point tier (e.g. pitch marks) holds no speech and is ignored
+    grid.addTier(textgrid.PointTier("marks", [(0.5, "peak")], 0, duration))
+    grid.save(path, format=format, includeBlankSpaces=True)
+    return path
+
+
+def whisper_json(sentences, words, *, speakers=False):
+    r"""JSON as openai-whisper (word_timestamps=True) or whisperX write it."""
+    segments = []
+    for i, (speaker, start, end, text) in enumerate(sentences):
+        segment = {"id": i, "start": start, "end": end, "text": " " + text}
+        segment["words"] = [
+            {"word": " " + word, "start": s, "end": e, "probability": 0.9}
+            for k, s, e, word in words
+            if k == i
+        ]
+        if speakers:
+            segment["speaker"] = speaker
+            for word in segment["words"]:
+                word["speaker"] = speaker
+            if not segment["words"]:  # whisperX leaves some words unaligned
+                segment["words"] = [{"word": text}]
+        segments.append(segment)
+    return {"text": " ".join(row[3] for row in sentences), "segments": segments}
+
+
+def write_json(path, data):
+    with open(path, "w", encoding="utf-8") as fp:
+        json.dump(data, fp, indent=2)
+    return path
+
+
+# ----- reading ------------------------------------------------------------
+
+
+def test_read_srt(call, tmp_path):
+    root, path, sentences, _ = call
+    srt_path = write_srt(str(tmp_path / "call.srt"), sentences)
+    transcript = audemo.read_transcript(srt_path, file=path)
+    pd.testing.assert_frame_equal(
+        transcript, expected(path, sentences, speakers=False)
+    )
+    # a byte order mark and Windows line ends read the same
+    windows = write_srt(
+        str(tmp_path / "windows.srt"), sentences, newline="\r\n", bom=True
+    )
+    pd.testing.assert_frame_equal(
+        audemo.read_transcript(windows, file=path), transcript
+    )
+
+
+def test_read_srt_next_to_recording(call):
+    root, path, sentences, _ = call
+    write_srt(os.path.join(root, "call.srt"), sentences)
+    transcript = audemo.read_transcript(os.path.join(root, "call.srt"))
+    pd.testing.assert_frame_equal(
+        transcript, expected(path, sentences, speakers=False)
+    )
+    # relative to a root, the recording is named as found next to it
+    relative = audemo.read_transcript(os.path.join(root, "call.srt"), root=root)
+    assert relative.index.get_level_values("file").unique().tolist() == ["call.wav"]
+
+
+def test_read_srt_markup_and_empty(call, tmp_path):
+    _, path, _, _ = call
+    with open(tmp_path / "markup.srt", "w") as fp:
+        fp.write(
+            "1\n00:00:00,300 --> 00:00:01,000\n<i>Hello</i>\n<b>there</b>\n\n"
+            "2\n00:00:01,000 --> 00:00:01,500\n \n\n"
+            "3\n00:00:02,000 --> 00:00:02,500\n<font color='red'>a < b</font>\n"
+        )
+    transcript = audemo.read_transcript(str(tmp_path / "markup.srt"), file=path)
+    # the empty subtitle is dropped
+    assert transcript["text"].tolist() == ["Hello there", "a < b"]
+
+
+def test_read_vtt(call, tmp_path):
+    _, path, sentences, _ = call
+    vtt = write_vtt(str(tmp_path / "call.vtt"), sentences)
+    transcript = audemo.read_transcript(vtt, file=path)
+    pd.testing.assert_frame_equal(transcript, expected(path, sentences))
+
+
+def test_read_vtt_without_voices(call, tmp_path):
+    _, path, sentences, _ = call
+    with open(tmp_path / "plain.vtt", "w") as fp:
+        fp.write(f"WEBVTT\n\n{vtt_time(0.3)} --> {vtt_time(1.0)}\nHello there\n")
+    transcript = audemo.read_transcript(str(tmp_path / "plain.vtt"), file=path)
+    assert list(transcript.columns) == ["text"]
+
+
+def test_read_textgrid(call, tmp_path):
+    _, path, sentences, _ = call
+    duration = audiofile.duration(path)
+    for format in ("long_textgrid", "short_textgrid"):
+        grid = write_textgrid(
+            str(tmp_path / f"{format}.TextGrid"), sentences, duration, format=format
+        )
+        transcript = audemo.read_transcript(grid, file=path)
+        pd.testing.assert_frame_equal(transcript, expected(path, sentences))
+    # Praat writes non-ASCII text as UTF-16
+    text = open(grid, encoding="utf-8").read().replace("Good to", "Göod to")
+    with open(tmp_path / "utf16.TextGrid", "w", encoding="utf-16") as fp:
+        fp.write(text)
+    transcript = audemo.read_transcript(str(tmp_path / "utf16.TextGrid"), file=path)
+    assert transcript["text"].iloc[-1] == "Göod to hear."
+
+
+def test_read_whisper_json(call, tmp_path):
+    _, path, sentences, words = call
+    whisper = write_json(str(tmp_path / "call.json"), whisper_json(sentences, words))
+    segments = audemo.read_transcript(whisper, file=path)
+    pd.testing.assert_frame_equal(segments, expected(path, sentences, speakers=False))
+    transcript = audemo.read_transcript(whisper, file=path, level="word")
+    pd.testing.assert_frame_equal(
+        transcript, expected_words(call).drop(columns="speaker")
+    )
+
+
+def test_read_whisperx_json(call, tmp_path):
+    _, path, sentences, words = call
+    data = whisper_json(sentences, words, speakers=True)
+    whisperx = write_json(str(tmp_path / "call.json"), data)
+    segments = audemo.read_transcript(whisperx, file=path)
+    pd.testing.assert_frame_equal(segments, expected(path, sentences))
+    with pytest.warns(RuntimeWarning, match=r"Left out 1 word without times"):
+        transcript = audemo.read_transcript(whisperx, file=path, level="word")
+    pd.testing.assert_frame_equal(transcript, expected_words(call))
+
+
+def test_read_audformat_table(call, tmp_path):
+    root, path, sentences, _ = call
+    db = audformat.Database("call")
+    frame = expected("call.wav", sentences)
+    db.schemes["text"] = audformat.Scheme("str")
+    db.schemes["speaker"] = audformat.Scheme("str")
+    db["transcript"] = audformat.Table(frame.index)
+    db["transcript"]["speaker"] = audformat.Column(scheme_id="speaker")
+    db["transcript"]["speaker"].set(frame["speaker"].astype(object))
+    db["transcript"]["text"] = audformat.Column(scheme_id="text")
+    db["transcript"]["text"].set(frame["text"].astype(object))
+    db.save(root)
+    db = audformat.Database.load(root)
+    transcript = audemo.read_transcript(db["transcript"].get(), root=db.root)
+    pd.testing.assert_frame_equal(transcript, frame)
+    # a Series of text is a transcript without speakers
+    series = audemo.read_transcript(db["transcript"]["text"].get(), root=db.root)
+    pd.testing.assert_frame_equal(series, frame.drop(columns="speaker"))
+
+
+def test_clip_to_recording(call, tmp_path):
+    _, path, sentences, _ = call
+    duration = audiofile.duration(path)
+    late = sentences[:-1] + [sentences[-1][:2] + (duration + 0.5, "Good to hear.")]
+    srt_path = write_srt(str(tmp_path / "late.srt"), late)
+    with pytest.warns(RuntimeWarning, match=r"late.srt, line 14: .* -> "):
+        transcript = audemo.read_transcript(srt_path, file=path)
+    end = transcript.index.get_level_values("end")[-1]
+    assert end.total_seconds() == pytest.approx(duration)
+
+
+def write_text(path, text, encoding="utf-8"):
+    with open(path, "w", encoding=encoding, newline="") as fp:
+        fp.write(text)
+    return str(path)
+
+
+SRT_CUE = "1\n00:00:00,300 --> 00:00:01,000\nHello\n\n"
+
+
+@pytest.mark.parametrize(
+    "name, text, error",
+    [
+        (
+            "bad.srt",
+            SRT_CUE + "2\n00:00:01,500 --> 00:00:0x,000\nthere\n",
+            r"bad.srt, line 6: bad timestamps",
+        ),
+        (
+            "order.srt",
+            SRT_CUE + "2\n00:00:02,500 --> 00:00:02,000\nthere\n",
+            r"order.srt, line 6: ends at 2 s, before it starts \(2.5 s\)",
+        ),
+        (
+            "late.srt",
+            SRT_CUE + "2\n00:09:00,000 --> 00:09:01,000\nthere\n",
+            r"late.srt, line 6: 540 s lies past the end of",
+        ),
+        (
+            "junk.srt",
+            SRT_CUE + "2\n00:00:01,500 -> 00:00:02,000\nthere\n",
+            r"junk.srt, line 5: not a SubRip subtitle",
+        ),
+        (
+            "header.vtt",
+            "00:00:00.300 --> 00:00:01.000\nHello\n",
+            r"header.vtt, line 1: not a WebVTT file",
+        ),
+        (
+            "order.vtt",
+            "WEBVTT\n\n00:00:00.300 --> 00:00:01.000\nHi\n\n"
+            "00:00:01.000 --> 00:00:01.000\nthere\n",
+            r"order.vtt, line 6: ends at 1 s, when it starts",
+        ),
+        ("syntax.json", '{"segments": [\n  {"start": 0,}\n]}', r"syntax.json, line 2"),
+        ("list.json", "[1, 2]", r"list.json: unknown JSON shape \(list\)"),
+        (
+            "keys.json",
+            '{"segments": [{"start": 0, "end": 1}]}',
+            r"keys.json, segments\[0\]: unknown JSON shape: a segment needs",
+        ),
+        (
+            "time.json",
+            '{"segments": [{"start": "soon", "end": 1, "text": "Hi"}]}',
+            r"time.json, segments\[0\]: the start 'soon' is not a number",
+        ),
+        (
+            "negative.json",
+            '{"segments": [{"start": -1, "end": 1, "text": "Hi"}]}',
+            r"negative.json, segments\[0\]: the start -1 is negative",
+        ),
+        (
+            "text.json",
+            '{"segments": [{"start": 0, "end": 1, "text": 5}]}',
+            r"text.json, segments\[0\]: the text 5 is not a string",
+        ),
+        (
+            "speaker.json",
+            '{"segments": [{"start": 0, "end": 1, "text": "Hi", "speaker": [1]}]}',
+            r"speaker.json, segments\[0\]: the speaker \[1\] is not a name",
+        ),
+        ("junk.TextGrid", "garbage\n", r"junk.TextGrid: not a Praat TextGrid"),
+        ("call.txt", "Hello", r"'.*call.txt' is not a transcript file"),
+    ],
+)
+def test_bad_files(call, tmp_path, name, text, error):
+    _, path, _, _ = call
+    transcript = write_text(tmp_path / name, text)
+    with pytest.raises(ValueError, match=error):
+        audemo.read_transcript(transcript, file=path)
+
+
+def test_bad_textgrid_times(call, tmp_path):
+    _, path, sentences, _ = call
+    late = sentences[:1] + [("A", 50.0, 51.0, "Later.")]
+    grid = write_textgrid(str(tmp_path / "call.TextGrid"), late, 60.0)
+    with pytest.raises(ValueError, match=r"tier 'A', interval 4: 50 s lies past"):
+        audemo.read_transcript(grid, file=path)
+
+
+def test_wrong_encoding(call, tmp_path):
+    _, path, _, _ = call
+    transcript = write_text(
+        tmp_path / "latin.srt",
+        "1\n00:00:00,300 --> 00:00:01,000\nHello\n\n"
+        "2\n00:00:01,500 --> 00:00:02,000\nGrüße\n",
+        encoding="latin-1",
+    )
+    with pytest.raises(ValueError, match=r"latin.srt, line 7: not UTF-8 .*0xfc"):
+        audemo.read_transcript(transcript, file=path)
+
+
+def test_word_level_needs_word_times(call, tmp_path):
+    _, path, sentences, words = call
+    srt_path = write_srt(str(tmp_path / "call.srt"), sentences)
+    with pytest.raises(ValueError, match=r"SubRip files have no word times"):
+        audemo.read_transcript(srt_path, file=path, level="word")
+    data = whisper_json(sentences, words)
+    del data["segments"][1]["words"]
+    whisper = write_json(str(tmp_path / "call.json"), data)
+    with pytest.raises(ValueError, match=r"segments\[1\]: no 'words' list"):
+        audemo.read_transcript(whisper, file=path, level="word")
+    with pytest.raises(ValueError, match=r"level must be one of"):
+        audemo.read_transcript(whisper, file=path, level="sentence")
+
+
+def test_bad_arguments(call, tmp_path):
+    root, path, sentences, _ = call
+    srt_path = write_srt(str(tmp_path / "call.srt"), sentences)
+    with pytest.raises(FileNotFoundError, match=r"Transcript file '.*none.srt'"):
+        audemo.read_transcript(str(tmp_path / "none.srt"), file=path)
+    with pytest.raises(ValueError, match=r"Found 0 recordings of '.*call.srt'"):
+        audemo.read_transcript(srt_path)
+    with pytest.raises(FileNotFoundError, match=r"Recording 'none.wav' .* root"):
+        audemo.read_transcript(srt_path, file="none.wav")
+    with pytest.raises(TypeError, match=r"file must be the path of the recording"):
+        audemo.read_transcript(srt_path, file=1)
+    with pytest.raises(TypeError, match=r"source must be a transcript file"):
+        audemo.read_transcript(1)
+    frame = expected(path, sentences)
+    with pytest.raises(ValueError, match=r"needs a 'text' column"):
+        audemo.read_transcript(frame.rename(columns={"text": "words"}))
+    with pytest.raises(ValueError, match=r"A frame is read as it is"):
+        audemo.read_transcript(frame, level="word")
+    with pytest.raises(ValueError, match=r"need start and end times"):
+        audemo.read_transcript(frame.reset_index(["start", "end"], drop=True))
+
+
+def test_missing_extra(call, tmp_path, monkeypatch):
+    _, path, sentences, _ = call
+    srt_path = write_srt(str(tmp_path / "call.srt"), sentences)
+    monkeypatch.setitem(sys.modules, "srt", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'audemo\[transcripts\]'"):
+        audemo.read_transcript(srt_path, file=path)
+
+
+# ----- emotion ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def interface(model_root):
+    return audemo.Emotion(model_root)
+
+
+def test_process_segments(call, interface, cache_root):
+    _, path, sentences, _ = call
+    transcript = expected(path, sentences)
+    frame = audemo.process_transcript(interface, transcript)
+    cached = audemo.process_transcript(
+        interface, transcript, cache_root=cache_root, file_key="content"
+    )
+    pd.testing.assert_frame_equal(cached, frame)
+    assert list(frame.columns) == [
+        "speaker",
+        "text",
+        "arousal",
+        "dominance",
+        "valence",
+        "overlap",
+    ]
+    pd.testing.assert_index_equal(frame.index, transcript.index)
+    assert frame["text"].tolist() == transcript["text"].tolist()
+    assert frame["speaker"].tolist() == transcript["speaker"].tolist()
+    scores = interface.process_index(transcript.index)
+    pd.testing.assert_frame_equal(frame[scores.columns], scores)
+    assert not frame["overlap"].any()
+    # the same rows as turns of process_turns
+    turns = audemo.process_turns(interface, transcript["speaker"])
+    pd.testing.assert_frame_equal(frame.drop(columns="text"), turns)
+    # without speakers: no speaker, no overlap
+    alone = audemo.process_transcript(interface, transcript.drop(columns="speaker"))
+    assert list(alone.columns) == ["text", "arousal", "dominance", "valence"]
+    pd.testing.assert_frame_equal(alone[scores.columns], scores)
+
+
+def test_process_segments_windows(call, model_root):
+    _, path, sentences, _ = call
+    transcript = expected(path, sentences)
+    windows = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)
+    frame = audemo.process_transcript(windows, transcript)
+    assert list(frame.columns[:3]) == ["speaker", "turn", "text"]
+    texts = transcript["text"].to_numpy()[frame["turn"].to_numpy()]
+    assert frame["text"].tolist() == list(texts)
+    assert frame["text"].nunique() == len(sentences)
+
+
+def test_process_words(call, interface):
+    _, path, _, _ = call
+    transcript = expected_words(call)
+    frame = audemo.process_transcript(interface, transcript, level="word")
+    pd.testing.assert_index_equal(frame.index, transcript.index)
+    assert list(frame.columns) == [
+        "speaker",
+        "text",
+        "arousal",
+        "dominance",
+        "valence",
+        "overlap",
+    ]
+    # each word: the emotion of 2 s centred on it, clipped to the recording
+    duration = audiofile.duration(path)
+    starts = transcript.index.get_level_values("start").total_seconds()
+    ends = transcript.index.get_level_values("end").total_seconds()
+    centres = (starts + ends) / 2
+    windows = audformat.segmented_index(
+        [path] * len(transcript),
+        np.clip(centres - 1.0, 0, None),
+        np.minimum(centres + 1.0, duration),
+    )
+    scores = interface.process_index(windows)
+    np.testing.assert_allclose(
+        frame[scores.columns].to_numpy(), scores.to_numpy(), atol=1e-6
+    )
+    # the first word's window is clipped at the start of the recording
+    assert centres[0] < 1.0
+    # neighbouring words have different windows and scores
+    assert frame["arousal"].nunique() == len(frame)
+
+
+def test_process_words_shared_window(call, interface):
+    _, path, _, _ = call
+    transcript = expected_words(call).drop(columns="speaker")
+    # a context longer than the recording: every word's window is the file
+    frame = audemo.process_transcript(
+        interface, transcript, level="word", context=600.0
+    )
+    whole = interface.process_index(
+        audformat.segmented_index([path], [0], [audiofile.duration(path)])
+    )
+    for dimension in whole.columns:
+        assert (frame[dimension] == whole[dimension].iloc[0]).all()
+
+
+def test_process_short_segments(call, model_root, interface):
+    _, path, sentences, _ = call
+    short = sentences[:1] + [("B", 2.0, 2.01, "Uh")]
+    transcript = expected(path, short)
+    with pytest.raises(ValueError, match=r"1 turn shorter than 25 ms"):
+        audemo.process_transcript(interface, transcript)
+    coerce = audemo.Emotion(model_root, errors="coerce")
+    with pytest.warns(RuntimeWarning, match=r"shorter than 25 ms"):
+        frame = audemo.process_transcript(coerce, transcript)
+    assert frame["text"].tolist() == ["Hello there, how are you today?", "Uh"]
+    assert frame["arousal"].isna().tolist() == [False, True]
+
+
+def test_process_errors(call, interface, model_root):
+    _, path, sentences, _ = call
+    transcript = expected(path, sentences)
+    with pytest.raises(TypeError, match=r"audinterface.Feature"):
+        audemo.process_transcript(None, transcript)
+    with pytest.raises(ValueError, match=r"level must be one of"):
+        audemo.process_transcript(interface, transcript, level="sentence")
+    with pytest.raises(ValueError, match=r"use level='word'"):
+        audemo.process_transcript(interface, transcript, context=2.0)
+    with pytest.raises(ValueError, match=r"context must be a number"):
+        audemo.process_transcript(interface, transcript, level="word", context=0.01)
+    windows = audemo.Emotion(model_root, win_dur=1.0)
+    with pytest.raises(ValueError, match=r"without win_dur and segment"):
+        audemo.process_transcript(windows, transcript, level="word")
+    with pytest.raises(ValueError, match=r"frame with a 'text' column"):
+        audemo.process_transcript(interface, transcript["text"])
+    partial = transcript.copy()
+    partial.loc[partial.index[1], "speaker"] = pd.NA
+    with pytest.raises(ValueError, match=r"1 row of the transcript without a"):
+        audemo.process_transcript(interface, partial)
+
+
+def test_assign_speakers(call, tmp_path):
+    _, path, sentences, _ = call
+    transcript = expected(path, sentences, speakers=False)
+    # turns of a diarization: shifted a little, one gap without a turn
+    turns = pd.Series(
+        ["A", "B", "A"],
+        index=audformat.segmented_index(
+            [path] * 3,
+            [sentences[0][1] + 0.1, sentences[1][1] - 0.2, sentences[3][1] + 0.3],
+            [sentences[0][2] + 0.3, sentences[1][2] - 0.1, sentences[3][2]],
+        ),
+    )
+    assigned = audemo.assign_speakers(transcript, turns)
+    # the human sentence lies in no turn: the nearest turn, B's, ends before it
+    assert assigned["speaker"].tolist() == ["A", "B", "B", "A"]
+    assert list(assigned.columns) == ["speaker", "text"]
+    other = turns.rename(lambda file: "other.wav", level="file")
+    with pytest.raises(ValueError, match=r"no turns for 1 file"):
+        audemo.assign_speakers(transcript, other)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = audemo.assign_speakers(assigned, turns)
+    pd.testing.assert_frame_equal(again, assigned)
