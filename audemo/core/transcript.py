@@ -35,8 +35,7 @@ import audiofile
 
 from audemo.core.conversation import process_turns
 from audemo.core.define import AUDIO_EXTENSIONS
-from audemo.core.define import MIN_SAMPLES
-from audemo.core.define import SAMPLING_RATE
+from audemo.core.turns import MIN_PIECE
 from audemo.core.turns import check_segmented
 from audemo.core.turns import check_turns
 from audemo.core.turns import overlap_mask
@@ -426,7 +425,7 @@ def process_transcript(
             "use an interface without win_dur and segment."
         )
     context = CONTEXT if context is None else context
-    if not (isinstance(context, int | float) and context >= MIN_SAMPLES / SAMPLING_RATE):
+    if not (isinstance(context, int | float) and context >= MIN_PIECE):
         raise ValueError(
             f"context must be a number of seconds >= 0.025 "
             f"(the model's shortest input), not {context!r}."
@@ -592,8 +591,7 @@ def _clip_to_audio(files, starts, ends, labels, root) -> np.ndarray:
             )
         if ends[i] > duration:
             clipped.append(
-                f"{labels[i]}: {ends[i] / 1e9:g} s -> {duration / 1e9:g} s "
-                f"('{file}')"
+                f"{labels[i]}: {ends[i] / 1e9:g} s -> {duration / 1e9:g} s ('{file}')"
             )
             ends[i] = duration
     if clipped:
