@@ -14,6 +14,7 @@ are written by hand in their documented shape.
 import datetime
 import json
 import os
+import re
 import sys
 import warnings
 
@@ -26,6 +27,8 @@ import audiofile
 import audresample
 
 import audemo
+from audemo.core.cli import main
+from audemo.core.results import read_results
 from conftest import ALSA_SOUNDS
 from conftest import synthesize
 
@@ -205,9 +208,7 @@ def test_read_srt(call, tmp_path):
     root, path, sentences, _ = call
     srt_path = write_srt(str(tmp_path / "call.srt"), sentences)
     transcript = audemo.read_transcript(srt_path, file=path)
-    pd.testing.assert_frame_equal(
-        transcript, expected(path, sentences, speakers=False)
-    )
+    pd.testing.assert_frame_equal(transcript, expected(path, sentences, speakers=False))
     # a byte order mark and Windows line ends read the same
     windows = write_srt(
         str(tmp_path / "windows.srt"), sentences, newline="\r\n", bom=True
@@ -221,9 +222,7 @@ def test_read_srt_next_to_recording(call):
     root, path, sentences, _ = call
     write_srt(os.path.join(root, "call.srt"), sentences)
     transcript = audemo.read_transcript(os.path.join(root, "call.srt"))
-    pd.testing.assert_frame_equal(
-        transcript, expected(path, sentences, speakers=False)
-    )
+    pd.testing.assert_frame_equal(transcript, expected(path, sentences, speakers=False))
     # relative to a root, the recording is named as found next to it
     relative = audemo.read_transcript(os.path.join(root, "call.srt"), root=root)
     assert relative.index.get_level_values("file").unique().tolist() == ["call.wav"]
@@ -627,3 +626,161 @@ def test_assign_speakers(call, tmp_path):
         warnings.simplefilter("error")
         again = audemo.assign_speakers(assigned, turns)
     pd.testing.assert_frame_equal(again, assigned)
+
+
+# ----- command line ---------------------------------------------------------
+
+
+def cli(capsys, *args):
+    r"""Run ``audemo`` in this process: exit code, stdout, stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_words_and_summary(call, tmp_path, model_root, interface, capsys):
+    _, path, sentences, words = call
+    data = whisper_json(sentences, words, speakers=True)
+    whisperx = write_json(str(tmp_path / "call.json"), data)
+    output = str(tmp_path / "words.csv")
+    with pytest.warns(RuntimeWarning, match=r"1 word without times"):
+        code, _, err = cli(
+            capsys,
+            "predict", path, "--model", model_root, "--transcript", whisperx,
+            "--level", "word", "--context", "1.5", "-o", output,
+        )  # fmt: skip
+    assert code == 0, err
+    assert "14 rows" in err.splitlines()[-1]
+    with open(output) as fp:
+        header = fp.readline().strip()
+    assert header == ("file,start,end,speaker,text,arousal,dominance,valence,overlap")
+    frame = read_results(output)
+    with pytest.warns(RuntimeWarning, match=r"1 word without times"):
+        transcript = audemo.read_transcript(whisperx, file=path, level="word")
+    expected_frame = audemo.process_transcript(
+        interface, transcript, level="word", context=1.5
+    )
+    assert frame["text"].tolist() == expected_frame["text"].tolist()
+    assert frame["speaker"].tolist() == expected_frame["speaker"].tolist()
+    np.testing.assert_allclose(
+        frame[["arousal", "dominance", "valence"]].to_numpy(),
+        expected_frame[["arousal", "dominance", "valence"]].to_numpy(),
+        rtol=1e-6,
+    )
+    # audemo summary sums the words up per speaker
+    code, out, err = cli(capsys, "summary", output)
+    assert code == 0, err
+    assert out.split("\n")[1].split() == ["speaker", "A", "B"]
+    # words apart by pauses count as turns of their own
+    assert re.search(r"turns\s+9\.000\s+5\.000", out)
+
+
+def test_cli_segments_with_speakers(call, tmp_path, model_root, interface, capsys):
+    _, path, sentences, _ = call
+    srt_path = write_srt(str(tmp_path / "call.srt"), sentences)
+    rttm = tmp_path / "call.rttm"
+    with open(rttm, "w") as fp:
+        for speaker, start, end, _ in sentences:
+            who = "B" if speaker == "human" else speaker
+            fp.write(
+                f"SPEAKER call 1 {start:.2f} {end - start:.2f} <NA> <NA> {who} "
+                f"<NA> <NA>\n"
+            )
+    output = str(tmp_path / "segments.parquet")
+    code, _, err = cli(
+        capsys,
+        "predict", path, "--model", model_root, "--transcript", srt_path,
+        "--speakers", str(rttm), "-o", output,
+    )  # fmt: skip
+    assert code == 0, err
+    frame = read_results(output)
+    assert list(frame.columns) == [
+        "speaker", "text", "arousal", "dominance", "valence", "overlap"
+    ]  # fmt: skip
+    assert frame["speaker"].tolist() == ["A", "B", "B", "A"]
+    assert frame["text"].tolist() == [row[3] for row in sentences]
+    scores = interface.process_index(frame.index)
+    np.testing.assert_allclose(
+        frame[scores.columns].to_numpy(), scores.to_numpy(), rtol=1e-6
+    )
+
+
+def test_cli_database(call, tmp_path, model_root, interface, capsys):
+    _, path, sentences, _ = call
+    root = str(tmp_path / "db")
+    os.makedirs(root)
+    audiofile.write(os.path.join(root, "call.wav"), *audiofile.read(path))
+    db = audformat.Database("call")
+    frame = expected("call.wav", sentences)
+    db.schemes["str"] = audformat.Scheme("str")
+    db["transcript"] = audformat.Table(frame.index)
+    for column in ("speaker", "words"):
+        db["transcript"][column] = audformat.Column(scheme_id="str")
+        db["transcript"][column].set(frame[column.replace("words", "text")])
+    db.save(root)
+    code, _, err = cli(
+        capsys,
+        "predict", root, "--model", model_root,
+        "--transcript", f"{root}:transcript:words", "-o", root, "--table", "said",
+    )  # fmt: skip
+    assert code == 0, err
+    table = audformat.Database.load(root)["said"].get()
+    assert table["text"].tolist() == frame["text"].tolist()
+    assert table["speaker"].tolist() == frame["speaker"].tolist()
+    assert audformat.Database.load(root).schemes["audemo-text"].dtype == "str"
+    scores = interface.process_index(frame.index, root=root)
+    np.testing.assert_allclose(
+        table[scores.columns].to_numpy(), scores.to_numpy(), rtol=1e-6
+    )
+
+
+def test_cli_errors(call, tmp_path, model_root, capsys):
+    _, path, sentences, _ = call
+    vtt = write_vtt(str(tmp_path / "call.vtt"), sentences)
+    rttm = tmp_path / "call.rttm"
+    rttm.write_text("SPEAKER call 1 0.3 1.0 <NA> <NA> A <NA> <NA>\n")
+    db = audformat.Database("empty")
+    db.schemes["str"] = audformat.Scheme("str")
+    db["transcript"] = audformat.Table(
+        audformat.segmented_index(["other.wav"], [0], [1])
+    )
+    db["transcript"]["text"] = audformat.Column(scheme_id="str")
+    db.save(str(tmp_path / "db"))
+    base = ["predict", path, "--model", model_root]
+    for args, error in [
+        (["--level", "word"], r"--level and --context need --transcript"),
+        (["--transcript", vtt, "--context", "2"], r"add --level word"),
+        (
+            ["--transcript", vtt, "--level", "word", "--win-dur", "1"],
+            r"leave out --win-dur and --vad",
+        ),
+        (
+            ["--transcript", vtt, "--speakers", str(rttm), "--exclude-overlap"],
+            r"--exclude-overlap cuts turns",
+        ),
+        (["--transcript", vtt, "--speakers", str(rttm)], r"names its speakers"),
+        (
+            ["--transcript", vtt, "--level", "word"],
+            r"WebVTT files have no word times",
+        ),
+        (
+            ["--transcript", f"{tmp_path / 'db'}:transcript"],
+            r"--transcript .*db:transcript:text has no rows for the input",
+        ),
+        (
+            ["--transcript", f"{tmp_path / 'db'}:transcript:words"],
+            r"--transcript .*:transcript:words: table 'transcript' has no column",
+        ),
+    ]:
+        code, _, err = cli(capsys, *base, *args)
+        assert code == 1, args
+        assert re.search(error, err), (args, err)
+    other = str(tmp_path / "other.wav")
+    audiofile.write(other, *audiofile.read(path))
+    two = ["predict", path, other, "--model", model_root, "--transcript", vtt]
+    code, _, err = cli(capsys, *two)
+    assert code == 1
+    assert "got 2 input files" in err
+    with pytest.raises(SystemExit):
+        main([*base, "--transcript", "call.txt"])
+    assert "neither a transcript file" in capsys.readouterr().err
