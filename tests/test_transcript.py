@@ -784,3 +784,161 @@ def test_cli_errors(call, tmp_path, model_root, capsys):
     with pytest.raises(SystemExit):
         main([*base, "--transcript", "call.txt"])
     assert "neither a transcript file" in capsys.readouterr().err
+
+
+# ----- the page -------------------------------------------------------------
+
+
+def open_page(page_path):
+    r"""Lines of a transcript page as Chromium shows them."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("needs Debian's chromium: apt-get install chromium")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page()
+        page.goto(f"file://{page_path}")
+        shown = page.evaluate(
+            """() => ({
+                scripts: document.querySelectorAll('script').length,
+                legend: document.querySelector('.legend').innerText,
+                lines: [...document.querySelectorAll('.line')].map(line => ({
+                    time: line.querySelector('.time').innerText,
+                    speaker: line.querySelector('.speaker').innerText,
+                    spans: [...line.querySelectorAll('.text span')].map(span => ({
+                        text: span.innerText,
+                        value: Number(span.dataset.value),
+                        title: span.title,
+                        background: getComputedStyle(span).backgroundColor,
+                    })),
+                })),
+            })"""
+        )
+        browser.close()
+    return shown
+
+
+def test_page_segments(call, tmp_path, model_root, capsys):
+    _, path, sentences, _ = call
+    # text from elsewhere: markup must show as text, never run
+    hostile = sentences[:-1] + [
+        sentences[-1][:3] + ("<script>alert(1)</script> & <b>bold</b>",)
+    ]
+    data = whisper_json(hostile, [], speakers=True)
+    whisperx = write_json(str(tmp_path / "call.json"), data)
+    results = str(tmp_path / "call.csv")
+    code, _, err = cli(
+        capsys, "predict", path, "--model", model_root, "--transcript", whisperx,
+        "-o", results,
+    )  # fmt: skip
+    assert code == 0, err
+    page_path = str(tmp_path / "call.html")
+    code, out, err = cli(
+        capsys, "plot", results, "--kind", "transcript", "--dimension", "arousal",
+        "-o", page_path,
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.strip() == page_path
+    shown = open_page(page_path)
+    assert shown["scripts"] == 0
+    frame = read_results(results)
+    lines = shown["lines"]
+    assert len(lines) == len(sentences)
+    assert [line["speaker"] for line in lines] == [row[0] for row in sentences]
+    assert [line["time"] for line in lines] == [
+        f"0:{row[1]:04.1f}" for row in sentences
+    ]
+    spans = [line["spans"][0] for line in lines]
+    assert [span["text"] for span in spans] == frame["text"].tolist()
+    assert spans[-1]["text"] == "<script>alert(1)</script> & <b>bold</b>"
+    np.testing.assert_allclose(
+        [span["value"] for span in spans], frame["arousal"], rtol=1e-5
+    )
+    for span, value in zip(spans, frame["arousal"]):
+        assert span["title"].startswith(f"arousal {value:.3f}, ")
+    # the lowest score is blue, the highest red
+    low, high = frame["arousal"].argmin(), frame["arousal"].argmax()
+    assert spans[low]["background"] == "rgba(44, 123, 182, 0.6)"
+    assert spans[high]["background"] == "rgba(215, 25, 28, 0.6)"
+    assert shown["legend"].split() == [
+        "arousal",
+        f"{frame['arousal'].min():.2f}",
+        f"{frame['arousal'].max():.2f}",
+    ]
+
+
+def test_page_words(call, tmp_path, model_root, capsys):
+    _, path, sentences, words = call
+    data = whisper_json(sentences, words, speakers=True)
+    whisperx = write_json(str(tmp_path / "call.json"), data)
+    results = str(tmp_path / "words.parquet")
+    with pytest.warns(RuntimeWarning, match=r"1 word without times"):
+        code, _, err = cli(
+            capsys, "predict", path, "--model", model_root,
+            "--transcript", whisperx, "--level", "word", "-o", results,
+        )  # fmt: skip
+    assert code == 0, err
+    page_path = str(tmp_path / "words.html")
+    code, _, err = cli(capsys, "plot", results, "--kind", "transcript", "-o", page_path)
+    assert code == 0, err
+    lines = open_page(page_path)["lines"]
+    # a line per sentence (the human one has no word times), a span per word
+    assert [[span["text"] for span in line["spans"]] for line in lines] == [
+        SCRIPT[0][1],
+        SCRIPT[1][1],
+        SCRIPT[3][1],
+    ]
+    frame = read_results(results)
+    values = [span["value"] for line in lines for span in line["spans"]]
+    np.testing.assert_allclose(values, frame["valence"], rtol=1e-5)
+
+
+def test_page_hour(tmp_path):
+    r"""An hour of 10,000 words and a missing score: all on the page."""
+    rng = np.random.default_rng(0)
+    starts = np.arange(10_000) * 0.4
+    frame = pd.DataFrame(
+        {
+            "speaker": np.where((np.arange(10_000) // 40) % 2, "B", "A"),
+            "text": [f"word{i}" + ("." if i % 12 == 11 else "") for i in range(10_000)],
+            "valence": rng.uniform(0.2, 0.8, 10_000),
+        },
+        index=audformat.segmented_index(["call.wav"] * 10_000, starts, starts + 0.3),
+    )
+    frame.loc[frame.index[5], "valence"] = np.nan
+    page = audemo.plot.transcript(frame, vmin=0.0, vmax=1.0)
+    page_path = tmp_path / "hour.html"
+    page_path.write_text(page, encoding="utf-8")
+    lines = open_page(str(page_path))["lines"]
+    spans = [span for line in lines for span in line["spans"]]
+    assert len(spans) == 10_000
+    # the last line: the last 4 words, from 9996 * 0.4 s = 1:06:38.4
+    assert lines[-1]["time"] == "1:06:38.4"
+    assert len(lines[-1]["spans"]) == 4
+    assert spans[5]["title"].startswith("valence: no score")
+    assert [span["text"] for span in spans[:3]] == ["word0", "word1", "word2"]
+
+
+def test_page_errors(call, tmp_path, capsys):
+    index = audformat.segmented_index(["a.wav", "b.wav"], [0, 0], [1, 1])
+    frame = pd.DataFrame({"text": ["Hi", "Yo"], "valence": [0.5, 0.5]}, index=index)
+    with pytest.raises(ValueError, match=r"needs a 'text' column"):
+        audemo.plot.transcript(frame.drop(columns="text"))
+    with pytest.raises(ValueError, match=r"no column 'arousal'"):
+        audemo.plot.transcript(frame, dimension="arousal")
+    with pytest.raises(ValueError, match=r"hold 2 files"):
+        audemo.plot.transcript(frame)
+    with pytest.raises(ValueError, match=r"level must be"):
+        audemo.plot.transcript(frame, file="a.wav", level="sentence")
+    with pytest.raises(ValueError, match=r"vmin \(1\) must be below vmax \(0\)"):
+        audemo.plot.transcript(frame, file="a.wav", vmin=1.0, vmax=0.0)
+    # one score: the middle of the scale, no tint
+    page = audemo.plot.transcript(frame, file="b.wav")
+    assert "rgba(215,25,28,0.00)" in page
+    frame.to_csv(tmp_path / "results.csv")
+    code, _, err = cli(
+        capsys, "plot", str(tmp_path / "results.csv"), "--dimension", "valence",
+        "-o", str(tmp_path / "x.png"),
+    )  # fmt: skip
+    assert code == 1
+    assert "--dimension tints a transcript" in err
