@@ -78,7 +78,7 @@ _SRT_TAGS = re.compile(r"</?(?:i|b|u|font)(?:\s[^>]*)?>", re.IGNORECASE)
 
 
 def read_transcript(
-    source: str | os.PathLike | pd.DataFrame | pd.Series,
+    source: str | pd.DataFrame | pd.Series,
     *,
     file: str | None = None,
     root: str | None = None,
@@ -128,7 +128,7 @@ def read_transcript(
 
     Times are checked against the recording:
     a row that starts at or after its end is an error,
-    an end up to :data:`CLIP_TOLERANCE` (1 s) past it
+    an end up to 1 s past it
     is clipped to the end with one warning for all such rows.
 
     Args:
