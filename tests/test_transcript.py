@@ -11,6 +11,7 @@ whisper and whisperX JSON, which no library here writes,
 are written by hand in their documented shape.
 """
 
+import dataclasses
 import datetime
 import json
 import os
@@ -24,6 +25,7 @@ import pytest
 
 import audformat
 import audiofile
+import audobject
 import audresample
 
 import audemo
@@ -942,3 +944,169 @@ def test_page_errors(call, tmp_path, capsys):
     )  # fmt: skip
     assert code == 1
     assert "--dimension tints a transcript" in err
+
+
+# ----- speech recognition ---------------------------------------------------
+
+
+def overlapping(heard, known):
+    r"""Heard words that match a known word said at the same time."""
+    matches = []
+    for (file, start, end), text in heard["text"].items():
+        for (_, known_start, known_end), known_text in known["text"].items():
+            if (
+                text.lower() == known_text.strip(",.?").lower()
+                and start < known_end
+                and known_start < end
+            ):
+                matches.append(text)
+    return matches
+
+
+@pytest.fixture(scope="module")
+def heard(call):
+    r"""Words and segments pocketsphinx hears in the call (it takes a while)."""
+    _, path, _, _ = call
+    transcription = audemo.Transcription(engine="pocketsphinx")
+    return transcription(path, level="word"), transcription.process_files([path])
+
+
+def test_pocketsphinx(call, heard, interface):
+    r"""Audio to transcript to emotion with a real (weak) recognizer."""
+    _, path, sentences, _ = call
+    words, segments = heard
+    assert list(words.columns) == ["text"]
+    # pocketsphinx gets some words right, and at the time they are said
+    matches = overlapping(words, expected_words(call))
+    assert len(matches) >= 4, matches
+    # "center" of the human voice, inside its sentence
+    _, human_start, human_end, _ = sentences[2]
+    center = words[words["text"] == "center"].index
+    assert len(center) == 1
+    assert human_start <= center[0][1].total_seconds() < human_end
+    # segments hold the words between pauses
+    assert " ".join(segments["text"]) == " ".join(words["text"])
+    assert len(segments) < len(words)
+    frame = audemo.process_transcript(interface, segments)
+    scores = interface.process_index(segments.index)
+    pd.testing.assert_frame_equal(frame[scores.columns], scores)
+
+
+class WhisperModel:
+    r"""A faster-whisper model without weights: it returns given segments.
+
+    The segments are faster-whisper's own objects,
+    built from the words of the call and their known times.
+    """
+
+    def __init__(self, call):
+        from faster_whisper.transcribe import Segment
+        from faster_whisper.transcribe import Word
+
+        _, _, sentences, words = call
+        self.segments = []
+        for i, (_, start, end, text) in enumerate(sentences):
+            self.segments.append(
+                Segment(
+                    id=i,
+                    seek=0,
+                    start=start,
+                    end=end,
+                    text=" " + text,
+                    tokens=[1, 2],
+                    avg_logprob=-0.2,
+                    compression_ratio=1.1,
+                    no_speech_prob=0.01,
+                    words=[
+                        Word(start=s, end=e, word=" " + word, probability=0.9)
+                        for k, s, e, word in words
+                        if k == i
+                    ],
+                    temperature=0.0,
+                )
+            )
+        self.calls = []
+
+    def transcribe(self, audio, *, language=None, word_timestamps=False):
+        self.calls.append((audio, language, word_timestamps))
+        segments = []
+        for segment in self.segments:
+            words = segment.words if word_timestamps else None
+            segments.append(dataclasses.replace(segment, words=words))
+        return iter(segments), None
+
+
+def test_faster_whisper_output(call):
+    _, path, sentences, _ = call
+    model = WhisperModel(call)
+    transcription = audemo.Transcription(model, language="en")
+    segments = transcription(path)
+    pd.testing.assert_frame_equal(segments, expected(path, sentences, speakers=False))
+    words = transcription(path, level="word")
+    pd.testing.assert_frame_equal(words, expected_words(call).drop(columns="speaker"))
+    assert model.calls == [(path, "en", False), (path, "en", True)]
+
+
+def test_transcription_errors(call, monkeypatch, tmp_path):
+    _, path, _, _ = call
+    with pytest.raises(ValueError, match=r"engine must be one of"):
+        audemo.Transcription(engine="siri")
+    with pytest.raises(TypeError, match=r"model must be the size or folder"):
+        audemo.Transcription(3)
+    transcription = audemo.Transcription(engine="pocketsphinx")
+    with pytest.raises(ValueError, match=r"level must be one of"):
+        transcription(path, level="sentence")
+    with pytest.raises(FileNotFoundError, match=r"'none.wav' does not exist"):
+        transcription("none.wav")
+    with pytest.raises(ValueError, match=r"non-empty list of audio files"):
+        transcription.process_files(path)
+    with pytest.raises(TypeError, match=r"needs the path of its recording"):
+        audemo.read_transcript({"segments": []})
+    # a model that cannot be loaded: no internet here, no such folder
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    missing = audemo.Transcription(tmp_path / "no-model")
+    with pytest.raises(RuntimeError, match=r"could not load the model '.*no-model'"):
+        missing(path)
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'audemo\[asr\]'"):
+        transcription(path)
+
+
+def test_cli_auto(call, heard, tmp_path, model_root, capsys):
+    _, path, sentences, _ = call
+    rttm = tmp_path / "call.rttm"
+    half = sentences[1][2]  # A until the end of B's first sentence, then B
+    rest = round(audiofile.duration(path) - half, 3)
+    rttm.write_text(
+        f"SPEAKER call 1 0.0 {half} <NA> <NA> A <NA> <NA>\n"
+        f"SPEAKER call 1 {half} {rest} <NA> <NA> B <NA> <NA>\n"
+    )
+    output = str(tmp_path / "auto.csv")
+    code, _, err = cli(
+        capsys, "predict", path, "--model", model_root, "--transcript", "auto",
+        "--asr", "pocketsphinx", "--speakers", str(rttm), "-o", output,
+    )  # fmt: skip
+    assert code == 0, err
+    frame = read_results(output)
+    assert frame["text"].tolist() == heard[1]["text"].tolist()
+    ends = frame.index.get_level_values("end").total_seconds()
+    assert frame["speaker"].tolist() == ["A" if end <= half else "B" for end in ends]
+    code, _, err = cli(
+        capsys, "predict", path, "--model", model_root, "--asr", "pocketsphinx"
+    )
+    assert code == 1
+    assert "--asr and --asr-model need --transcript auto" in err
+
+
+def test_transcription_yaml(tmp_path):
+    transcription = audemo.Transcription("large-v3", language="de", device="cuda")
+    transcription.to_yaml(str(tmp_path / "asr.yaml"))
+    text = (tmp_path / "asr.yaml").read_text()
+    assert "cuda" not in text
+    loaded = audobject.from_yaml(str(tmp_path / "asr.yaml"))
+    assert (loaded.model, loaded.engine, loaded.language, loaded.device) == (
+        "large-v3",
+        "faster-whisper",
+        "de",
+        "cpu",
+    )

@@ -78,7 +78,7 @@ _SRT_TAGS = re.compile(r"</?(?:i|b|u|font)(?:\s[^>]*)?>", re.IGNORECASE)
 
 
 def read_transcript(
-    source: str | pd.DataFrame | pd.Series,
+    source: str | dict | pd.DataFrame | pd.Series,
     *,
     file: str | None = None,
     root: str | None = None,
@@ -108,6 +108,10 @@ def read_transcript(
       its name the ``speaker``,
       each interval a row;
       point tiers are ignored;
+    * the result of openai-whisper in Python
+      (``model.transcribe(...)``, a dictionary
+      with the shape of its JSON;
+      ``file`` is needed then);
     * a frame with a ``text`` column
       (and optionally ``speaker``)
       or a Series of text
@@ -132,7 +136,8 @@ def read_transcript(
     is clipped to the end with one warning for all such rows.
 
     Args:
-        source: transcript file, or a frame or Series of text
+        source: transcript file, whisper result,
+            or a frame or Series of text
         file: the recording of a transcript file,
             as it should appear in the index;
             default: the one audio file next to the transcript
@@ -150,6 +155,8 @@ def read_transcript(
         sorted by file, start and end
 
     Raises:
+        TypeError: if ``source`` or ``file`` has a wrong type,
+            or a whisper result comes without ``file``
         FileNotFoundError: if the transcript or the recording
             does not exist
         ValueError: if the transcript cannot be read
@@ -182,10 +189,18 @@ def read_transcript(
         raise ValueError(f"level must be one of {list(LEVELS)}, not {level!r}.")
     if isinstance(source, pd.DataFrame | pd.Series):
         return _from_frame(source, root, level)
+    if isinstance(source, dict):
+        if not isinstance(file, str | os.PathLike):
+            raise TypeError(
+                "A whisper result needs the path of its recording: file=..."
+            )
+        rows = _whisper_rows(source, "the whisper result", level)
+        rows = [row for row in rows if row[2].strip()]
+        return _make_transcript(os.fspath(file), rows, root)
     if not isinstance(source, str | os.PathLike):
         raise TypeError(
-            f"source must be a transcript file or a frame with a 'text' column, "
-            f"not {type(source).__name__}."
+            f"source must be a transcript file, a whisper result "
+            f"or a frame with a 'text' column, not {type(source).__name__}."
         )
     path = os.fspath(source)
     extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
@@ -738,6 +753,11 @@ def _read_json(text: str, path: str, level: str) -> list:
         data = json.loads(text)
     except json.JSONDecodeError as ex:
         raise ValueError(f"{path}, line {ex.lineno}: not JSON ({ex.msg}).") from None
+    return _whisper_rows(data, path, level)
+
+
+def _whisper_rows(data, path: str, level: str) -> list:
+    r"""Rows of a whisper result: JSON read, or the dictionary itself."""
     if not (isinstance(data, dict) and isinstance(data.get("segments"), list)):
         keys = list(data)[:5] if isinstance(data, dict) else type(data).__name__
         raise ValueError(

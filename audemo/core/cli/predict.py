@@ -54,6 +54,9 @@ from audemo.core.transcript import LEVELS
 from audemo.core.transcript import assign_speakers
 from audemo.core.transcript import process_transcript
 from audemo.core.transcript import read_transcript
+from audemo.core.transcription import ENGINES
+from audemo.core.transcription import MODEL
+from audemo.core.transcription import Transcription
 from audemo.core.turns import check_segmented
 from audemo.core.turns import check_turns
 from audemo.core.turns import read_rttm
@@ -346,7 +349,8 @@ def _add_transcript_options(command: argparse.ArgumentParser):
             "file of the one input recording, or DB:TABLE[:COLUMN] (the text "
             "column, or COLUMN, of a segmented table of the audformat database "
             "in folder DB, and its speaker column if it has one); extra "
-            "audemo[transcripts]; columns (speaker,) text, arousal, dominance, "
+            "audemo[transcripts]; or auto: speech recognition (--asr); "
+            "columns (speaker,) text, arousal, dominance, "
             "valence (, overlap with speakers). With --speakers (for a "
             "transcript without speakers) each segment gets the speaker who "
             "talks most during it"
@@ -359,6 +363,25 @@ def _add_transcript_options(command: argparse.ArgumentParser):
         help=(
             "with --transcript: one row per segment (default) or per word "
             "(whisper JSON with word timestamps)"
+        ),
+    )
+    command.add_argument(
+        "--asr",
+        choices=list(ENGINES),
+        default=None,
+        help=(
+            "with --transcript auto: the speech recognizer, faster-whisper "
+            "(default; extra audemo[asr]) or pocketsphinx (US English, built "
+            "in, low accuracy: for trying the path, not for transcripts)"
+        ),
+    )
+    command.add_argument(
+        "--asr-model",
+        default=None,
+        metavar="MODEL",
+        help=(
+            "with --transcript auto: faster-whisper model size (tiny, base, "
+            f"small, medium, large-v3, ...) or folder (default: {MODEL})"
         ),
     )
     command.add_argument(
@@ -377,13 +400,15 @@ def transcript(value: str) -> tuple[str, ...]:
     r"""Type of ``--transcript``: where the transcript comes from.
 
     Args:
-        value: a transcript file
-            or ``DB:TABLE[:COLUMN]``
-            with the folder of an audformat database
+        value: a transcript file,
+            ``DB:TABLE[:COLUMN]``
+            with the folder of an audformat database,
+            or ``auto``
 
     Returns:
-        ``("file", path)``
-        or ``("database", folder, table, column)``
+        ``("file", path)``,
+        ``("database", folder, table, column)``
+        or ``("auto",)``
 
     Raises:
         argparse.ArgumentTypeError: if ``value`` is neither
@@ -397,6 +422,8 @@ def transcript(value: str) -> tuple[str, ...]:
         (('database', 'mydb', 'transcript', 'text'), ('database', 'mydb', 'transcript', 'words'))
 
     """  # noqa: E501
+    if value == "auto":
+        return ("auto",)
     extension = value.rsplit(".", 1)[-1].lower() if "." in value else ""
     if extension in FORMATS:
         return ("file", value)
@@ -678,6 +705,11 @@ def _check_transcript_options(args: argparse.Namespace):
     if args.transcript is None:
         if args.level is not None or args.context is not None:
             raise ValueError("--level and --context need --transcript.")
+    if (args.transcript or [None])[0] != "auto" and (
+        args.asr is not None or args.asr_model is not None
+    ):
+        raise ValueError("--asr and --asr-model need --transcript auto.")
+    if args.transcript is None:
         return
     if args.context is not None and args.level != "word":
         raise ValueError("--context is the window around a word: add --level word.")
@@ -828,14 +860,21 @@ def _transcript(
 
     """
     source, *where = args.transcript
-    if source == "file":
+    level = args.level or "segment"
+    if source == "auto":
+        transcription = Transcription(
+            args.asr_model or MODEL,
+            engine=args.asr or "faster-whisper",
+            device=args.device or "cpu",
+        )
+        result = transcription.process_files(list(index), root=root, level=level)
+    elif source == "file":
         if len(index) != 1:
             raise ValueError(
                 f"--transcript {where[0]} is the transcript of one recording, "
                 f"got {count(len(index), 'input file')}: give only its "
                 f"recording, or use DB:TABLE[:COLUMN] for several files."
             )
-        level = args.level or "segment"
         result = read_transcript(where[0], file=index[0], root=root, level=level)
     else:
         folder, table_id, column = where
