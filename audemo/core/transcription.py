@@ -52,7 +52,7 @@ class Transcription(audobject.Object):
       downloaded from the Hugging Face hub on first use,
       or the folder of a converted model
       (for machines without internet),
-      or a loaded :class:`faster_whisper.WhisperModel`.
+      or a loaded ``faster_whisper.WhisperModel``.
       Whisper transcribes about 100 languages;
       its word error rate on clean English speech
       is a few percent for ``small`` and larger models.
