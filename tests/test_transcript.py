@@ -498,8 +498,8 @@ def test_process_segments(call, interface, cache_root):
         "overlap",
     ]
     pd.testing.assert_index_equal(frame.index, transcript.index)
-    assert frame["text"].tolist() == transcript["text"].tolist()
-    assert frame["speaker"].tolist() == transcript["speaker"].tolist()
+    pd.testing.assert_series_equal(frame["text"], transcript["text"])
+    pd.testing.assert_series_equal(frame["speaker"], transcript["speaker"])
     scores = interface.process_index(transcript.index)
     pd.testing.assert_frame_equal(frame[scores.columns], scores)
     assert not frame["overlap"].any()
@@ -528,6 +528,7 @@ def test_process_words(call, interface):
     transcript = expected_words(call)
     frame = audemo.process_transcript(interface, transcript, level="word")
     pd.testing.assert_index_equal(frame.index, transcript.index)
+    pd.testing.assert_frame_equal(frame[["speaker", "text"]], transcript)
     assert list(frame.columns) == [
         "speaker",
         "text",

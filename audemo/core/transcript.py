@@ -428,7 +428,7 @@ def process_transcript(
         frame = process_turns(interface, speakers, **cache)
         windowed = "turn" in frame
         rows = frame["turn"].to_numpy() if windowed else np.arange(len(frame))
-        frame.insert(2 if windowed else 1, "text", texts.to_numpy()[rows])
+        frame.insert(2 if windowed else 1, "text", texts.array.take(rows))
         if not has_speakers:
             frame = frame.drop(columns=["speaker", "overlap"])
         return frame
@@ -451,9 +451,9 @@ def process_transcript(
     # the rows of unique windows, repeated for the words that share one
     positions = unique.get_indexer(windows)
     frame = scores.iloc[positions].set_axis(transcript.index)
-    frame.insert(0, "text", texts.to_numpy())
+    frame.insert(0, "text", texts.array)
     if has_speakers:
-        frame.insert(0, "speaker", transcript["speaker"].to_numpy())
+        frame.insert(0, "speaker", transcript["speaker"].array)
         frame["overlap"] = overlap_mask(frame).to_numpy()
     return frame
 
