@@ -754,6 +754,10 @@ def test_cli_errors(call, tmp_path, model_root, capsys):
         (["--level", "word"], r"--level and --context need --transcript"),
         (["--transcript", vtt, "--context", "2"], r"add --level word"),
         (
+            ["--transcript", vtt, "--level", "word", "--context", "0.01"],
+            r"--context must be at least 0.025 seconds",
+        ),
+        (
             ["--transcript", vtt, "--level", "word", "--win-dur", "1"],
             r"leave out --win-dur and --vad",
         ),
@@ -764,7 +768,7 @@ def test_cli_errors(call, tmp_path, model_root, capsys):
         (["--transcript", vtt, "--speakers", str(rttm)], r"names its speakers"),
         (
             ["--transcript", vtt, "--level", "word"],
-            r"WebVTT files have no word times",
+            r"WebVTT files have no word times.*--level segment",
         ),
         (
             ["--transcript", f"{tmp_path / 'db'}:transcript"],

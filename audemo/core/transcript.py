@@ -216,7 +216,7 @@ def read_transcript(
         raise ValueError(
             f"'{path}': {FORMATS[extension]} files have no word times, "
             f"only whisper and whisperX JSON with word timestamps: "
-            f"use level='segment'."
+            f"read segments (level='segment', audemo predict --level segment)."
         )
     if file is None:
         file = _recording(path, root)
@@ -786,7 +786,7 @@ def _whisper_rows(data, path: str, level: str) -> list:
             raise ValueError(
                 f"{where}: no 'words' list: the transcript has no word "
                 f"timestamps (whisper: word_timestamps=True; whisperX: align). "
-                f"Use level='segment'."
+                f"Read segments (level='segment', audemo predict --level segment)."
             )
         for k, word in enumerate(words):
             place = f"{where}.words[{k}]"

@@ -57,6 +57,7 @@ from audemo.core.transcript import read_transcript
 from audemo.core.transcription import ENGINES
 from audemo.core.transcription import MODEL
 from audemo.core.transcription import Transcription
+from audemo.core.turns import MIN_PIECE
 from audemo.core.turns import check_segmented
 from audemo.core.turns import check_turns
 from audemo.core.turns import read_rttm
@@ -713,6 +714,11 @@ def _check_transcript_options(args: argparse.Namespace):
         return
     if args.context is not None and args.level != "word":
         raise ValueError("--context is the window around a word: add --level word.")
+    if args.context is not None and not args.context >= MIN_PIECE:
+        raise ValueError(
+            f"--context must be at least 0.025 seconds (the model's shortest "
+            f"input), not {args.context:g}."
+        )
     if args.level == "word" and (args.win_dur is not None or args.vad):
         raise ValueError(
             "--level word processes a window around each word (--context): "
