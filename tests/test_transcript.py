@@ -297,6 +297,19 @@ def test_read_whisperx_json(call, tmp_path):
     pd.testing.assert_frame_equal(transcript, expected_words(call))
 
 
+def test_read_words_without_duration(call, tmp_path):
+    _, path, sentences, words = call
+    data = whisper_json(sentences, words)
+    # whisper ends a segment with a word it cannot place in time
+    data["segments"][0]["words"].append({"word": " again", "start": 2.5, "end": 2.5})
+    whisper = write_json(str(tmp_path / "call.json"), data)
+    with pytest.warns(RuntimeWarning, match=r"Left out 1 row without duration"):
+        transcript = audemo.read_transcript(whisper, file=path, level="word")
+    pd.testing.assert_frame_equal(
+        transcript, expected_words(call).drop(columns="speaker")
+    )
+
+
 def test_read_audformat_table(call, tmp_path):
     root, path, sentences, _ = call
     db = audformat.Database("call")
@@ -368,8 +381,8 @@ SRT_CUE = "1\n00:00:00,300 --> 00:00:01,000\nHello\n\n"
         (
             "order.vtt",
             "WEBVTT\n\n00:00:00.300 --> 00:00:01.000\nHi\n\n"
-            "00:00:01.000 --> 00:00:01.000\nthere\n",
-            r"order.vtt, line 6: ends at 1 s, when it starts",
+            "00:00:01.000 --> 00:00:00.500\nthere\n",
+            r"order.vtt, line 6: ends at 0.5 s, before it starts \(1 s\)",
         ),
         ("syntax.json", '{"segments": [\n  {"start": 0,}\n]}', r"syntax.json, line 2"),
         ("list.json", "[1, 2]", r"list.json: unknown JSON shape \(list\)"),

@@ -125,6 +125,9 @@ def read_transcript(
     they hold no words
     (the silent intervals of a TextGrid,
     empty subtitles).
+    Rows without duration (start = end;
+    whisper gives them to words it cannot place in time)
+    are left out with one warning for all of them.
     Files may start with a UTF-8 byte order mark
     and have Windows line ends (CRLF);
     TextGrid files may also be UTF-16 with a byte order mark,
@@ -552,16 +555,26 @@ def _from_frame(source, root, level) -> pd.DataFrame:
 
 def _make_transcript(file: str, rows: list, root) -> pd.DataFrame:
     r"""Transcript frame of one recording from parsed rows."""
+    for start, end, _, _, label in rows:
+        if end < start:
+            raise ValueError(
+                f"{label}: ends at {end / 1e9:g} s, before it starts "
+                f"({start / 1e9:g} s). Correct the times."
+            )
+    # whisper gives words it cannot place in time no duration
+    zero = [row for row in rows if row[1] == row[0]]
+    if zero:
+        warn_items(
+            f"Left out {count(len(zero), 'row')} without duration (start = end)",
+            [
+                f"{label}: {text!r} at {start / 1e9:g} s"
+                for start, _, text, _, label in zero
+            ],
+        )
+        rows = [row for row in rows if row[1] > row[0]]
     starts = np.asarray([row[0] for row in rows], dtype="int64")
     ends = np.asarray([row[1] for row in rows], dtype="int64")
     labels = [row[4] for row in rows]
-    for start, end, label in zip(starts, ends, labels):
-        if end <= start:
-            raise ValueError(
-                f"{label}: ends at {end / 1e9:g} s, "
-                f"{'before' if end < start else 'when'} it starts "
-                f"({start / 1e9:g} s). Correct the times."
-            )
     files = [file] * len(rows)
     if rows:
         ends = _clip_to_audio(files, starts, ends, labels, root)
