@@ -689,6 +689,12 @@ def test_cli_words_and_summary(call, tmp_path, model_root, interface, capsys):
     assert out.split("\n")[1].split() == ["speaker", "A", "B"]
     # words apart by pauses count as turns of their own
     assert re.search(r"turns\s+9\.000\s+5\.000", out)
+    # without speakers there is nothing to sum up per speaker
+    plain = str(tmp_path / "plain.csv")
+    read_results(output).drop(columns="speaker").to_csv(plain)
+    code, _, err = cli(capsys, "summary", plain)
+    assert code == 1
+    assert "plain.csv has no speaker column: predict with --speakers" in err
 
 
 def test_cli_segments_with_speakers(call, tmp_path, model_root, interface, capsys):

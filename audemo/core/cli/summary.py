@@ -1,7 +1,8 @@
 r"""``audemo summary``: emotion per speaker of conversation results.
 
 Reads results with a ``speaker`` column
-(``audemo predict --speakers``)
+(``audemo predict --speakers``,
+or ``--transcript`` with speakers)
 and prints :func:`audemo.speaker_summary`
 (one column per file and speaker, rounded to 3 decimals),
 optionally written to a CSV file.
@@ -33,7 +34,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "summary",
         help="emotion per speaker of a conversation",
         description=(
-            "Sum up results with a speaker column (audemo predict --speakers) "
+            "Sum up results with a speaker column (audemo predict --speakers, "
+            "or --transcript with speakers) "
             "per file and speaker: turns, speaking time, share, and mean, "
             "standard deviation, trend per minute, min and max per dimension."
         ),
@@ -95,6 +97,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
+    if "speaker" not in frame.columns:
+        raise ValueError(
+            f"{args.results} has no speaker column: predict with --speakers, "
+            f"or with a --transcript that names its speakers "
+            f"(or --transcript ... --speakers SOURCE)."
+        )
     summary = speaker_summary(frame, normalize=args.normalize, overlap=args.overlap)
     # one column per file and speaker: the statistics fit a terminal
     print(summary.round(3).T.to_string())
