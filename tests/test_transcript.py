@@ -694,7 +694,7 @@ def test_cli_words_and_summary(call, tmp_path, model_root, interface, capsys):
     read_results(output).drop(columns="speaker").to_csv(plain)
     code, _, err = cli(capsys, "summary", plain)
     assert code == 1
-    assert "plain.csv has no speaker column: predict with --speakers" in err
+    assert "plain.csv has no 'speaker' column: predict with --speakers" in err
 
 
 def test_cli_segments_with_speakers(call, tmp_path, model_root, interface, capsys):

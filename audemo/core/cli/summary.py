@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     frame = read_results(args.results)
     if "speaker" not in frame.columns:
         raise ValueError(
-            f"{args.results} has no speaker column: predict with --speakers, "
+            f"{args.results} has no 'speaker' column: predict with --speakers, "
             f"or with a --transcript that names its speakers "
             f"(or --transcript ... --speakers SOURCE)."
         )
