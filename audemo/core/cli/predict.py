@@ -412,7 +412,7 @@ def transcript(value: str) -> tuple[str, ...]:
         or ``("auto",)``
 
     Raises:
-        argparse.ArgumentTypeError: if ``value`` is neither
+        argparse.ArgumentTypeError: if ``value`` is none of them
 
     Examples:
         >>> transcript("call.srt")
@@ -434,7 +434,7 @@ def transcript(value: str) -> tuple[str, ...]:
             f"'{value}' is neither a transcript file "
             f"({', '.join('.' + name for name in FORMATS)}) "
             f"nor DB:TABLE[:COLUMN] with the folder DB of an audformat "
-            f"database (db.yaml)"
+            f"database (db.yaml), nor auto"
         )
     return database
 
