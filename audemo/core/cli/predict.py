@@ -703,14 +703,12 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
 
 def _check_transcript_options(args: argparse.Namespace):
     r"""Refuse transcript options that do not fit together."""
-    if args.transcript is None:
+    source = args.transcript[0] if args.transcript else None
+    if source != "auto" and (args.asr is not None or args.asr_model is not None):
+        raise ValueError("--asr and --asr-model need --transcript auto.")
+    if source is None:
         if args.level is not None or args.context is not None:
             raise ValueError("--level and --context need --transcript.")
-    if (args.transcript or [None])[0] != "auto" and (
-        args.asr is not None or args.asr_model is not None
-    ):
-        raise ValueError("--asr and --asr-model need --transcript auto.")
-    if args.transcript is None:
         return
     if args.context is not None and args.level != "word":
         raise ValueError("--context is the window around a word: add --level word.")
