@@ -1,6 +1,8 @@
 r"""Pictures of predictions.
 
-Emotion over time, conversations, the circumplex, confusions.
+Emotion over time, conversations, the circumplex, confusions
+(with matplotlib),
+and transcripts tinted by emotion as HTML pages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-r"""Pictures of predictions (needs the ``plot`` extra: matplotlib)."""
+r"""Pictures of predictions.
+
+The pictures need the ``plot`` extra (matplotlib);
+:func:`transcript` writes an HTML page and needs nothing more.
+"""
 
 from audemo.core.plot import circumplex
 from audemo.core.plot import confusion
