@@ -30,6 +30,10 @@ from audemo.core.robustness import perturb
 from audemo.core.robustness import robustness
 from audemo.core.segment import VoiceActivity
 from audemo.core.stream import Stream
+from audemo.core.transcript import assign_speakers
+from audemo.core.transcript import process_transcript
+from audemo.core.transcript import read_transcript
+from audemo.core.transcription import Transcription
 from audemo.core.turns import check_turns
 from audemo.core.turns import exclude_overlap
 from audemo.core.turns import overlap_mask

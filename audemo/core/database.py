@@ -95,6 +95,9 @@ if it has one that takes the speakers,
 else the string scheme ``audemo-speaker``.
 """
 
+TEXT_SCHEME = "audemo-text"
+r"""String scheme of the ``text`` column of a transcript's emotion."""
+
 # a header of a large corpus lists thousands of scheme labels,
 # far more than a pipeline: bounds of their own, still far from a YAML bomb
 # (a header at these bounds is refused in seconds, not minutes)
@@ -523,7 +526,10 @@ def to_database(
             f"pass overwrite=True to replace it or choose another table_id."
         )
     conversation = "speaker" in frame.columns
-    index = _table_index(frame, db.root, keep_segments=conversation)
+    # sentences and words of a transcript stay segments, too
+    index = _table_index(
+        frame, db.root, keep_segments=conversation or "text" in frame.columns
+    )
     schemes = _column_schemes(frame.columns, conversation)
     if conversation:
         schemes.update(_conversation_schemes(db, frame))
@@ -736,6 +742,8 @@ def _column_schemes(columns: pd.Index, conversation: bool = False) -> dict[str, 
             schemes[column] = DIMENSION_SCHEME
         elif column == PREDICTED_CATEGORY:
             schemes[column] = PREDICTED_CATEGORY_SCHEME[0]
+        elif column == "text":
+            schemes[column] = TEXT_SCHEME
         elif str(column).startswith("hidden_states-"):
             schemes[column] = EMBEDDING_SCHEME
         else:
@@ -751,6 +759,7 @@ def _add_schemes(db: audformat.Database, scheme_ids: set[str]):
     conversation = list(CONVERSATION_SCHEMES.values())
     conversation.append(("audemo-speaker", "str", "Speaker of the turn."))
     conversation.append(PREDICTED_CATEGORY_SCHEME)
+    conversation.append((TEXT_SCHEME, "str", "What was said (a transcript)."))
     for scheme_id, dtype, description in conversation:
         if scheme_id in scheme_ids and scheme_id not in db.schemes:
             db.schemes[scheme_id] = audformat.Scheme(dtype, description=description)

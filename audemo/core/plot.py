@@ -1,6 +1,8 @@
 r"""Pictures of predictions.
 
-Emotion over time, conversations, the circumplex, confusions.
+Emotion over time, conversations, the circumplex, confusions
+(with matplotlib),
+and transcripts tinted by emotion as HTML pages.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
+import html
 
 import numpy as np
 import pandas as pd
@@ -35,6 +38,12 @@ SPEAKER_COLORS = (
     "#64b5cd",
 )
 r"""Colours of speakers, in the order of their first row."""
+
+TINTS = {"low": (44, 123, 182), "high": (215, 25, 28)}
+r"""Colours (RGB) of low and high scores in :func:`transcript`."""
+
+# words end a line of a word-level transcript at a pause this long (s)
+LINE_PAUSE = 1.0
 
 
 @contextlib.contextmanager
@@ -515,6 +524,220 @@ def save_figure(figure, target: object, **options):
         text.set_usetex(False)
     with plain_text():  # and the texts made while it is drawn (ticks)
         figure.savefig(target, **options)
+
+
+def transcript(
+    frame: pd.DataFrame,
+    *,
+    dimension: str = "valence",
+    file: str | None = None,
+    level: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> str:
+    r"""The transcript of a recording as a page, tinted by emotion.
+
+    One line per segment,
+    with its start time and speaker,
+    its text tinted by the score of ``dimension``:
+    blue below the middle of the scale,
+    red above it,
+    the stronger the further from the middle;
+    a legend shows the scale,
+    and hovering a segment (or word) shows its score and time.
+    With words (``level="word"``)
+    each word is tinted on its own;
+    a line holds the words of one speaker
+    up to a word ending in ``.``, ``?`` or ``!``,
+    a pause of more than 1 s,
+    or another speaker.
+
+    The page is one HTML file
+    without scripts or anything loaded from elsewhere,
+    its text escaped:
+    a transcript of an hour (10,000 words) opens at once.
+
+    Args:
+        frame: emotion of a transcript,
+            e.g. :func:`audemo.process_transcript`,
+            with a ``text`` column on a segmented index
+        dimension: the score that tints the text
+        file: which file to show, needed if ``frame`` holds several
+        level: ``"segment"`` or ``"word"``;
+            default: ``"word"`` if no text holds white space
+        vmin: score at the blue end of the scale,
+            default: the lowest score shown
+        vmax: score at the red end of the scale,
+            default: the highest score shown
+
+    Returns:
+        the page as HTML
+
+    Raises:
+        ValueError: if ``frame`` has no ``text`` or ``dimension`` column,
+            holds several files and ``file`` is not given,
+            ``level`` is unknown,
+            or ``vmin`` is not below ``vmax``
+
+    Examples:
+        >>> frame = pd.DataFrame(
+        ...     {"text": ["Hello <there>", "Bye."], "valence": [0.3, 0.7]},
+        ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 2], [1.5, 3]),
+        ... )
+        >>> page = transcript(frame)
+        >>> "Hello &lt;there&gt;" in page, "<script" in page
+        (True, False)
+
+    """
+    if "text" not in frame.columns:
+        raise ValueError(
+            f"A transcript picture needs a 'text' column, the results have "
+            f"{list(frame.columns)}: predict with --transcript "
+            f"(audemo.process_transcript)."
+        )
+    if dimension not in frame.columns:
+        raise ValueError(
+            f"The results have no column {dimension!r} to tint the text with, "
+            f"they have {list(frame.columns)}."
+        )
+    frame = _select_file(frame, file)
+    file = frame.attrs.get("file", "")
+    texts = frame["text"].astype("string").fillna("").to_numpy(str)
+    if level is None:
+        level = "segment" if any(" " in text.strip() for text in texts) else "word"
+    if level not in ("segment", "word"):
+        raise ValueError(f"level must be 'segment' or 'word', not {level!r}.")
+    values = frame[dimension].to_numpy(float)
+    valid = values[~np.isnan(values)]
+    low = float(valid.min()) if vmin is None and len(valid) else vmin
+    high = float(valid.max()) if vmax is None and len(valid) else vmax
+    low, high = (0.0 if low is None else low), (1.0 if high is None else high)
+    if vmin is None and vmax is None and low == high:
+        low, high = low - 0.5, high + 0.5  # one score: the middle of a scale
+    if not low < high:
+        raise ValueError(f"vmin ({low:g}) must be below vmax ({high:g}).")
+    starts = frame.index.get_level_values("start").total_seconds().to_numpy()
+    ends = frame.index.get_level_values("end").total_seconds().to_numpy()
+    if "speaker" in frame.columns:
+        speakers = frame["speaker"].astype("string").fillna("").to_numpy(str)
+    else:
+        speakers = np.full(len(frame), "", dtype=object)
+    colours = {
+        speaker: SPEAKER_COLORS[i % len(SPEAKER_COLORS)]
+        for i, speaker in enumerate(dict.fromkeys(speakers))
+    }
+    pieces = []
+    line = []
+    for i in range(len(frame)):
+        if line and (
+            level == "segment"
+            or speakers[i] != speakers[line[-1]]
+            or starts[i] - ends[line[-1]] > LINE_PAUSE
+            or texts[line[-1]].rstrip().endswith((".", "?", "!"))
+        ):
+            pieces.append(
+                _transcript_line(
+                    line,
+                    texts,
+                    speakers,
+                    starts,
+                    ends,
+                    values,
+                    dimension,
+                    colours,
+                    low,
+                    high,
+                )
+            )
+            line = []
+        line.append(i)
+    if line:
+        pieces.append(
+            _transcript_line(
+                line,
+                texts,
+                speakers,
+                starts,
+                ends,
+                values,
+                dimension,
+                colours,
+                low,
+                high,
+            )
+        )
+    legend = (
+        f'<div class="legend"><span>{dimension} {low:.2f}</span>'
+        f'<span class="scale" style="background:linear-gradient(to right, '
+        f'{_tint(0.0)}, {_tint(0.5)}, {_tint(1.0)})"></span>'
+        f"<span>{high:.2f}</span></div>"
+    )
+    title = html.escape(f"{file} · {dimension}" if file else dimension)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{_TRANSCRIPT_CSS}</style></head>"
+        f'<body><h1>{title}</h1>{legend}<div class="transcript">\n'
+        + "\n".join(pieces)
+        + "\n</div></body></html>\n"
+    )
+
+
+_TRANSCRIPT_CSS = (
+    "body{font:15px/1.5 system-ui,sans-serif;margin:1.5em;color:#222}"
+    "h1{font-size:1.2em}"
+    ".legend{display:flex;align-items:center;gap:.5em;margin-bottom:1em}"
+    ".scale{display:inline-block;width:12em;height:1em;border:1px solid #999}"
+    ".line{display:flex;gap:.8em;padding:.15em 0}"
+    ".time{color:#666;font-variant-numeric:tabular-nums;min-width:5.5em}"
+    ".speaker{font-weight:600;min-width:6em}"
+    ".text span{padding:0 .1em;border-radius:3px}"
+    ".text .none{background:repeating-linear-gradient(45deg,#eee,#eee 3px,"
+    "#fff 3px,#fff 6px)}"
+)
+
+
+def _transcript_line(
+    line, texts, speakers, starts, ends, values, dimension, colours, low, high
+) -> str:
+    r"""One line of a transcript page: time, speaker, tinted text."""
+    spans = []
+    for i in line:
+        value = values[i]
+        time = f"{_clock(starts[i])}–{_clock(ends[i])}"
+        if np.isnan(value):
+            tint, hover = 'class="none"', f"{dimension}: no score, {time}"
+        else:
+            position = min(max((value - low) / (high - low), 0.0), 1.0)
+            tint = f'style="background:{_tint(position)}"'
+            hover = f"{dimension} {value:.3f}, {time}"
+        spans.append(
+            f'<span {tint} title="{html.escape(hover)}" '
+            f'data-value="{value:.6g}">{html.escape(texts[i])}</span>'
+        )
+    speaker = speakers[line[0]]
+    return (
+        f'<div class="line"><span class="time">{_clock(starts[line[0]])}</span>'
+        f'<span class="speaker" style="color:{colours[speaker]}">'
+        f"{html.escape(speaker)}</span>"
+        f'<span class="text">{" ".join(spans)}</span></div>'
+    )
+
+
+def _tint(position: float) -> str:
+    r"""Background of a score at ``position`` (0..1) of the scale."""
+    colour = TINTS["low"] if position < 0.5 else TINTS["high"]
+    alpha = abs(position - 0.5) * 2 * 0.6
+    return f"rgba({colour[0]},{colour[1]},{colour[2]},{alpha:.2f})"
+
+
+def _clock(seconds: float) -> str:
+    r"""Seconds as m:ss.s, or h:mm:ss.s from an hour on."""
+    seconds = round(seconds, 1)  # 59.97 s is 1:00.0, not 0:60.0
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{rest:04.1f}"
+    return f"{minutes}:{rest:04.1f}"
 
 
 def _timed_rows(

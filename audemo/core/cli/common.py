@@ -390,14 +390,15 @@ def check_speaker_results(frame: pd.DataFrame, path: str, command: str):
         >>> check_speaker_results(pd.DataFrame({"arousal": [0.5]}), "a.csv", "summary")
         Traceback (most recent call last):
         ...
-        ValueError: 'a.csv' holds no speakers (columns: arousal): summary needs results of audemo predict --speakers (an RTTM file, a database table of turns, or auto).
+        ValueError: 'a.csv' holds no speakers (columns: arousal): summary needs results of audemo predict --speakers (an RTTM file, a database table of turns, or auto), or of --transcript with a transcript that names its speakers.
 
     """  # noqa: E501
     if "speaker" not in frame.columns:
         raise ValueError(
             f"'{path}' holds no speakers (columns: {', '.join(frame.columns)}): "
             f"{command} needs results of audemo predict --speakers "
-            f"(an RTTM file, a database table of turns, or auto)."
+            f"(an RTTM file, a database table of turns, or auto), "
+            f"or of --transcript with a transcript that names its speakers."
         )
 
 

@@ -5,8 +5,10 @@ The valence-arousal plane with one point per row
 the scores of one file over time
 (:func:`audemo.plot.timeline`),
 or of each speaker of a conversation
-(:func:`audemo.plot.conversation`).
-Needs matplotlib.
+(:func:`audemo.plot.conversation`),
+all of which need matplotlib;
+or a transcript tinted by emotion as an HTML page
+(:func:`audemo.plot.transcript`).
 
 """
 
@@ -17,10 +19,12 @@ import argparse
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_speaker_results
 from audemo.core.cli.common import picture_formats
+from audemo.core.define import DIMENSIONS
 from audemo.core.plot import circumplex
 from audemo.core.plot import conversation
 from audemo.core.plot import save_figure
 from audemo.core.plot import timeline
+from audemo.core.plot import transcript
 from audemo.core.results import read_results
 
 
@@ -42,7 +46,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "the valence-arousal plane with one point per row (circumplex), "
             "the scores of one file over time (timeline; needs results "
             "of --win-dur or --vad), or of each speaker of a conversation "
-            "(conversation; needs results of --speakers)."
+            "(conversation; needs results of --speakers), or a transcript as "
+            "an HTML page, each segment or word tinted by --dimension "
+            "(transcript; needs results of --transcript, -o page.html)."
         ),
     )
     command.add_argument("results", help="results file (.csv or .parquet)")
@@ -51,12 +57,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--kind",
-        choices=["circumplex", "timeline", "conversation"],
+        choices=["circumplex", "timeline", "conversation", "transcript"],
         default="circumplex",
         help="kind of picture (default: circumplex)",
     )
     command.add_argument(
-        "--file", default=None, help="the file to show in a timeline or conversation"
+        "--file",
+        default=None,
+        help="the file to show in a timeline, conversation or transcript",
+    )
+    command.add_argument(
+        "--dimension",
+        choices=list(DIMENSIONS),
+        default=None,
+        help="with --kind transcript: the score that tints the text (default: valence)",
     )
     command.add_argument(
         "--overwrite", action="store_true", help="replace an existing picture"
@@ -82,6 +96,19 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    if args.kind == "transcript":
+        check_output(args.output, ["html"], overwrite=args.overwrite, what="-o")
+        page = transcript(
+            read_results(args.results),
+            dimension=args.dimension or "valence",
+            file=args.file,
+        )
+        with open(args.output, "w", encoding="utf-8") as fp:
+            fp.write(page)
+        print(args.output)
+        return 0
+    if args.dimension is not None:
+        raise ValueError("--dimension tints a transcript: add --kind transcript.")
     check_output(args.output, picture_formats(), overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
     if args.kind == "conversation":

@@ -52,6 +52,16 @@ from audemo.core.precision import PRECISIONS
 from audemo.core.results import TIME_FORMATS
 from audemo.core.results import write_results
 from audemo.core.segment import VoiceActivity
+from audemo.core.transcript import CONTEXT
+from audemo.core.transcript import FORMATS
+from audemo.core.transcript import LEVELS
+from audemo.core.transcript import assign_speakers
+from audemo.core.transcript import process_transcript
+from audemo.core.transcript import read_transcript
+from audemo.core.transcription import ENGINES
+from audemo.core.transcription import MODEL
+from audemo.core.transcription import Transcription
+from audemo.core.turns import MIN_PIECE
 from audemo.core.turns import check_segmented
 from audemo.core.turns import check_turns
 from audemo.core.turns import read_rttm
@@ -96,6 +106,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     _add_processing_options(command)
     _add_row_options(command)
     _add_speaker_options(command)
+    _add_transcript_options(command)
     return command
 
 
@@ -343,6 +354,122 @@ def _add_speaker_options(command: argparse.ArgumentParser):
     )
 
 
+def _add_transcript_options(command: argparse.ArgumentParser):
+    r"""Transcripts: emotion per segment or word of what was said."""
+    command.add_argument(
+        "--transcript",
+        type=transcript,
+        default=None,
+        metavar="SOURCE",
+        help=(
+            "emotion per segment (or word) of a transcript: a SubRip (.srt), "
+            "WebVTT (.vtt), whisper or whisperX (.json) or Praat (.TextGrid) "
+            "file of the one input recording, or DB:TABLE[:COLUMN] (the text "
+            "column, or COLUMN, of a segmented table of the audformat database "
+            "in folder DB, and its speaker column if it has one); extra "
+            "audemo[transcripts]; or auto: speech recognition (--asr); "
+            "columns (speaker,) text, arousal, dominance, "
+            "valence (, overlap with speakers). With --speakers (for a "
+            "transcript without speakers) each segment gets the speaker who "
+            "talks most during it"
+        ),
+    )
+    command.add_argument(
+        "--level",
+        choices=list(LEVELS),
+        default=None,
+        help=(
+            "with --transcript: one row per segment (default) or per word "
+            "(whisper JSON with word timestamps)"
+        ),
+    )
+    command.add_argument(
+        "--asr",
+        choices=list(ENGINES),
+        default=None,
+        help=(
+            "with --transcript auto: the speech recognizer, faster-whisper "
+            "(default; extra audemo[asr]) or pocketsphinx (US English, built "
+            "in, low accuracy: for trying the path, not for transcripts)"
+        ),
+    )
+    command.add_argument(
+        "--asr-model",
+        default=None,
+        metavar="MODEL",
+        help=(
+            "with --transcript auto: faster-whisper model size (tiny, base, "
+            f"small, medium, large-v3, ...) or folder (default: {MODEL})"
+        ),
+    )
+    command.add_argument(
+        "--context",
+        type=float,
+        default=None,
+        metavar="S",
+        help=(
+            "with --level word: each word's emotion is that of S seconds "
+            f"centred on it, clipped to the recording (default: {CONTEXT:g})"
+        ),
+    )
+
+
+def transcript(value: str) -> tuple[str, ...]:
+    r"""Type of ``--transcript``: where the transcript comes from.
+
+    Args:
+        value: a transcript file,
+            ``DB:TABLE[:COLUMN]``
+            with the folder of an audformat database,
+            or ``auto``
+
+    Returns:
+        ``("file", path)``,
+        ``("database", folder, table, column)``
+        or ``("auto",)``
+
+    Raises:
+        argparse.ArgumentTypeError: if ``value`` is none of them
+
+    Examples:
+        >>> transcript("call.srt")
+        ('file', 'call.srt')
+        >>> db = audformat.Database("mydb")
+        >>> db.save("mydb")
+        >>> transcript("mydb:transcript"), transcript("mydb:transcript:words")
+        (('database', 'mydb', 'transcript', 'text'), ('database', 'mydb', 'transcript', 'words'))
+
+    """  # noqa: E501
+    if value == "auto":
+        return ("auto",)
+    extension = value.rsplit(".", 1)[-1].lower() if "." in value else ""
+    if extension in FORMATS:
+        return ("file", value)
+    database = _database_source(value, "text")
+    if database is None:
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is neither a transcript file "
+            f"({', '.join('.' + name for name in FORMATS)}) "
+            f"nor DB:TABLE[:COLUMN] with the folder DB of an audformat "
+            f"database (db.yaml), nor auto"
+        )
+    return database
+
+
+def _database_source(value: str, default: str) -> tuple[str, ...] | None:
+    r"""``("database", folder, table, column)`` of ``DB:TABLE[:COLUMN]``."""
+    parts = value.split(":")
+    # the folder may hold a colon itself: try TABLE:COLUMN, then TABLE
+    for split, column in ((len(parts) - 2, None), (len(parts) - 1, default)):
+        folder = ":".join(parts[:split])
+        if split > 0 and os.path.isfile(os.path.join(folder, "db.yaml")):
+            table = parts[split]
+            column = column or parts[split + 1]
+            if table and column:
+                return ("database", folder, table, column)
+    return None
+
+
 def speakers(value: str) -> tuple[str, ...]:
     r"""Type of ``--speakers``: where the speaker turns come from.
 
@@ -372,15 +499,9 @@ def speakers(value: str) -> tuple[str, ...]:
         return ("auto",)
     if value.lower().endswith(".rttm") or os.path.isfile(value):
         return ("rttm", value)
-    parts = value.split(":")
-    # the folder may hold a colon itself: try TABLE:COLUMN, then TABLE
-    for split, column in ((len(parts) - 2, None), (len(parts) - 1, "speaker")):
-        folder = ":".join(parts[:split])
-        if split > 0 and os.path.isfile(os.path.join(folder, "db.yaml")):
-            table = parts[split]
-            column = column or parts[split + 1]
-            if table and column:
-                return ("database", folder, table, column)
+    database = _database_source(value, "speaker")
+    if database is not None:
+        return database
     raise argparse.ArgumentTypeError(
         f"'{value}' is neither an RTTM file (.rttm), nor DB:TABLE[:COLUMN] "
         f"with the folder DB of an audformat database (db.yaml), nor auto"
@@ -506,7 +627,16 @@ def run(args: argparse.Namespace) -> int:
     cache_options = {"cache_root": args.cache_root}
     if args.file_key is not None:
         cache_options["file_key"] = args.file_key
-    if args.speakers is None:
+    if args.transcript is not None:
+        frame = process_transcript(
+            interface,
+            _transcript(args, index, root),
+            level=args.level or "segment",
+            context=args.context,
+            root=root,
+            **cache_options,
+        )
+    elif args.speakers is None:
         frame = interface.process_index(index, root=root, **cache_options)
     else:
         frame = process_turns(
@@ -523,6 +653,7 @@ def run(args: argparse.Namespace) -> int:
         interface.win_dur is None
         and interface.process.segment is None
         and args.speakers is None
+        and args.transcript is None
     )
     if database is not None:
         table = frame.reset_index(["start", "end"], drop=True) if whole_files else frame
@@ -597,6 +728,7 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         raise ValueError(
             f"--num-speakers must be a positive number, not {args.num_speakers}."
         )
+    _check_transcript_options(args)
     if args.file_key is not None and args.cache_root is None:
         raise ValueError("--file-key needs --cache-root (it keys the results cache).")
     if args.head and args.outputs != ["logits"]:
@@ -631,6 +763,34 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
             f"add --mixdown or select a single channel."
         )
     return selected
+
+
+def _check_transcript_options(args: argparse.Namespace):
+    r"""Refuse transcript options that do not fit together."""
+    source = args.transcript[0] if args.transcript else None
+    if source != "auto" and (args.asr is not None or args.asr_model is not None):
+        raise ValueError("--asr and --asr-model need --transcript auto.")
+    if source is None:
+        if args.level is not None or args.context is not None:
+            raise ValueError("--level and --context need --transcript.")
+        return
+    if args.context is not None and args.level != "word":
+        raise ValueError("--context is the window around a word: add --level word.")
+    if args.context is not None and not args.context >= MIN_PIECE:
+        raise ValueError(
+            f"--context must be at least 0.025 seconds (the model's shortest "
+            f"input), not {args.context:g}."
+        )
+    if args.level == "word" and (args.win_dur is not None or args.vad):
+        raise ValueError(
+            "--level word processes a window around each word (--context): "
+            "leave out --win-dur and --vad."
+        )
+    if args.exclude_overlap:
+        raise ValueError(
+            "--exclude-overlap cuts turns into pieces, a transcript's segments "
+            "stay whole: leave it out with --transcript."
+        )
 
 
 def _check_output(args: argparse.Namespace) -> tuple[audformat.Database | None, str]:
@@ -756,6 +916,62 @@ def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Se
     return turns
 
 
+def _transcript(
+    args: argparse.Namespace, index: pd.Index, root: str | None
+) -> pd.DataFrame:
+    r"""The transcript of the input files, their paths as in ``index``.
+
+    A transcript file belongs to one recording:
+    it needs exactly one input file.
+    With ``--speakers`` each segment gets the speaker
+    who talks most during it (:func:`audemo.assign_speakers`).
+
+    """
+    source, *where = args.transcript
+    level = args.level or "segment"
+    if source == "auto":
+        transcription = Transcription(
+            args.asr_model or MODEL,
+            engine=args.asr or "faster-whisper",
+            device=args.device or "cpu",
+        )
+        result = transcription.process_files(list(index), root=root, level=level)
+    elif source == "file":
+        if len(index) != 1:
+            raise ValueError(
+                f"--transcript {where[0]} is the transcript of one recording, "
+                f"got {count(len(index), 'input file')}: give only its "
+                f"recording, or use DB:TABLE[:COLUMN] for several files."
+            )
+        result = read_transcript(where[0], file=index[0], root=root, level=level)
+    else:
+        folder, table_id, column = where
+        inputs = {audeer.path(root or "", file): file for file in index}
+        option = "--transcript"
+        text = _database_turns(folder, table_id, column, inputs, option=option)
+        frame = text.rename("text").to_frame()
+        if "speaker" in load_database(folder)[table_id].columns:
+            speaker = _database_turns(
+                folder, table_id, "speaker", inputs, option=option
+            )
+            frame.insert(0, "speaker", speaker.to_numpy())
+        if frame.empty:
+            raise ValueError(
+                f"--transcript {':'.join(where)} has no rows for the input "
+                f"files: nothing to process."
+            )
+        # a table's rows are read as they are, --level says how to process them
+        result = read_transcript(frame, root=root)
+    if args.speakers is not None:
+        if "speaker" in result.columns:
+            raise ValueError(
+                f"--transcript {':'.join(where)} names its speakers: "
+                f"leave out --speakers."
+            )
+        result = assign_speakers(result, _turns(args, index, root))
+    return result
+
+
 def _readable(file: str, root: str | None) -> bool:
     r"""Whether the duration of an audio file can be read."""
     try:
@@ -817,11 +1033,16 @@ def _rttm_line(path: str, *file_ids: str) -> int:
 
 
 def _database_turns(
-    folder: str, table_id: str, column: str, inputs: dict[str, str]
+    folder: str,
+    table_id: str,
+    column: str,
+    inputs: dict[str, str],
+    *,
+    option: str = "--speakers",
 ) -> pd.Series:
-    r"""Turns of a table of a database, for the files among the inputs."""
+    r"""Turns (or text) of a table of a database, for the input files."""
     db = load_database(folder)
-    what = f"--speakers {folder}:{table_id}:{column}"
+    what = f"{option} {folder}:{table_id}:{column}"
     if table_id not in db.tables:
         raise ValueError(
             f"{what}: database '{folder}' has no table '{table_id}', "

@@ -1,7 +1,8 @@
 r"""``audemo summary``: emotion per speaker of conversation results.
 
 Reads results with a ``speaker`` column
-(``audemo predict --speakers``)
+(``audemo predict --speakers``,
+or ``--transcript`` with speakers)
 and prints :func:`audemo.speaker_summary`
 (one column per file and speaker, rounded to 3 decimals),
 optionally written to a CSV file.
@@ -37,7 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "summary",
         help="emotion per speaker of a conversation",
         description=(
-            "Sum up results with a speaker column (audemo predict --speakers) "
+            "Sum up results with a speaker column (audemo predict --speakers, "
+            "or --transcript with speakers) "
             "per file and speaker: turns, speaking time, share, and mean, "
             "standard deviation, trend per minute, min and max per dimension."
         ),
