@@ -6,7 +6,6 @@ from collections.abc import Sequence
 import hashlib
 import math
 import numbers
-import re
 import warnings
 
 import numpy as np
@@ -18,6 +17,9 @@ import audobject
 from audemo.core.define import DIMENSIONS
 from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
+from audemo.core.fingerprint import is_fingerprint
+from audemo.core.pipeline import CLASS_KEY_PREFIXES
+from audemo.core.pipeline import is_class_key
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
 from audemo.core.utils import argument_error
@@ -35,13 +37,6 @@ _KEYS = {
     "linear": ("method", "slope", "intercept", "samples"),
     "isotonic": ("method", "x", "y", "samples"),
 }
-
-# a SHA256 as audemo writes it (Emotion.fingerprint)
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}", re.ASCII)
-
-# audobject (and audemo.load_pipeline) read a key with these starts as a class:
-# a group label like that would turn into code on loading
-_CLASS_PREFIXES = ("$", "auglib.core.", "audbenchmark.core.")
 
 _REPORT_COLUMNS = (
     "n",
@@ -157,9 +152,7 @@ class Calibration(audobject.Object):
             )
         self.samples = int(samples)
         r"""Number of samples the calibration was fitted on"""
-        if fingerprint is not None and not (
-            isinstance(fingerprint, str) and _FINGERPRINT.fullmatch(fingerprint)
-        ):
+        if fingerprint is not None and not is_fingerprint(fingerprint):
             raise ValueError(
                 f"Calibration fingerprint must be the SHA256 of the model "
                 f"(64 hex digits, as audemo.Emotion().fingerprint), "
@@ -911,11 +904,13 @@ def _check_mappings(mappings: object, method: str) -> dict:
             )
         groups = {}
         for label, mapping in entry["groups"].items():
-            if not isinstance(label, str) or label.startswith(_CLASS_PREFIXES):
+            # audobject (and audemo.load_pipeline) would read such a label as a
+            # class: it would turn into code on loading
+            if not isinstance(label, str) or is_class_key(label):
                 raise ValueError(
                     f"Calibration {where}['groups'] has the group {label!r}: "
                     f"group names are strings that do not start with "
-                    f"{list(_CLASS_PREFIXES)}. Rename the group."
+                    f"{list(CLASS_KEY_PREFIXES)}. Rename the group."
                 )
             groups[label] = _check_mapping(
                 mapping, method, f"{where}['groups'][{label!r}]"
