@@ -13,8 +13,9 @@ and ``audemo report --calibration``.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+
+import pandas as pd
 
 import audeer
 import audformat
@@ -32,6 +33,7 @@ from audemo.core.database import find_column
 from audemo.core.database import relative_index
 from audemo.core.database import scheme_ranges
 from audemo.core.model import model_info
+from audemo.core.report import format_interval
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
 from audemo.core.results import read_results
@@ -218,8 +220,8 @@ def run(args: argparse.Namespace) -> int:
     calibration.to_yaml(args.output)
     for dimension, row in calibration.report.iterrows():
         print(
-            f"{dimension}: CCC {_interval(row, 'before')} -> "
-            f"{_interval(row, 'after')} (cross-validated), n={int(row['n'])}",
+            f"{dimension}: CCC {_ccc(row, 'before')} -> "
+            f"{_ccc(row, 'after')} (cross-validated), n={int(row['n'])}",
             file=sys.stderr,
         )
     print(audeer.path(args.output))
@@ -263,8 +265,8 @@ def _truth_range(
     return next(iter(ranges.values()))
 
 
-def _interval(row, name: str) -> str:
-    value, low, high = (row[f"ccc_{name}{suffix}"] for suffix in ("", "_low", "_high"))
-    if math.isnan(low):  # no bootstrap
-        return f"{value:.3f}"
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+def _ccc(row: pd.Series, name: str) -> str:
+    r"""CCC ``before`` or ``after`` of a report row, with its interval."""
+    return format_interval(
+        *(row[f"ccc_{name}{suffix}"] for suffix in ("", "_low", "_high"))
+    )
