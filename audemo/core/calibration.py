@@ -501,6 +501,8 @@ class Calibration(audobject.Object):
         """
         _check_fit_options(method, folds, min_samples, groups)
         _check_raw(prediction, "prediction", "fit a calibration")
+        if fingerprint is None:
+            fingerprint = prediction.attrs.get("fingerprint")
         truth_range = _check_range(truth_range)
         model_selection = import_optional(
             "sklearn.model_selection", purpose="calibration"
@@ -510,14 +512,9 @@ class Calibration(audobject.Object):
         group_column = next(
             (column for column in data.columns if column.startswith("group-")), None
         )
-        mappings = {}
-        scores = {}
-        skipped = []
+        mappings, scores, skipped = {}, {}, []
         for dimension in _fitted_dimensions(data):
-            selected = _dimension_samples(data, dimension, min_samples, folds)
-            y = selected[f"truth-{dimension}"].to_numpy(dtype="float64")
-            x = selected[f"prediction-{dimension}"].to_numpy(dtype="float64")
-            _check_spread(x, y, dimension)
+            selected, x, y = _dimension_samples(data, dimension, min_samples, folds)
             labels = (
                 None if group_column is None else _label_strings(selected[group_column])
             )
@@ -536,7 +533,7 @@ class Calibration(audobject.Object):
                 seed,
             )
             held_out = _cross_validated(
-                x, y, labels, splits, dimension, method, folds, min_samples
+                x, y, labels, splits, dimension, method, min_samples
             )
             scores[dimension] = _scores(
                 selected.index,
@@ -560,11 +557,7 @@ class Calibration(audobject.Object):
             mappings=mappings,
             truth_range=truth_range,
             samples=len(data),
-            fingerprint=(
-                fingerprint
-                if fingerprint is not None
-                else prediction.attrs.get("fingerprint")
-            ),
+            fingerprint=fingerprint,
             validation={
                 "folds": folds,
                 "split": "sample" if speakers is None else "speaker",
@@ -609,8 +602,14 @@ def _fitted_dimensions(data: pd.DataFrame) -> list[str]:
 
 def _dimension_samples(
     data: pd.DataFrame, dimension: str, min_samples: int, folds: int
-) -> pd.DataFrame:
-    r"""Samples with a gold label and a prediction of a dimension, enough of them."""
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    r"""Samples with a gold label and a prediction of a dimension.
+
+    Returns:
+        the samples, their predictions ``x`` and gold labels ``y``,
+        enough of them and with spread
+
+    """
     selected = data.dropna(subset=[f"truth-{dimension}", f"prediction-{dimension}"])
     required = max(min_samples, folds)
     if len(selected) < required:
@@ -621,7 +620,10 @@ def _dimension_samples(
             f"at least {required} ({{min_samples={min_samples}}}, "
             f"{{folds={folds}}}). Label more samples."
         )
-    return selected
+    y = selected[f"truth-{dimension}"].to_numpy(dtype="float64")
+    x = selected[f"prediction-{dimension}"].to_numpy(dtype="float64")
+    _check_spread(x, y, dimension)
+    return selected, x, y
 
 
 def _warn_reversed(pooled: dict, x: np.ndarray, y: np.ndarray, dimension: str):
@@ -647,7 +649,6 @@ def _cross_validated(
     splits: list,
     dimension: str,
     method: str,
-    folds: int,
     min_samples: int,
 ) -> np.ndarray:
     r"""Scores of each fold mapped by a calibration fitted on the other folds."""
@@ -657,7 +658,7 @@ def _cross_validated(
             _check_spread(x[train], y[train], dimension)
         except ValueError as ex:
             raise ValueError(
-                f"Fold {number + 1} of {folds} cannot be calibrated: {ex} "
+                f"Fold {number + 1} of {len(splits)} cannot be calibrated: {ex} "
                 f"Use fewer folds."
             ) from None
         fold_pooled, fold_groups, _ = _fit_dimension(
