@@ -436,3 +436,6 @@ Options that must fit together
 ``device`` and ``precision``)
 are checked after these.
 """
+
+CHECKED = (*OPTION_CHECKS, "channels", "mixdown", "device")
+r"""Options that :func:`check_options` checks."""

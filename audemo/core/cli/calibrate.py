@@ -81,6 +81,23 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     command.add_argument(
         "--overwrite", action="store_true", help="replace an existing file"
     )
+    _add_fit_options(command)
+    command.add_argument(
+        "--model",
+        default=None,
+        help=(
+            "the model that made the results (a registered name, folder or "
+            "URL in the model cache): its fingerprint is stored, so that the "
+            "calibration is refused for another model "
+            "(default: none stored, accepted for every model)"
+        ),
+    )
+    add_model_cache_root(command, legacy=False)
+    return command
+
+
+def _add_fit_options(command: argparse.ArgumentParser):
+    r"""Options of :meth:`audemo.Calibration.fit`."""
     command.add_argument(
         "--method",
         choices=list(METHODS),
@@ -133,18 +150,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="bootstrap resamples for confidence intervals (default: 1000)",
     )
     command.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
-    command.add_argument(
-        "--model",
-        default=None,
-        help=(
-            "the model that made the results (a registered name, folder or "
-            "URL in the model cache): its fingerprint is stored, so that the "
-            "calibration is refused for another model "
-            "(default: none stored, accepted for every model)"
-        ),
-    )
-    add_model_cache_root(command, legacy=False)
-    return command
 
 
 def run(args: argparse.Namespace) -> int:
