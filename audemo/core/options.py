@@ -51,8 +51,9 @@ BORROWED_ARGUMENTS = {
 }
 r"""Arguments audobject finds on the interface's process."""
 
+# kept only because audemo.core.emotion re-exports it (issue 22, section 3):
+# the name means the dict per class of audemo.core.pipeline.RUNTIME_ARGUMENTS
 RUNTIME_ARGUMENTS = INTERFACE_RUNTIME_ARGUMENTS
-r"""Hidden audobject arguments: settings of a run, not of the numbers."""
 
 # argument names in braces: see argument_error
 _EXAMPLES = {
@@ -66,7 +67,7 @@ def interface_init(**resolvers: type) -> Callable:
     r"""The audobject decorator of an interface's ``__init__``.
 
     Borrows :data:`BORROWED_ARGUMENTS` from the process,
-    hides :data:`RUNTIME_ARGUMENTS`
+    hides :data:`audemo.core.define.INTERFACE_RUNTIME_ARGUMENTS`
     and resolves the given arguments,
     e.g. ``model`` with ``ModelResolver``.
 
@@ -79,7 +80,7 @@ def interface_init(**resolvers: type) -> Callable:
     """
     return audobject.init_decorator(
         borrow=BORROWED_ARGUMENTS,
-        hide=list(RUNTIME_ARGUMENTS),
+        hide=list(INTERFACE_RUNTIME_ARGUMENTS),
         resolvers=resolvers,
     )
 

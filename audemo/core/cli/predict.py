@@ -49,6 +49,7 @@ from audemo.core.inputs import absolute_files
 from audemo.core.inputs import input_to_index
 from audemo.core.inputs import merge_inputs
 from audemo.core.options import CHECKED
+from audemo.core.options import ERRORS
 from audemo.core.options import check_options
 from audemo.core.precision import PRECISIONS
 from audemo.core.results import TIME_FORMATS
@@ -281,7 +282,7 @@ def _add_row_options(command: argparse.ArgumentParser):
     )
     command.add_argument(
         "--errors",
-        choices=["raise", "coerce"],
+        choices=list(ERRORS),
         default="raise",
         help=(
             "raise: stop at the first file that fails (default); "
