@@ -997,3 +997,14 @@ def test_no_progress_bars_in_logs(model_root, speech_files, tmp_path):
     assert "\r" not in result.stderr
     assert result.stderr.startswith("audemo: 3 files")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_predict_checks_options_before_reading_inputs(tmp_path, capsys):
+    # the library's option table runs before any input is read:
+    # a window shorter than the model takes is named in flags,
+    # not hidden behind the missing file
+    missing = str(tmp_path / "missing.wav")
+    assert main(["predict", missing, "--win-dur", "0.01"]) == 1
+    err = capsys.readouterr().err
+    assert "--win-dur must be at least 0.025 s" in err
+    assert "missing.wav" not in err

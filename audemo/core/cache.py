@@ -29,6 +29,9 @@ import pyarrow.parquet as pq
 import audeer
 import audformat
 
+from audemo.core.storage import file_sha256
+from audemo.core.utils import check_choice
+
 
 PART_SIZE = 100
 r"""Number of index rows per cached part."""
@@ -151,8 +154,7 @@ def part_key(rows: pd.Index, root: str | None, file_key: str) -> str:
     so that processing reports it.
 
     """
-    if file_key not in FILE_KEYS:
-        raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
+    check_choice("file_key", FILE_KEYS, file_key)
     key = hashlib.sha256(f"{_FORMAT}\n{file_key}\n".encode())
     key.update(audformat.utils.hash(rows, strict=True).encode())
     for file in dict.fromkeys(rows.get_level_values("file")):
@@ -163,7 +165,7 @@ def part_key(rows: pd.Index, root: str | None, file_key: str) -> str:
                 info = os.stat(path)
                 identity = f"{path}\0{info.st_size}\0{info.st_mtime_ns}"
             else:
-                identity = _sha256(path)
+                identity = file_sha256(path)
         except OSError as ex:
             identity = f"{path}\0{type(ex).__name__}"
         key.update(f"\n{identity}".encode())
@@ -305,14 +307,6 @@ def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
     # that would turn every column into object
     filled = [frame for frame in frames if len(frame)]
     return pd.concat(filled or frames[:1])
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fp:
-        for block in iter(lambda: fp.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dtype_name(dtype) -> str:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 import hashlib
 import math
 import numbers
-import re
 import warnings
 
 import numpy as np
@@ -18,10 +17,14 @@ import audobject
 from audemo.core.define import DIMENSIONS
 from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
+from audemo.core.fingerprint import is_fingerprint
+from audemo.core.pipeline import CLASS_KEY_PREFIXES
+from audemo.core.pipeline import is_class_key
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
 from audemo.core.utils import argument_error
 from audemo.core.utils import caller_stacklevel
+from audemo.core.utils import check_choice
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 from audemo.core.utils import warn_items
@@ -35,13 +38,6 @@ _KEYS = {
     "linear": ("method", "slope", "intercept", "samples"),
     "isotonic": ("method", "x", "y", "samples"),
 }
-
-# a SHA256 as audemo writes it (Emotion.fingerprint)
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}", re.ASCII)
-
-# audobject (and audemo.load_pipeline) read a key with these starts as a class:
-# a group label like that would turn into code on loading
-_CLASS_PREFIXES = ("$", "auglib.core.", "audbenchmark.core.")
 
 _REPORT_COLUMNS = (
     "n",
@@ -157,9 +153,7 @@ class Calibration(audobject.Object):
             )
         self.samples = int(samples)
         r"""Number of samples the calibration was fitted on"""
-        if fingerprint is not None and not (
-            isinstance(fingerprint, str) and _FINGERPRINT.fullmatch(fingerprint)
-        ):
+        if fingerprint is not None and not is_fingerprint(fingerprint):
             raise ValueError(
                 f"Calibration fingerprint must be the SHA256 of the model "
                 f"(64 hex digits, as audemo.Emotion().fingerprint), "
@@ -505,79 +499,29 @@ class Calibration(audobject.Object):
             5.wav     4.92
 
         """
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {list(METHODS)}, not {method!r}.")
-        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
-            raise argument_error(
-                f"{{folds}} must be an integer of at least 2, not {folds!r}."
-            )
-        if min_samples < 2:
-            raise argument_error(
-                f"{{min_samples}} must be at least 2, not {min_samples}."
-            )
-        if groups is not None and not isinstance(groups, pd.Series):
-            raise ValueError(
-                f"groups must be a series with the group of each sample "
-                f"(e.g. db['files']['corpus'].get()), not a {type(groups).__name__}."
-            )
+        _check_fit_options(method, folds, min_samples, groups)
         _check_raw(prediction, "prediction", "fit a calibration")
+        if fingerprint is None:
+            fingerprint = prediction.attrs.get("fingerprint")
         truth_range = _check_range(truth_range)
         model_selection = import_optional(
             "sklearn.model_selection", purpose="calibration"
         )
 
         data = _aligned(prediction, truth, dimensions, groups, speakers)
-        dimensions = [
-            column.removeprefix("truth-")
-            for column in data.columns
-            if column.startswith("truth-")
-        ]
-        unknown = [dimension for dimension in dimensions if dimension not in DIMENSIONS]
-        if unknown:
-            raise ValueError(
-                f"A calibration maps {list(DIMENSIONS)}, not {unknown}: "
-                f"rename the columns or select dimensions=."
-            )
         group_column = next(
             (column for column in data.columns if column.startswith("group-")), None
         )
-
-        mappings = {}
-        scores = {}
-        skipped = []
-        for dimension in dimensions:
-            columns = [f"truth-{dimension}", f"prediction-{dimension}"]
-            selected = data.dropna(subset=columns)
-            required = max(min_samples, folds)
-            if len(selected) < required:
-                raise argument_error(
-                    f"{count(len(selected), 'sample')} of {dimension} "
-                    f"{'has' if len(selected) == 1 else 'have'} "
-                    f"both a gold label and a prediction: a calibration needs "
-                    f"at least {required} ({{min_samples={min_samples}}}, "
-                    f"{{folds={folds}}}). Label more samples."
-                )
-            y = selected[columns[0]].to_numpy(dtype="float64")
-            x = selected[columns[1]].to_numpy(dtype="float64")
-            _check_spread(x, y, dimension)
+        mappings, scores, skipped = {}, {}, []
+        for dimension in _fitted_dimensions(data):
+            selected, x, y = _dimension_samples(data, dimension, min_samples, folds)
             labels = (
                 None if group_column is None else _label_strings(selected[group_column])
             )
             pooled, per_group, too_few = _fit_dimension(
                 x, y, labels, method, min_samples
             )
-            if pooled.get("slope", 1.0) < 0 or (
-                method == "isotonic" and pooled["y"][-1] < pooled["y"][0]
-            ):
-                warnings.warn(
-                    f"The predictions of {dimension} fall "
-                    f"as its gold labels rise "
-                    f"(Pearson's r = {np.corrcoef(x, y)[0, 1]:.2f}): "
-                    f"the calibration reverses them. Check that the gold scale "
-                    f"runs from low to high {dimension}.",
-                    UserWarning,
-                    stacklevel=caller_stacklevel(),
-                )
+            _warn_reversed(pooled, x, y, dimension)
             mappings[dimension] = {"pooled": pooled, "groups": per_group}
             skipped += [f"{dimension}, group {reason}" for reason in too_few]
 
@@ -588,27 +532,9 @@ class Calibration(audobject.Object):
                 folds,
                 seed,
             )
-            held_out = np.full(len(selected), np.nan)
-            for number, (train, test) in enumerate(splits):
-                try:
-                    _check_spread(x[train], y[train], dimension)
-                except ValueError as ex:
-                    raise ValueError(
-                        f"Fold {number + 1} of {folds} cannot be calibrated: {ex} "
-                        f"Use fewer folds."
-                    ) from None
-                fold_pooled, fold_groups, _ = _fit_dimension(
-                    x[train],
-                    y[train],
-                    None if labels is None else labels[train],
-                    method,
-                    min_samples,
-                )
-                held_out[test] = _apply(
-                    x[test],
-                    None if labels is None else labels[test],
-                    {"pooled": fold_pooled, "groups": fold_groups},
-                )
+            held_out = _cross_validated(
+                x, y, labels, splits, dimension, method, min_samples
+            )
             scores[dimension] = _scores(
                 selected.index,
                 dimension,
@@ -631,11 +557,7 @@ class Calibration(audobject.Object):
             mappings=mappings,
             truth_range=truth_range,
             samples=len(data),
-            fingerprint=(
-                fingerprint
-                if fingerprint is not None
-                else prediction.attrs.get("fingerprint")
-            ),
+            fingerprint=fingerprint,
             validation={
                 "folds": folds,
                 "split": "sample" if speakers is None else "speaker",
@@ -644,6 +566,114 @@ class Calibration(audobject.Object):
                 "scores": scores,
             },
         )
+
+
+def _check_fit_options(method: str, folds: object, min_samples: int, groups: object):
+    r"""Refuse options of :meth:`Calibration.fit` that fail for any data."""
+    check_choice("method", METHODS, method)
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise argument_error(
+            f"{{folds}} must be an integer of at least 2, not {folds!r}."
+        )
+    if min_samples < 2:
+        raise argument_error(f"{{min_samples}} must be at least 2, not {min_samples}.")
+    if groups is not None and not isinstance(groups, pd.Series):
+        raise ValueError(
+            f"groups must be a series with the group of each sample "
+            f"(e.g. db['files']['corpus'].get()), not a {type(groups).__name__}."
+        )
+
+
+def _fitted_dimensions(data: pd.DataFrame) -> list[str]:
+    r"""Dimensions with gold labels in the aligned data, all of them known."""
+    dimensions = [
+        column.removeprefix("truth-")
+        for column in data.columns
+        if column.startswith("truth-")
+    ]
+    unknown = [dimension for dimension in dimensions if dimension not in DIMENSIONS]
+    if unknown:
+        raise ValueError(
+            f"A calibration maps {list(DIMENSIONS)}, not {unknown}: "
+            f"rename the columns or select dimensions=."
+        )
+    return dimensions
+
+
+def _dimension_samples(
+    data: pd.DataFrame, dimension: str, min_samples: int, folds: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    r"""Samples with a gold label and a prediction of a dimension.
+
+    Returns:
+        the samples, their predictions ``x`` and gold labels ``y``,
+        enough of them and with spread
+
+    """
+    selected = data.dropna(subset=[f"truth-{dimension}", f"prediction-{dimension}"])
+    required = max(min_samples, folds)
+    if len(selected) < required:
+        raise argument_error(
+            f"{count(len(selected), 'sample')} of {dimension} "
+            f"{'has' if len(selected) == 1 else 'have'} "
+            f"both a gold label and a prediction: a calibration needs "
+            f"at least {required} ({{min_samples={min_samples}}}, "
+            f"{{folds={folds}}}). Label more samples."
+        )
+    y = selected[f"truth-{dimension}"].to_numpy(dtype="float64")
+    x = selected[f"prediction-{dimension}"].to_numpy(dtype="float64")
+    _check_spread(x, y, dimension)
+    return selected, x, y
+
+
+def _warn_reversed(pooled: dict, x: np.ndarray, y: np.ndarray, dimension: str):
+    r"""Warn if the pooled mapping turns rising scores into falling labels."""
+    if pooled.get("slope", 1.0) < 0 or (
+        pooled["method"] == "isotonic" and pooled["y"][-1] < pooled["y"][0]
+    ):
+        warnings.warn(
+            f"The predictions of {dimension} fall "
+            f"as its gold labels rise "
+            f"(Pearson's r = {np.corrcoef(x, y)[0, 1]:.2f}): "
+            f"the calibration reverses them. Check that the gold scale "
+            f"runs from low to high {dimension}.",
+            UserWarning,
+            stacklevel=caller_stacklevel(),
+        )
+
+
+def _cross_validated(
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: np.ndarray | None,
+    splits: list,
+    dimension: str,
+    method: str,
+    min_samples: int,
+) -> np.ndarray:
+    r"""Scores of each fold mapped by a calibration fitted on the other folds."""
+    held_out = np.full(len(x), np.nan)
+    for number, (train, test) in enumerate(splits):
+        try:
+            _check_spread(x[train], y[train], dimension)
+        except ValueError as ex:
+            raise ValueError(
+                f"Fold {number + 1} of {len(splits)} cannot be calibrated: {ex} "
+                f"Use fewer folds."
+            ) from None
+        fold_pooled, fold_groups, _ = _fit_dimension(
+            x[train],
+            y[train],
+            None if labels is None else labels[train],
+            method,
+            min_samples,
+        )
+        held_out[test] = _apply(
+            x[test],
+            None if labels is None else labels[test],
+            {"pooled": fold_pooled, "groups": fold_groups},
+        )
+    return held_out
 
 
 def _check_raw(frame: pd.DataFrame, name: str, action: str):
@@ -911,11 +941,13 @@ def _check_mappings(mappings: object, method: str) -> dict:
             )
         groups = {}
         for label, mapping in entry["groups"].items():
-            if not isinstance(label, str) or label.startswith(_CLASS_PREFIXES):
+            # audobject (and audemo.load_pipeline) would read such a label as a
+            # class: it would turn into code on loading
+            if not isinstance(label, str) or is_class_key(label):
                 raise ValueError(
                     f"Calibration {where}['groups'] has the group {label!r}: "
                     f"group names are strings that do not start with "
-                    f"{list(_CLASS_PREFIXES)}. Rename the group."
+                    f"{list(CLASS_KEY_PREFIXES)}. Rename the group."
                 )
             groups[label] = _check_mapping(
                 mapping, method, f"{where}['groups'][{label!r}]"
@@ -952,42 +984,56 @@ def _check_mapping(mapping: object, method: str, where: str) -> dict:
         )
     checked = {"method": method}
     if method == "linear":
-        for key in ("slope", "intercept"):
-            checked[key] = _finite(mapping[key], f"{where}[{key!r}]")
-        if checked["slope"] == 0:
-            raise ValueError(
-                f"Calibration {where}['slope'] is 0: "
-                f"it would map every score to the same value."
-            )
+        checked.update(_check_linear(mapping, where))
     else:
-        for key in ("x", "y"):
-            values = mapping[key]
-            if not isinstance(values, list) or len(values) < 2:
-                raise ValueError(
-                    f"Calibration {where}[{key!r}] must be a list of at least "
-                    f"2 breakpoints, not {values!r}."
-                )
-            checked[key] = [
-                _finite(value, f"{where}[{key!r}][{n}]")
-                for n, value in enumerate(values)
-            ]
-        x, y = np.array(checked["x"]), np.array(checked["y"])
-        if len(x) != len(y):
-            raise ValueError(
-                f"Calibration {where} has {len(x)} values in 'x' "
-                f"but {len(y)} in 'y': give one 'y' per 'x'."
-            )
-        if np.any(np.diff(x) <= 0):
-            raise ValueError(
-                f"Calibration {where}['x'] must rise strictly "
-                f"(position {int(np.argmax(np.diff(x) <= 0)) + 1} does not)."
-            )
-        if not (np.all(np.diff(y) >= 0) or np.all(np.diff(y) <= 0)):
-            raise ValueError(
-                f"Calibration {where}['y'] is not monotone: "
-                f"an isotonic mapping only rises or only falls."
-            )
+        checked.update(_check_isotonic(mapping, where))
     checked["samples"] = int(samples)
+    return checked
+
+
+def _check_linear(mapping: dict, where: str) -> dict:
+    r"""Slope and intercept of a linear mapping."""
+    checked = {
+        key: _finite(mapping[key], f"{where}[{key!r}]")
+        for key in ("slope", "intercept")
+    }
+    if checked["slope"] == 0:
+        raise ValueError(
+            f"Calibration {where}['slope'] is 0: "
+            f"it would map every score to the same value."
+        )
+    return checked
+
+
+def _check_isotonic(mapping: dict, where: str) -> dict:
+    r"""Breakpoints of an isotonic mapping: as many y as x, x rising, y monotone."""
+    checked = {}
+    for key in ("x", "y"):
+        values = mapping[key]
+        if not isinstance(values, list) or len(values) < 2:
+            raise ValueError(
+                f"Calibration {where}[{key!r}] must be a list of at least "
+                f"2 breakpoints, not {values!r}."
+            )
+        checked[key] = [
+            _finite(value, f"{where}[{key!r}][{n}]") for n, value in enumerate(values)
+        ]
+    x, y = np.array(checked["x"]), np.array(checked["y"])
+    if len(x) != len(y):
+        raise ValueError(
+            f"Calibration {where} has {len(x)} values in 'x' "
+            f"but {len(y)} in 'y': give one 'y' per 'x'."
+        )
+    if np.any(np.diff(x) <= 0):
+        raise ValueError(
+            f"Calibration {where}['x'] must rise strictly "
+            f"(position {int(np.argmax(np.diff(x) <= 0)) + 1} does not)."
+        )
+    if not (np.all(np.diff(y) >= 0) or np.all(np.diff(y) <= 0)):
+        raise ValueError(
+            f"Calibration {where}['y'] is not monotone: "
+            f"an isotonic mapping only rises or only falls."
+        )
     return checked
 
 

@@ -45,3 +45,9 @@ Settings of a run, not of the numbers:
 they are not written to pipeline YAML files
 and are not taken from them.
 """
+
+VOICE_ACTIVITY_RUNTIME_ARGUMENTS = ("errors", "num_workers", "verbose")
+r"""Hidden audobject arguments of ``VoiceActivity``.
+
+Settings of a run, as :data:`INTERFACE_RUNTIME_ARGUMENTS`.
+"""

@@ -22,6 +22,7 @@ import audobject
 
 from audemo.core.turns import check_turns
 from audemo.core.turns import turns_from_annotation
+from audemo.core.utils import check_positive_integer
 from audemo.core.utils import import_optional
 
 
@@ -135,17 +136,12 @@ class Diarization(audobject.Object):
                 f"pipeline, or a callable that returns an annotation, "
                 f"not {type(pipeline).__name__}."
             )
-        for name, value in [
-            ("num_speakers", num_speakers),
-            ("min_speakers", min_speakers),
-            ("max_speakers", max_speakers),
+        for name, value, none in [
+            ("num_speakers", num_speakers, "not known"),
+            ("min_speakers", min_speakers, "no least number"),
+            ("max_speakers", max_speakers, "no largest number"),
         ]:
-            if value is not None and not (
-                isinstance(value, int) and not isinstance(value, bool) and value > 0
-            ):
-                raise ValueError(
-                    f"{name} must be a positive integer or None, not {value!r}."
-                )
+            check_positive_integer(name, value, none=none)
         if num_speakers is not None and (
             min_speakers is not None or max_speakers is not None
         ):

@@ -28,6 +28,8 @@ from audemo.core.failures import warn_unsegmented
 from audemo.core.index import check_index
 from audemo.core.index import progress_description
 from audemo.core.pipeline import load_pipeline
+from audemo.core.utils import check_choice
+from audemo.core.utils import check_positive_integer
 from audemo.core.workers import process_shard
 
 
@@ -163,14 +165,8 @@ def _check_arguments(
         raise ValueError(
             f"interface must be an audemo.Emotion, not {type(interface).__name__}."
         )
-    if isinstance(partition_size, bool) or not (
-        isinstance(partition_size, int) and partition_size >= 1
-    ):
-        raise ValueError(
-            f"partition_size must be a positive integer, not {partition_size!r}."
-        )
-    if file_key not in FILE_KEYS:
-        raise ValueError(f"file_key must be one of {FILE_KEYS}, not {file_key!r}.")
+    check_positive_integer("partition_size", partition_size)
+    check_choice("file_key", FILE_KEYS, file_key)
 
 
 def _submit_missing(

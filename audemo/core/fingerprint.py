@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 
 from audemo.core.cache import untrusted_reason
 from audemo.core.define import DIMENSIONS
@@ -16,6 +17,8 @@ from audemo.core.storage import write_json_atomic
 
 
 _STANDARD_LABELS = (None, {}, {"logits": list(DIMENSIONS)})
+# a SHA256 as audemo writes it (hashlib.sha256().hexdigest())
+_SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 # SHA256 of ONNX files hashed by this process, for a read-only cache
 _DIGESTS: dict[tuple, str] = {}
 
@@ -66,6 +69,26 @@ def fingerprint(root: str, *, cache_root: str | None = None) -> str:
         return digest
     text = json.dumps({"labels": labels, "onnx": digest}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def is_fingerprint(value: object) -> bool:
+    r"""Whether ``value`` is a fingerprint as audemo writes it.
+
+    That is a string of 64 lowercase hexadecimal characters,
+    as :func:`fingerprint` returns.
+
+    Args:
+        value: any object
+
+    Returns:
+        ``True`` for a fingerprint
+
+    Examples:
+        >>> is_fingerprint("0" * 64), is_fingerprint("0" * 63), is_fingerprint(0)
+        (True, False, False)
+
+    """
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
 def onnx_sha256(path: str, *, cache_root: str | None) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Sequence
 import datetime
+import functools
 import numbers
 import os
 import warnings
@@ -35,6 +36,8 @@ from audemo.core.precision import PRECISIONS
 from audemo.core.utils import argument_error
 from audemo.core.utils import available_cores
 from audemo.core.utils import caller_stacklevel
+from audemo.core.utils import check_choice
+from audemo.core.utils import check_positive_integer
 
 
 ERRORS = ("raise", "coerce")
@@ -48,8 +51,9 @@ BORROWED_ARGUMENTS = {
 }
 r"""Arguments audobject finds on the interface's process."""
 
+# kept only because audemo.core.emotion re-exports it (issue 22, section 3):
+# the name means the dict per class of audemo.core.pipeline.RUNTIME_ARGUMENTS
 RUNTIME_ARGUMENTS = INTERFACE_RUNTIME_ARGUMENTS
-r"""Hidden audobject arguments: settings of a run, not of the numbers."""
 
 # argument names in braces: see argument_error
 _EXAMPLES = {
@@ -58,17 +62,12 @@ _EXAMPLES = {
     "chunk_dur": "{chunk_dur=20.0}, or {chunk_dur=None} for no chunks",
 }
 
-_NONE_MEANS = {
-    "num_workers": "one per CPU core",
-    "num_threads": "to share the CPU cores among the workers",
-}
-
 
 def interface_init(**resolvers: type) -> Callable:
     r"""The audobject decorator of an interface's ``__init__``.
 
     Borrows :data:`BORROWED_ARGUMENTS` from the process,
-    hides :data:`RUNTIME_ARGUMENTS`
+    hides :data:`audemo.core.define.INTERFACE_RUNTIME_ARGUMENTS`
     and resolves the given arguments,
     e.g. ``model`` with ``ModelResolver``.
 
@@ -81,7 +80,7 @@ def interface_init(**resolvers: type) -> Callable:
     """
     return audobject.init_decorator(
         borrow=BORROWED_ARGUMENTS,
-        hide=list(RUNTIME_ARGUMENTS),
+        hide=list(INTERFACE_RUNTIME_ARGUMENTS),
         resolvers=resolvers,
     )
 
@@ -147,23 +146,44 @@ def check_options(
         ValueError: The model takes one channel, but channels=[0, 1] selects 2: set mixdown=True or select a single channel.
 
     """  # noqa: E501
-    _check_durations(win_dur, hop_dur, chunk_dur)
-    _check_counts(num_workers=num_workers, num_threads=num_threads)
-    output_names(outputs)
-    _check_input(sampling_rate, channels, mixdown)
-    if errors not in ERRORS:
-        raise ValueError(f"errors must be one of {ERRORS}, not '{errors}'.")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not '{precision}'.")
+    options = {
+        "win_dur": win_dur,
+        "hop_dur": hop_dur,
+        "chunk_dur": chunk_dur,
+        "num_workers": num_workers,
+        "num_threads": num_threads,
+        "outputs": outputs,
+        "sampling_rate": sampling_rate,
+        "errors": errors,
+        "precision": precision,
+        "fingerprint": fingerprint,
+    }
+    for name, value in options.items():
+        OPTION_CHECKS[name](value)
+    # options that must fit together
+    _check_window(win_dur, hop_dur)
+    _check_input(channels, mixdown)
     check_device(device, precision)
-    if fingerprint is not None and not isinstance(fingerprint, str):
-        # YAML reads an unquoted all-digit SHA256 as an integer,
-        # whose leading zeros are lost
-        raise ValueError(
-            f"fingerprint must be a string of 64 hexadecimal characters, "
-            f"not {type(fingerprint).__name__} {fingerprint!r}: "
-            f"quote it in YAML (fingerprint: '...')."
-        )
+
+
+def check_errors(errors: object):
+    r"""Refuse an ``errors`` option that is not one of :data:`ERRORS`.
+
+    Args:
+        errors: what to do with failing inputs
+
+    Raises:
+        ValueError: if ``errors`` is not one of :data:`ERRORS`
+
+    Examples:
+        >>> check_errors("coerce")
+        >>> check_errors("ignore")
+        Traceback (most recent call last):
+        ...
+        ValueError: errors must be one of ('raise', 'coerce'), not 'ignore'.
+
+    """
+    check_choice("errors", ERRORS, errors)
 
 
 def output_names(outputs: str | Sequence[str]) -> list[str]:
@@ -296,24 +316,22 @@ def threads_per_worker(num_workers: int | None) -> int:
     return max(1, cores // max(1, num_workers or cores))
 
 
-def _check_durations(win_dur: object, hop_dur: object, chunk_dur: object):
-    minimum = MIN_SAMPLES / SAMPLING_RATE
+def _check_duration(name: str, least: float, value: object):
+    r"""Refuse a duration that is too short, or of a type that is no duration."""
+    if value is None:
+        return
+    _check_duration_type(name, value)
+    seconds = _seconds(value)
     needs = f"the model needs {MIN_SAMPLES} samples at {SAMPLING_RATE} Hz"
-    for name, value, least in (
-        ("win_dur", win_dur, minimum),
-        ("hop_dur", hop_dur, 0.0),
-        ("chunk_dur", chunk_dur, minimum),
-    ):
-        if value is None:
-            continue
-        _check_duration_type(name, value)
-        seconds = _seconds(value)
-        what = f"at least {least} s ({needs})" if least else "positive"
-        if seconds is None or not seconds > 0 or seconds < least:
-            raise argument_error(
-                f"{{{name}}} must be {what}, not {value!r}: "
-                f"pass a duration in seconds, e.g. {_EXAMPLES[name]}."
-            )
+    what = f"at least {least} s ({needs})" if least else "positive"
+    if seconds is None or not seconds > 0 or seconds < least:
+        raise argument_error(
+            f"{{{name}}} must be {what}, not {value!r}: "
+            f"pass a duration in seconds, e.g. {_EXAMPLES[name]}."
+        )
+
+
+def _check_window(win_dur: object, hop_dur: object):
     if hop_dur is not None and win_dur is None:
         raise argument_error(
             f"{{hop_dur={hop_dur!r}}} needs {{win_dur}}: "
@@ -349,29 +367,26 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _check_counts(**counts: object):
-    for name, value in counts.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ValueError(
-                f"{name} must be a positive integer or None "
-                f"({_NONE_MEANS[name]}), not {value!r}."
-            )
-        if value < 1:
-            raise argument_error(
-                f"{{{name}}} must be a positive integer "
-                f"(or {{{name}=None}}: {_NONE_MEANS[name]}), "
-                f"not {value}: e.g. {{{name}=1}}."
-            )
-
-
-def _check_input(sampling_rate: int, channels: int | Sequence[int], mixdown: bool):
+def _check_sampling_rate(sampling_rate: object):
     if sampling_rate != SAMPLING_RATE:
         raise ValueError(
             f"The model works at {SAMPLING_RATE} Hz, "
             f"sampling_rate must be {SAMPLING_RATE}, not {sampling_rate}."
         )
+
+
+def _check_fingerprint_type(fingerprint: object):
+    if fingerprint is not None and not isinstance(fingerprint, str):
+        # YAML reads an unquoted all-digit SHA256 as an integer,
+        # whose leading zeros are lost
+        raise ValueError(
+            f"fingerprint must be a string of 64 hexadecimal characters, "
+            f"not {type(fingerprint).__name__} {fingerprint!r}: "
+            f"quote it in YAML (fingerprint: '...')."
+        )
+
+
+def _check_input(channels: int | Sequence[int], mixdown: bool):
     selected = len(audeer.to_list(channels))
     if selected > 1 and not mixdown:
         raise argument_error(
@@ -391,3 +406,37 @@ def _seconds(value: object) -> float | None:
     except Exception:
         return None
     return duration.total_seconds() if not pd.isna(duration) else None
+
+
+_MIN_DURATION = MIN_SAMPLES / SAMPLING_RATE
+
+OPTION_CHECKS: dict[str, Callable[[object], None]] = {
+    "win_dur": functools.partial(_check_duration, "win_dur", _MIN_DURATION),
+    "hop_dur": functools.partial(_check_duration, "hop_dur", 0.0),
+    "chunk_dur": functools.partial(_check_duration, "chunk_dur", _MIN_DURATION),
+    "num_workers": functools.partial(
+        check_positive_integer, "num_workers", none="one per CPU core"
+    ),
+    "num_threads": functools.partial(
+        check_positive_integer,
+        "num_threads",
+        none="to share the CPU cores among the workers",
+    ),
+    "outputs": output_names,
+    "sampling_rate": _check_sampling_rate,
+    "errors": check_errors,
+    "precision": functools.partial(check_choice, "precision", PRECISIONS),
+    "fingerprint": _check_fingerprint_type,
+}
+r"""Check of each option of :func:`check_options` on its own.
+
+Each takes the option's value and raises if it is wrong,
+in the order :func:`check_options` runs them.
+Options that must fit together
+(``hop_dur`` and ``win_dur``, ``channels`` and ``mixdown``,
+``device`` and ``precision``)
+are checked after these.
+"""
+
+CHECKED = (*OPTION_CHECKS, "channels", "mixdown", "device")
+r"""Options that :func:`check_options` checks."""

@@ -11,6 +11,8 @@ import audeer
 import audobject
 
 from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
+from audemo.core.define import VOICE_ACTIVITY_RUNTIME_ARGUMENTS
+from audemo.core.fingerprint import is_fingerprint
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 
@@ -37,7 +39,7 @@ r"""Classes that are never instantiated: they execute code from the YAML."""
 RUNTIME_ARGUMENTS = {
     "audemo.core.emotion.Emotion": INTERFACE_RUNTIME_ARGUMENTS,
     "audemo.core.categorical.Categories": INTERFACE_RUNTIME_ARGUMENTS,
-    "audemo.core.segment.VoiceActivity": ("errors", "num_workers", "verbose"),
+    "audemo.core.segment.VoiceActivity": VOICE_ACTIVITY_RUNTIME_ARGUMENTS,
     # plain values only: nothing of the machine
     CALIBRATION_CLASS: (),
     "audonnx.core.model.Model": ("device", "num_workers", "session_options"),
@@ -52,17 +54,18 @@ which :meth:`audobject.Object.to_yaml` does not write.
 only its ``override_args`` set them.
 """
 
-# what audobject treats as a class key besides "$..." (audobject.core.utils.is_class)
-_LEGACY_CLASS_PREFIXES = ("auglib.core.", "audbenchmark.core.")
+CLASS_KEY_PREFIXES = ("$", "auglib.core.", "audbenchmark.core.")
+r"""Starts of a mapping key that :mod:`audobject` reads as a class.
+
+Besides ``$...``, audobject treats keys of two legacy packages as classes
+(``audobject.core.utils.is_class``).
+"""
 
 # "module.Class": dotted Python identifiers, at least a module and a class
 _CLASS_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", re.ASCII)
 
 # arguments become keyword arguments of the class
 _ARGUMENT_NAME = re.compile(r"[A-Za-z_]\w*", re.ASCII)
-
-# a SHA256 as audemo writes it (hashlib.sha256().hexdigest())
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 # fingerprints a pipeline must record, so that loading can check the files
 _REQUIRED_FINGERPRINTS = {
@@ -350,7 +353,7 @@ def _clean_value(value: object, source: str, allowed: set, dropped: list) -> obj
         return [_clean_value(item, source, allowed, dropped) for item in value]
     if not isinstance(value, dict):
         return value
-    classes = [key for key in value if _is_class_key(key)]
+    classes = [key for key in value if is_class_key(key)]
     if not classes:
         return {
             key: _clean_value(item, source, allowed, dropped)
@@ -417,7 +420,7 @@ def _check_fingerprint(value: object, argument: str, what: str, source: str):
             f"that it runs the intended {what}. "
             f"Save the pipeline again with audemo's to_yaml()."
         )
-    if isinstance(value, str) and _FINGERPRINT.fullmatch(value):
+    if is_fingerprint(value):
         return
     if isinstance(value, int | float) and not isinstance(value, bool):
         # an unquoted all-digit SHA256 is a YAML number: leading zeros are lost
@@ -434,11 +437,22 @@ def _check_fingerprint(value: object, argument: str, what: str, source: str):
     )
 
 
-def _is_class_key(key: object) -> bool:
-    r"""Whether audobject could read a mapping key as a class."""
-    return isinstance(key, str) and (
-        key.startswith("$") or key.startswith(_LEGACY_CLASS_PREFIXES)
-    )
+def is_class_key(key: object) -> bool:
+    r"""Whether :mod:`audobject` could read a mapping key as a class.
+
+    Args:
+        key: mapping key
+
+    Returns:
+        ``True`` for a string that starts with one of
+        :data:`CLASS_KEY_PREFIXES`
+
+    Examples:
+        >>> is_class_key("$audemo.core.emotion.Emotion"), is_class_key("corpus")
+        (True, False)
+
+    """
+    return isinstance(key, str) and key.startswith(CLASS_KEY_PREFIXES)
 
 
 def _class_name(key: str, source: str) -> str:

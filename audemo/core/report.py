@@ -316,7 +316,7 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
     shown = pd.DataFrame(index=table.index)
     for metric in METRICS:
         shown[metric.upper() if metric != "pearson" else "Pearson"] = [
-            _interval(value, low, high)
+            format_interval(value, low, high)
             for value, low, high in zip(
                 table[metric], table[f"{metric}_low"], table[f"{metric}_high"]
             )
@@ -326,7 +326,22 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def _interval(value: float, low: float, high: float) -> str:
+def format_interval(value: float, low: float, high: float) -> str:
+    r"""A value with its confidence interval, as reports show it.
+
+    Args:
+        value: the value
+        low: lower bound, NaN for none (no bootstrap)
+        high: upper bound
+
+    Returns:
+        ``"value [low, high]"`` with 3 decimals, or the value alone
+
+    Examples:
+        >>> format_interval(0.5, 0.41234, 0.6), format_interval(0.5, np.nan, np.nan)
+        ('0.500 [0.412, 0.600]', '0.500')
+
+    """
     if np.isnan(low):
         return _number(value)
     return f"{_number(value)} [{_number(low)}, {_number(high)}]"

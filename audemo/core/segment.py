@@ -15,10 +15,13 @@ import audinterface
 import audobject
 
 from audemo.core.define import SAMPLING_RATE
+from audemo.core.define import VOICE_ACTIVITY_RUNTIME_ARGUMENTS
 from audemo.core.model import small_session
+from audemo.core.options import check_errors
 from audemo.core.process import RobustProcess
 from audemo.core.process import process_index_labelled
 from audemo.core.utils import available_cores
+from audemo.core.utils import check_positive_integer
 
 
 VAD_MODEL = os.path.join(os.path.dirname(__file__), "data", "silero_vad_16k.onnx")
@@ -87,7 +90,7 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
 
     """
 
-    @audobject.init_decorator(hide=["errors", "num_workers", "verbose"])
+    @audobject.init_decorator(hide=list(VOICE_ACTIVITY_RUNTIME_ARGUMENTS))
     def __init__(
         self,
         *,
@@ -143,7 +146,7 @@ class VoiceActivity(audinterface.Segment, audobject.Object):
 
     @errors.setter
     def errors(self, value: str):
-        _check_errors(value)
+        check_errors(value)
         self.process.errors = value
 
     def _segments(self, signal: np.ndarray, sampling_rate: int) -> pd.MultiIndex:
@@ -253,21 +256,8 @@ def _check_arguments(
     ]:
         if value < 0:
             raise ValueError(f"{name} must not be negative, not {value}.")
-    if num_workers is not None and (
-        isinstance(num_workers, bool)
-        or not isinstance(num_workers, int)
-        or num_workers < 1
-    ):
-        raise ValueError(
-            f"num_workers must be a positive integer or None "
-            f"(one per CPU core), not {num_workers!r}: e.g. num_workers=1."
-        )
-    _check_errors(errors)
-
-
-def _check_errors(errors: str):
-    if errors not in ("raise", "coerce"):
-        raise ValueError(f"errors must be 'raise' or 'coerce', not '{errors}'.")
+    check_positive_integer("num_workers", num_workers, none="one per CPU core")
+    check_errors(errors)
 
 
 class _SegmentProcess(RobustProcess):

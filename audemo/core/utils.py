@@ -9,6 +9,7 @@ import ast
 from collections.abc import Mapping
 import importlib
 import inspect
+import numbers
 import os
 import re
 import shlex
@@ -128,6 +129,63 @@ def in_words(
         return f"{flag} {value}"
 
     return ARGUMENT_PATTERN.sub(replace, template)
+
+
+def check_positive_integer(name: str, value: object, *, none: str | None = None):
+    r"""Refuse a count that is not a positive integer.
+
+    The error is an :func:`argument_error`,
+    so that the command line names the flag.
+
+    Args:
+        name: the argument
+        value: its value
+        none: what ``None`` means,
+            or ``None`` if ``None`` is refused too
+
+    Raises:
+        ValueError: if ``value`` is not a positive integer
+            (nor ``None``, where ``none`` says what it means)
+
+    Examples:
+        >>> check_positive_integer("num_workers", None, none="one per CPU core")
+        >>> check_positive_integer("num_workers", 0, none="one per CPU core")
+        Traceback (most recent call last):
+        ...
+        ValueError: num_workers must be a positive integer (or num_workers=None: one per CPU core), not 0: e.g. num_workers=1.
+
+    """  # noqa: E501
+    if value is None and none is not None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        alternative = f" (or {{{name}=None}}: {none})" if none is not None else ""
+        raise argument_error(
+            f"{{{name}}} must be a positive integer{alternative}, "
+            f"not {value!r}: e.g. {{{name}=1}}."
+        )
+
+
+def check_choice(name: str, choices: tuple, value: object):
+    r"""Refuse a value that is not one of its choices.
+
+    Args:
+        name: the argument
+        choices: the values it may take
+        value: its value
+
+    Raises:
+        ValueError: if ``value`` is not in ``choices``
+
+    Examples:
+        >>> check_choice("errors", ("raise", "coerce"), "coerce")
+        >>> check_choice("errors", ("raise", "coerce"), "ignore")
+        Traceback (most recent call last):
+        ...
+        ValueError: errors must be one of ('raise', 'coerce'), not 'ignore'.
+
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, not {value!r}.")
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:

@@ -13,8 +13,9 @@ and ``audemo report --calibration``.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+
+import pandas as pd
 
 import audeer
 import audformat
@@ -32,6 +33,7 @@ from audemo.core.database import find_column
 from audemo.core.database import relative_index
 from audemo.core.database import scheme_ranges
 from audemo.core.model import model_info
+from audemo.core.report import format_interval
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
 from audemo.core.results import read_results
@@ -79,6 +81,23 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     command.add_argument(
         "--overwrite", action="store_true", help="replace an existing file"
     )
+    _add_fit_options(command)
+    command.add_argument(
+        "--model",
+        default=None,
+        help=(
+            "the model that made the results (a registered name, folder or "
+            "URL in the model cache): its fingerprint is stored, so that the "
+            "calibration is refused for another model "
+            "(default: none stored, accepted for every model)"
+        ),
+    )
+    add_model_cache_root(command, legacy=False)
+    return command
+
+
+def _add_fit_options(command: argparse.ArgumentParser):
+    r"""Options of :meth:`audemo.Calibration.fit`."""
     command.add_argument(
         "--method",
         choices=list(METHODS),
@@ -131,18 +150,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="bootstrap resamples for confidence intervals (default: 1000)",
     )
     command.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
-    command.add_argument(
-        "--model",
-        default=None,
-        help=(
-            "the model that made the results (a registered name, folder or "
-            "URL in the model cache): its fingerprint is stored, so that the "
-            "calibration is refused for another model "
-            "(default: none stored, accepted for every model)"
-        ),
-    )
-    add_model_cache_root(command, legacy=False)
-    return command
 
 
 def run(args: argparse.Namespace) -> int:
@@ -218,8 +225,8 @@ def run(args: argparse.Namespace) -> int:
     calibration.to_yaml(args.output)
     for dimension, row in calibration.report.iterrows():
         print(
-            f"{dimension}: CCC {_interval(row, 'before')} -> "
-            f"{_interval(row, 'after')} (cross-validated), n={int(row['n'])}",
+            f"{dimension}: CCC {_ccc(row, 'before')} -> "
+            f"{_ccc(row, 'after')} (cross-validated), n={int(row['n'])}",
             file=sys.stderr,
         )
     print(audeer.path(args.output))
@@ -263,8 +270,8 @@ def _truth_range(
     return next(iter(ranges.values()))
 
 
-def _interval(row, name: str) -> str:
-    value, low, high = (row[f"ccc_{name}{suffix}"] for suffix in ("", "_low", "_high"))
-    if math.isnan(low):  # no bootstrap
-        return f"{value:.3f}"
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+def _ccc(row: pd.Series, name: str) -> str:
+    r"""CCC ``before`` or ``after`` of a report row, with its interval."""
+    return format_interval(
+        *(row[f"ccc_{name}{suffix}"] for suffix in ("", "_low", "_high"))
+    )

@@ -48,6 +48,9 @@ from audemo.core.emotion import Emotion
 from audemo.core.inputs import absolute_files
 from audemo.core.inputs import input_to_index
 from audemo.core.inputs import merge_inputs
+from audemo.core.options import CHECKED
+from audemo.core.options import ERRORS
+from audemo.core.options import check_options
 from audemo.core.precision import PRECISIONS
 from audemo.core.results import TIME_FORMATS
 from audemo.core.results import write_results
@@ -290,7 +293,7 @@ def _add_row_options(command: argparse.ArgumentParser):
     )
     command.add_argument(
         "--errors",
-        choices=["raise", "coerce"],
+        choices=list(ERRORS),
         default="raise",
         help=(
             "raise: stop at the first file that fails (default); "
@@ -717,6 +720,21 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
     """
     if args.hop_dur is not None and args.win_dur is None:
         raise ValueError("--hop-dur needs --win-dur.")
+    _check_speaker_options(args)
+    _check_transcript_options(args)
+    if args.file_key is not None and args.cache_root is None:
+        raise ValueError("--file-key needs --cache-root (it keys the results cache).")
+    _check_head_options(args)
+    selected = _selected_channels(args)
+    # the library's checks of the interface's options, before any file is read
+    # (their errors name the flags: see error_message)
+    options = _interface_options(args, selected)
+    check_options(**{name: options[name] for name in options if name in CHECKED})
+    return selected
+
+
+def _check_speaker_options(args: argparse.Namespace):
+    r"""Refuse speaker options without ``--speakers`` (``auto``)."""
     source = args.speakers[0] if args.speakers else None
     if args.exclude_overlap and source is None:
         raise ValueError("--exclude-overlap needs --speakers.")
@@ -728,9 +746,10 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         raise ValueError(
             f"--num-speakers must be a positive number, not {args.num_speakers}."
         )
-    _check_transcript_options(args)
-    if args.file_key is not None and args.cache_root is None:
-        raise ValueError("--file-key needs --cache-root (it keys the results cache).")
+
+
+def _check_head_options(args: argparse.Namespace):
+    r"""Refuse ``--head`` and ``--calibration`` with outputs they cannot take."""
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
     if args.calibration and args.head:
@@ -753,6 +772,10 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
                 f"--head {args.head} is not a folder written by "
                 f"audemo categories -o FOLDER: {reason}."
             ) from None
+
+
+def _selected_channels(args: argparse.Namespace) -> int | list[int] | None:
+    r"""The channels to select, one unless ``--mixdown``."""
     selected = 0 if args.channels is None else args.channels
     if args.channels is None and args.mixdown:
         selected = None  # all channels
@@ -842,11 +865,23 @@ def _interface(
     args: argparse.Namespace, selected: int | list[int] | None
 ) -> Emotion | Categories:
     r"""The interface the options ask for: emotion, or categories of a head."""
+    options = _interface_options(args, selected)
+    options["segment"] = VoiceActivity() if args.vad else None
+    if args.head:
+        return Categories(args.head, model=args.model, **options)
+    return Emotion(
+        args.model, outputs=args.outputs, calibration=args.calibration, **options
+    )
+
+
+def _interface_options(
+    args: argparse.Namespace, selected: int | list[int] | None
+) -> dict[str, object]:
+    r"""Options of the interface that the command line sets, but ``segment``."""
     options = {
         "num_workers": args.num_workers or available_cores(),
         "win_dur": args.win_dur,
         "hop_dur": args.hop_dur,
-        "segment": VoiceActivity() if args.vad else None,
         "channels": selected,
         "mixdown": args.mixdown,
         "errors": args.errors,
@@ -859,11 +894,7 @@ def _interface(
             options[name] = getattr(args, name)
     if args.chunk_dur is not None:
         options["chunk_dur"] = None if args.chunk_dur == "none" else args.chunk_dur
-    if args.head:
-        return Categories(args.head, model=args.model, **options)
-    return Emotion(
-        args.model, outputs=args.outputs, calibration=args.calibration, **options
-    )
+    return options
 
 
 def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Series:
