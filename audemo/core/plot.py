@@ -259,47 +259,17 @@ def conversation(
         rows = np.flatnonzero(labels == speaker)
         rows = rows[np.argsort(starts[rows], kind="stable")]
         color = SPEAKER_COLORS[number % len(SPEAKER_COLORS)]
-        # where the speaker speaks: the union of the rows,
-        # so that overlapping windows do not stack into darker bands
-        pauses = np.zeros(len(rows), dtype=bool)
-        pauses[1:] = starts[rows][1:] > np.maximum.accumulate(ends[rows])[:-1]
-        firsts = np.flatnonzero(pauses | (np.arange(len(rows)) == 0))
-        span_starts = starts[rows][firsts]
-        span_ends = np.maximum.reduceat(ends[rows], firsts) if len(rows) else firsts
-        ax.broken_barh(
-            list(zip(span_starts / scale, (span_ends - span_starts) / scale)),
-            (low, 1.05 - low),
-            facecolors=color,
-            alpha=0.18,
-            linewidth=0,
+        _speaker_rows(
+            ax,
+            starts[rows],
+            ends[rows],
+            values[rows],
+            dimensions,
+            turns=None if turns is None else turns[rows],
+            color=color,
+            scale=scale,
+            low=low,
         )
-        if turns is None:
-            # each row is a turn: a mark from its start to its end
-            x = np.stack(
-                [starts[rows], ends[rows], np.full(len(rows), np.nan)], axis=1
-            ).ravel()
-            x = x / scale
-        else:
-            # windows: a line through their centres, broken between turns
-            breaks = pauses.copy()
-            breaks[1:] |= turns[rows][1:] != turns[rows][:-1]
-            centres = (starts[rows] + ends[rows]) / 2 / scale
-            x = np.insert(centres, np.flatnonzero(breaks), np.nan)
-        for column, name in enumerate(dimensions):
-            if turns is None:
-                y = np.repeat(values[rows, column], 3)
-                y[2::3] = np.nan
-            else:
-                y = np.insert(values[rows, column], np.flatnonzero(breaks), np.nan)
-            ax.plot(
-                x,
-                y,
-                color=COLORS.get(name),
-                linewidth=2.0 if turns is None else 1.2,
-                marker="." if turns is not None and len(rows) < 200 else None,
-                markersize=3,
-                label=name,
-            )
         ax.set_ylabel(str(speaker))
         ax.grid(alpha=0.3)
     axes[0].set_ylim(low, 1.05)
@@ -317,6 +287,60 @@ def conversation(
         axes[0].set_title(frame.attrs["file"], loc="right")
     figure.tight_layout()
     return figure
+
+
+def _speaker_rows(
+    ax,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    values: np.ndarray,
+    dimensions: Sequence[str],
+    *,
+    turns: np.ndarray | None,
+    color: str,
+    scale: float,
+    low: float,
+):
+    r"""Draw the rows of one speaker of :func:`conversation`, sorted by start."""
+    # where the speaker speaks: the union of the rows,
+    # so that overlapping windows do not stack into darker bands
+    pauses = np.zeros(len(starts), dtype=bool)
+    pauses[1:] = starts[1:] > np.maximum.accumulate(ends)[:-1]
+    firsts = np.flatnonzero(pauses | (np.arange(len(starts)) == 0))
+    span_starts = starts[firsts]
+    span_ends = np.maximum.reduceat(ends, firsts) if len(starts) else firsts
+    ax.broken_barh(
+        list(zip(span_starts / scale, (span_ends - span_starts) / scale)),
+        (low, 1.05 - low),
+        facecolors=color,
+        alpha=0.18,
+        linewidth=0,
+    )
+    if turns is None:
+        # each row is a turn: a mark from its start to its end
+        x = np.stack([starts, ends, np.full(len(starts), np.nan)], axis=1).ravel()
+        x = x / scale
+    else:
+        # windows: a line through their centres, broken between turns
+        breaks = pauses.copy()
+        breaks[1:] |= turns[1:] != turns[:-1]
+        centres = (starts + ends) / 2 / scale
+        x = np.insert(centres, np.flatnonzero(breaks), np.nan)
+    for column, name in enumerate(dimensions):
+        if turns is None:
+            y = np.repeat(values[:, column], 3)
+            y[2::3] = np.nan
+        else:
+            y = np.insert(values[:, column], np.flatnonzero(breaks), np.nan)
+        ax.plot(
+            x,
+            y,
+            color=COLORS.get(name),
+            linewidth=2.0 if turns is None else 1.2,
+            marker="." if turns is not None and len(starts) < 200 else None,
+            markersize=3,
+            label=name,
+        )
 
 
 @plain_text()
@@ -608,14 +632,7 @@ def transcript(
     if level not in ("segment", "word"):
         raise ValueError(f"level must be 'segment' or 'word', not {level!r}.")
     values = frame[dimension].to_numpy(float)
-    valid = values[~np.isnan(values)]
-    low = float(valid.min()) if vmin is None and len(valid) else vmin
-    high = float(valid.max()) if vmax is None and len(valid) else vmax
-    low, high = (0.0 if low is None else low), (1.0 if high is None else high)
-    if vmin is None and vmax is None and low == high:
-        low, high = low - 0.5, high + 0.5  # one score: the middle of a scale
-    if not low < high:
-        raise ValueError(f"vmin ({low:g}) must be below vmax ({high:g}).")
+    low, high = _tint_scale(values, vmin, vmax)
     starts = frame.index.get_level_values("start").total_seconds().to_numpy()
     ends = frame.index.get_level_values("end").total_seconds().to_numpy()
     if "speaker" in frame.columns:
@@ -626,46 +643,21 @@ def transcript(
         speaker: SPEAKER_COLORS[i % len(SPEAKER_COLORS)]
         for i, speaker in enumerate(dict.fromkeys(speakers))
     }
-    pieces = []
-    line = []
-    for i in range(len(frame)):
-        if line and (
-            level == "segment"
-            or speakers[i] != speakers[line[-1]]
-            or starts[i] - ends[line[-1]] > LINE_PAUSE
-            or texts[line[-1]].rstrip().endswith((".", "?", "!"))
-        ):
-            pieces.append(
-                _transcript_line(
-                    line,
-                    texts,
-                    speakers,
-                    starts,
-                    ends,
-                    values,
-                    dimension,
-                    colours,
-                    low,
-                    high,
-                )
-            )
-            line = []
-        line.append(i)
-    if line:
-        pieces.append(
-            _transcript_line(
-                line,
-                texts,
-                speakers,
-                starts,
-                ends,
-                values,
-                dimension,
-                colours,
-                low,
-                high,
-            )
+    pieces = [
+        _transcript_line(
+            line,
+            texts,
+            speakers,
+            starts,
+            ends,
+            values,
+            dimension,
+            colours,
+            low,
+            high,
         )
+        for line in _transcript_lines(level, texts, speakers, starts, ends)
+    ]
     legend = (
         f'<div class="legend"><span>{dimension} {low:.2f}</span>'
         f'<span class="scale" style="background:linear-gradient(to right, '
@@ -680,6 +672,46 @@ def transcript(
         + "\n".join(pieces)
         + "\n</div></body></html>\n"
     )
+
+
+def _tint_scale(
+    values: np.ndarray, vmin: float | None, vmax: float | None
+) -> tuple[float, float]:
+    r"""Scores at the blue and red ends of a transcript's scale."""
+    valid = values[~np.isnan(values)]
+    low = float(valid.min()) if vmin is None and len(valid) else vmin
+    high = float(valid.max()) if vmax is None and len(valid) else vmax
+    low, high = (0.0 if low is None else low), (1.0 if high is None else high)
+    if vmin is None and vmax is None and low == high:
+        low, high = low - 0.5, high + 0.5  # one score: the middle of a scale
+    if not low < high:
+        raise ValueError(f"vmin ({low:g}) must be below vmax ({high:g}).")
+    return low, high
+
+
+def _transcript_lines(
+    level: str,
+    texts: np.ndarray,
+    speakers: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> list[list[int]]:
+    r"""Rows of each line of a transcript page (see :func:`transcript`)."""
+    lines = []
+    line = []
+    for i in range(len(texts)):
+        if line and (
+            level == "segment"
+            or speakers[i] != speakers[line[-1]]
+            or starts[i] - ends[line[-1]] > LINE_PAUSE
+            or texts[line[-1]].rstrip().endswith((".", "?", "!"))
+        ):
+            lines.append(line)
+            line = []
+        line.append(i)
+    if line:
+        lines.append(line)
+    return lines
 
 
 _TRANSCRIPT_CSS = (

@@ -221,77 +221,31 @@ def create_app(
         .joinpath("data", "live.html")
         .read_text(encoding="utf-8")
     )
-    if host in ("0.0.0.0", "::", ""):
-        hosts = None  # every address of the machine: the token guards it
-    else:
-        hosts = set(_LOOPBACK_NAMES if is_loopback(host) else [host.lower()])
-        hosts.update(name.lower() for name in allow_hosts)
-    origins = {origin.rstrip("/").lower() for origin in allow_origins}
+    gate = _Gate(
+        host,
+        allow_hosts=allow_hosts,
+        allow_origins=allow_origins,
+        token=token,
+    )
 
     def error(status: int, message: str):
         return responses.JSONResponse({"error": message}, status_code=status)
 
-    def refusal(connection) -> tuple[int, str] | None:
-        r"""Status and reason to refuse a request, ``None`` to answer it."""
-        given = connection.headers.get("host", "")
-        name = urllib.parse.urlsplit(f"//{given}").hostname or ""
-        if hosts is not None and name not in hosts:
-            return 403, (
-                f"This server does not answer requests for host {given!r}: "
-                "use the address it listens on, "
-                "or start it with --allow-host NAME."
-            )
-        origin = connection.headers.get("origin")
-        own = {f"{scheme}://{given}".lower() for scheme in ("http", "https")}
-        if origin is not None and origin.lower() not in own | origins:
-            return 403, (
-                f"Web pages from {origin} may not use this server: "
-                "start it with --allow-origin ORIGIN to allow them."
-            )
-        if token is not None:
-            sent = connection.query_params.get("token", "")
-            header = connection.headers.get("authorization", "")
-            if header.startswith("Bearer "):
-                sent = header[len("Bearer ") :]
-            if not hmac.compare_digest(sent.encode(), token.encode()):
-                return 401, (
-                    "This server needs its token: send the header "
-                    "'Authorization: Bearer TOKEN' or add ?token=TOKEN."
-                )
-        return None
-
     async def index(request):
-        if refused := refusal(request):
-            return error(*refused)
         return responses.HTMLResponse(page)
 
     async def show_info(request):
-        if refused := refusal(request):
-            return error(*refused)
         return responses.JSONResponse(about)
 
     async def predict(request):
-        if refused := refusal(request):
-            return error(*refused)
         try:
             windows = _windows_from_query(
                 request.query_params, _PREDICT_PARAMETERS, min_hop_dur
             )
         except ValueError as ex:
             return error(400, str(ex))
-        too_large = (
-            f"The audio is larger than {max_bytes} bytes: "
-            "send a shorter file, or use WS /stream for long audio."
-        )
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_bytes:
-            return error(413, too_large)
-        body = bytearray()
-        async for part in request.stream():
-            body += part
-            if len(body) > max_bytes:
-                return error(413, too_large)
         try:
+            body = await _body(request, max_bytes)
             audio = _upload(body, request.headers.get("content-type", ""))
             rows = await concurrency.run_in_threadpool(
                 _predict, interface, audio, windows, max_seconds
@@ -301,7 +255,7 @@ def create_app(
         return responses.JSONResponse({**about, "rows": rows})
 
     async def stream(websocket):
-        if refusal(websocket):
+        if gate.refusal(websocket):
             # before accept: the handshake fails with HTTP 403
             await websocket.close(code=1008)
             return
@@ -321,12 +275,99 @@ def create_app(
 
     return applications.Starlette(
         routes=[
-            routing.Route("/", index),
-            routing.Route("/info", show_info),
-            routing.Route("/predict", predict, methods=["POST"]),
+            routing.Route("/", gate.guard(index, error)),
+            routing.Route("/info", gate.guard(show_info, error)),
+            routing.Route("/predict", gate.guard(predict, error), methods=["POST"]),
             routing.WebSocketRoute("/stream", stream),
         ]
     )
+
+
+class _Gate:
+    r"""Who may use the server: ``Host``, ``Origin`` and token checks.
+
+    Args:
+        host: address the server listens on
+        allow_hosts: other names the server answers to
+        allow_origins: origins of web pages besides the server's own
+        token: token every request needs, if any
+
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        allow_hosts: Sequence[str],
+        allow_origins: Sequence[str],
+        token: str | None,
+    ):
+        if host in ("0.0.0.0", "::", ""):
+            self.hosts = None  # every address of the machine: the token guards it
+        else:
+            self.hosts = set(_LOOPBACK_NAMES if is_loopback(host) else [host.lower()])
+            self.hosts.update(name.lower() for name in allow_hosts)
+        self.origins = {origin.rstrip("/").lower() for origin in allow_origins}
+        self.token = token
+
+    def refusal(self, connection) -> tuple[int, str] | None:
+        r"""Status and reason to refuse a request, ``None`` to answer it."""
+        given = connection.headers.get("host", "")
+        name = urllib.parse.urlsplit(f"//{given}").hostname or ""
+        if self.hosts is not None and name not in self.hosts:
+            return 403, (
+                f"This server does not answer requests for host {given!r}: "
+                "use the address it listens on, "
+                "or start it with --allow-host NAME."
+            )
+        origin = connection.headers.get("origin")
+        own = {f"{scheme}://{given}".lower() for scheme in ("http", "https")}
+        if origin is not None and origin.lower() not in own | self.origins:
+            return 403, (
+                f"Web pages from {origin} may not use this server: "
+                "start it with --allow-origin ORIGIN to allow them."
+            )
+        if self.token is not None and not self._has_token(connection):
+            return 401, (
+                "This server needs its token: send the header "
+                "'Authorization: Bearer TOKEN' or add ?token=TOKEN."
+            )
+        return None
+
+    def guard(self, handler, error):
+        r"""``handler`` of requests, answering refused ones with ``error``."""
+
+        async def guarded(request):
+            if refused := self.refusal(request):
+                return error(*refused)
+            return await handler(request)
+
+        return guarded
+
+    def _has_token(self, connection) -> bool:
+        sent = connection.query_params.get("token", "")
+        header = connection.headers.get("authorization", "")
+        if header.startswith("Bearer "):
+            sent = header[len("Bearer ") :]
+        return hmac.compare_digest(sent.encode(), self.token.encode())
+
+
+async def _body(request, max_bytes: int) -> bytearray:
+    r"""The body of a request, refused beyond ``max_bytes``."""
+    too_large = _UploadError(
+        413,
+        f"The audio is larger than {max_bytes} bytes: "
+        "send a shorter file, or use WS /stream for long audio.",
+    )
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise too_large
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > max_bytes:
+            raise too_large
+    return body
 
 
 def public_name(model: str) -> str:
@@ -494,79 +535,111 @@ async def _stream_frames(
     """
     import asyncio
 
-    pending = []  # frames not pushed yet
-    waiting = 0  # their samples
-    end = None  # then "close", "disconnect" or (close code, error message)
-    arrived, room = asyncio.Event(), asyncio.Event()
-    room.set()
-    limit = int(MAX_PENDING_SECONDS * sampling_rate)
-
-    async def read():
-        nonlocal waiting, end
-        while end is None:
-            await room.wait()
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                end = "disconnect"
-            elif message.get("bytes") is None:  # text: end of stream
-                end = "close"
-            elif len(message["bytes"]) % dtype.itemsize or (
-                len(message["bytes"]) > dtype.itemsize * MAX_FRAME_SAMPLES
-            ):
-                end = (
-                    1003,
-                    (
-                        f"A frame has {len(message['bytes'])} bytes: send "
-                        f"{_FORMAT_NAMES[dtype.str]} little-endian samples "
-                        f"(a multiple of {dtype.itemsize} bytes), "
-                        f"at most {MAX_FRAME_SAMPLES} a frame."
-                    ),
-                )
-            else:
-                frame, refused = _frame(message["bytes"], dtype)
-                if refused:
-                    end = 1008, refused
-                else:
-                    pending.append(frame)
-                    waiting += frame.size
-                    if waiting > limit:
-                        room.clear()
-            arrived.set()
-
-    async def send(frame):
-        for row in _rows(frame):
-            await websocket.send_json(row)
-
-    reader = asyncio.create_task(read())
+    frames = _Frames(websocket, dtype, int(MAX_PENDING_SECONDS * sampling_rate))
+    reader = asyncio.create_task(frames.read())
     try:
         while True:
-            await arrived.wait()
-            arrived.clear()
+            await frames.arrived.wait()
+            frames.arrived.clear()
             # no await between the last look at pending and at end:
             # the reader cannot add a frame unseen
             try:
-                while pending:
-                    samples = np.concatenate(pending)
-                    pending.clear()
-                    waiting = 0
-                    room.set()
-                    await send(
-                        await concurrency.run_in_threadpool(
-                            live.push, samples, sampling_rate
-                        )
+                while (samples := frames.take()) is not None:
+                    rows = await concurrency.run_in_threadpool(
+                        live.push, samples, sampling_rate
                     )
-                if end == "close":
-                    await send(await concurrency.run_in_threadpool(live.close))
+                    await _send_rows(websocket, rows)
+                if frames.end == "close":
+                    rows = await concurrency.run_in_threadpool(live.close)
+                    await _send_rows(websocket, rows)
                     await websocket.close()
             except ValueError as ex:  # what the stream refuses
-                end = 1008, str(ex)
-            if isinstance(end, tuple):
-                await websocket.send_json({"error": end[1]})
-                await websocket.close(code=end[0])
-            if end is not None:
+                frames.end = 1008, str(ex)
+            if isinstance(frames.end, tuple):
+                await websocket.send_json({"error": frames.end[1]})
+                await websocket.close(code=frames.end[0])
+            if frames.end is not None:
                 return
     finally:
         reader.cancel()
+
+
+class _Frames:
+    r"""Frames of a WebSocket, taken off it while windows are computed.
+
+    Args:
+        websocket: Starlette WebSocket
+        dtype: sample type of the frames
+        limit: samples that may wait before the reader pauses
+
+    """
+
+    def __init__(self, websocket, dtype: np.dtype, limit: int):
+        import asyncio
+
+        self.websocket = websocket
+        self.dtype = dtype
+        self.limit = limit
+        self.pending = []  # frames not pushed yet
+        self.waiting = 0  # their samples
+        self.end = None  # then "close", "disconnect" or (close code, error message)
+        self.arrived = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
+
+    async def read(self):
+        r"""Take frames off the socket until the stream ends."""
+        while self.end is None:
+            await self.room.wait()
+            self.end, frame = _message(await self.websocket.receive(), self.dtype)
+            if frame is not None:
+                self.pending.append(frame)
+                self.waiting += frame.size
+                if self.waiting > self.limit:
+                    self.room.clear()
+            self.arrived.set()
+
+    def take(self) -> np.ndarray | None:
+        r"""All frames that wait, joined, ``None`` if none."""
+        if not self.pending:
+            return None
+        samples = np.concatenate(self.pending)
+        self.pending.clear()
+        self.waiting = 0
+        self.room.set()
+        return samples
+
+
+def _message(message: dict, dtype: np.dtype) -> tuple[object, np.ndarray | None]:
+    r"""End of the stream a WebSocket message means, or its frame."""
+    if message["type"] == "websocket.disconnect":
+        return "disconnect", None
+    if message.get("bytes") is None:  # text: end of stream
+        return "close", None
+    if wrong_size := _frame_size_error(message["bytes"], dtype):
+        return (1003, wrong_size), None
+    frame, refused = _frame(message["bytes"], dtype)
+    if refused:
+        return (1008, refused), None
+    return None, frame
+
+
+async def _send_rows(websocket, frame):
+    r"""Send the rows of ``frame`` as JSON messages."""
+    for row in _rows(frame):
+        await websocket.send_json(row)
+
+
+def _frame_size_error(data: bytes, dtype: np.dtype) -> str | None:
+    r"""Why a frame has the wrong size for ``dtype``, ``None`` if it fits."""
+    if len(data) % dtype.itemsize or len(data) > dtype.itemsize * MAX_FRAME_SAMPLES:
+        return (
+            f"A frame has {len(data)} bytes: send "
+            f"{_FORMAT_NAMES[dtype.str]} little-endian samples "
+            f"(a multiple of {dtype.itemsize} bytes), "
+            f"at most {MAX_FRAME_SAMPLES} a frame."
+        )
+    return None
 
 
 def _frame(data: bytes, dtype: np.dtype) -> tuple[np.ndarray | None, str | None]:

@@ -253,23 +253,10 @@ def read_rttm(
             lines = fp.read().splitlines()
         mapped = {}  # file-id -> audio file, found once per RTTM file
         for number, line in enumerate(lines, start=1):
-            fields = line.split()
-            if not fields or fields[0].startswith("#"):
-                continue
             where = f"{rttm}, line {number}"
-            if fields[0] not in RTTM_TYPES:
-                raise ValueError(
-                    f"{where}: not an RTTM line, it starts with '{fields[0]}' "
-                    f"instead of a record type such as SPEAKER: {line.strip()!r}"
-                )
-            if fields[0] != "SPEAKER":
+            fields = _speaker_fields(line, where)
+            if fields is None:
                 continue
-            if len(fields) < 8:
-                raise ValueError(
-                    f"{where}: a SPEAKER line needs at least 8 fields "
-                    f"(SPEAKER <file-id> <channel> <onset> <duration> <NA> <NA> "
-                    f"<speaker>), got {len(fields)}: {line.strip()!r}"
-                )
             onset = _seconds(fields[3], "onset", where)
             duration = _seconds(fields[4], "duration", where)
             if duration == 0:
@@ -293,6 +280,33 @@ def read_rttm(
     if root is not None:
         ends = _check_audio(files, starts, ends, labels, None)
     return _make_turns(files, starts, ends, speakers)
+
+
+def _speaker_fields(line: str, where: str) -> list[str] | None:
+    r"""Fields of an RTTM line of a speaker turn, ``None`` for other lines.
+
+    Raises:
+        ValueError: if the line is not RTTM
+            or a SPEAKER line has fewer than 8 fields
+
+    """
+    fields = line.split()
+    if not fields or fields[0].startswith("#"):
+        return None
+    if fields[0] not in RTTM_TYPES:
+        raise ValueError(
+            f"{where}: not an RTTM line, it starts with '{fields[0]}' "
+            f"instead of a record type such as SPEAKER: {line.strip()!r}"
+        )
+    if fields[0] != "SPEAKER":
+        return None
+    if len(fields) < 8:
+        raise ValueError(
+            f"{where}: a SPEAKER line needs at least 8 fields "
+            f"(SPEAKER <file-id> <channel> <onset> <duration> <NA> <NA> "
+            f"<speaker>), got {len(fields)}: {line.strip()!r}"
+        )
+    return fields
 
 
 def turns_from_annotation(
