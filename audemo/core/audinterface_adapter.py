@@ -1,0 +1,411 @@
+r"""The one module that relies on audinterface's private API.
+
+:class:`audinterface.Process` and :class:`audinterface.Feature`
+have no public hooks for the steps audemo changes:
+reading one file (failures that name the file, long files in chunks),
+processing one signal (checks, signals shorter than a window),
+running the processing function on a read signal,
+running the rows of an index (a progress bar that counts files),
+and turning results into a frame (failed rows, calibration, heads).
+:class:`ProcessAdapter` and :class:`FeatureAdapter` override
+audinterface's private methods of these steps
+and hand them on to methods with audemo's own names,
+so that no other module names a private method of audinterface.
+
+``tests/test_audinterface_adapter.py`` checks the signatures in
+:data:`PRIVATE_SIGNATURES` and the behaviour audemo relies on:
+a new audinterface release that changes them fails there, loudly.
+CONTRIBUTING.md says how to move the audinterface cap in ``pyproject.toml``.
+
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import audeer
+import audformat
+import audinterface
+from audinterface.core import utils as _audinterface_utils
+
+from audemo.core.index import progress_description
+
+
+PRIVATE_SIGNATURES = {
+    "Process._call": (
+        "signal",
+        "sampling_rate",
+        "*",
+        "idx=0",
+        "root=None",
+        "file=None",
+        "process_func_args=None",
+    ),
+    "Process._process_file": (
+        "file",
+        "*",
+        "idx=0",
+        "root=None",
+        "start=None",
+        "end=None",
+        "process_func_args=None",
+    ),
+    "Process._process_signal": (
+        "signal",
+        "sampling_rate",
+        "*",
+        "idx=0",
+        "root=None",
+        "file=None",
+        "start=None",
+        "end=None",
+        "process_func_args=None",
+    ),
+    "Process._process_index_wo_segment": ("index", "root", "process_func_args=None"),
+    "Feature._series_to_frame": ("y",),
+    "Feature._reshape_3d": ("features",),
+    "core.utils.segment_to_indices": ("signal", "sampling_rate", "start", "end"),
+    "core.utils.preprocess_signal": (
+        "signal",
+        "sampling_rate",
+        "expected_rate",
+        "resample",
+        "channels",
+        "mixdown",
+    ),
+}
+r"""Private functions of audinterface that audemo relies on, with their parameters.
+
+Parameters as :func:`inspect.signature` writes them, without annotations
+and without ``self``;
+``"*"`` marks where the keyword-only parameters begin.
+"""
+
+
+def segment_to_indices(
+    signal: np.ndarray,
+    sampling_rate: int,
+    start: pd.Timedelta,
+    end: pd.Timedelta,
+) -> tuple[int, int]:
+    r"""Sample positions of a segment of a signal, as audinterface computes them.
+
+    Args:
+        signal: 2-d signal
+        sampling_rate: sampling rate in Hz
+        start: start of the segment
+        end: end of the segment, ``NaT`` for the end of the signal
+
+    Returns:
+        first sample and the sample after the last
+
+    Examples:
+        >>> signal = np.zeros((1, 16000))
+        >>> segment_to_indices(signal, 16000, pd.Timedelta(0.25, "s"), pd.NaT)
+        (4000, 16000)
+
+    """
+    return _audinterface_utils.segment_to_indices(signal, sampling_rate, start, end)
+
+
+def preprocess_signal(
+    signal: np.ndarray,
+    sampling_rate: int,
+    *,
+    expected_rate: int | None,
+    resample: bool,
+    channels: int | list[int] | None,
+    mixdown: bool,
+) -> tuple[np.ndarray, int]:
+    r"""Select channels, mix down and resample a signal, as audinterface does.
+
+    Args:
+        signal: 2-d signal
+        sampling_rate: sampling rate in Hz
+        expected_rate: sampling rate the processing function expects
+        resample: resample to ``expected_rate``
+        channels: channels to select, ``None`` for all
+        mixdown: mix the selected channels down to one
+
+    Returns:
+        signal and its sampling rate
+
+    Examples:
+        >>> signal = np.ones((2, 8000), dtype="float32")
+        >>> signal, rate = preprocess_signal(
+        ...     signal,
+        ...     8000,
+        ...     expected_rate=16000,
+        ...     resample=True,
+        ...     channels=None,
+        ...     mixdown=True,
+        ... )
+        >>> signal.shape, rate
+        ((1, 16000), 16000)
+
+    """
+    return _audinterface_utils.preprocess_signal(
+        signal, sampling_rate, expected_rate, resample, channels, mixdown
+    )
+
+
+class ProcessAdapter(audinterface.Process):
+    r"""audinterface's Process whose private steps have audemo's names.
+
+    Subclasses override
+    :meth:`process_file_rows`, :meth:`process_signal_rows`
+    and :meth:`call_process_func`;
+    by default each does what audinterface does.
+    The rows of an index are run as audinterface runs them,
+    with a progress bar that counts files or segments
+    (:func:`audemo.core.index.progress_description`)
+    where audinterface always counts segments.
+
+    Args:
+        kwargs: arguments of :class:`audinterface.Process`
+
+    """
+
+    def _call(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        file: str | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> object:
+        return self.call_process_func(
+            signal,
+            sampling_rate,
+            idx=idx,
+            root=root,
+            file=file,
+            process_func_args=process_func_args,
+        )
+
+    def call_process_func(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        file: str | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> object:
+        r"""Preprocess a signal and run the processing function on it.
+
+        Args:
+            signal: 2-d signal as read
+            sampling_rate: sampling rate in Hz
+            idx: position of the row in the index
+            root: root folder of relative file paths
+            file: file the signal was read from
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            result of the processing function
+
+        """
+        return super()._call(
+            signal,
+            sampling_rate,
+            idx=idx,
+            root=root,
+            file=file,
+            process_func_args=process_func_args,
+        )
+
+    def _process_file(
+        self,
+        file: str,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        start: pd.Timedelta | None = None,
+        end: pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> tuple[list, list, list, list]:
+        return self.process_file_rows(
+            file,
+            idx=idx,
+            root=root,
+            start=start,
+            end=end,
+            process_func_args=process_func_args,
+        )
+
+    def process_file_rows(
+        self,
+        file: str,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        start: pd.Timedelta | None = None,
+        end: pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> tuple[list, list, list, list]:
+        r"""Read a file (or a segment of it) and process it.
+
+        Args:
+            file: file path
+            idx: position of the row in the index
+            root: root folder of relative file paths
+            start: start of the segment, ``None`` for the beginning
+            end: end of the segment, ``None`` for the end
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            results, files, starts and ends of the rows
+
+        """
+        return super()._process_file(
+            file,
+            idx=idx,
+            root=root,
+            start=start,
+            end=end,
+            process_func_args=process_func_args,
+        )
+
+    def _process_signal(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        file: str | None = None,
+        start: pd.Timedelta | None = None,
+        end: pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> tuple[list, list, list, list]:
+        return self.process_signal_rows(
+            signal,
+            sampling_rate,
+            idx=idx,
+            root=root,
+            file=file,
+            start=start,
+            end=end,
+            process_func_args=process_func_args,
+        )
+
+    def process_signal_rows(
+        self,
+        signal: np.ndarray,
+        sampling_rate: int,
+        *,
+        idx: int = 0,
+        root: str | None = None,
+        file: str | None = None,
+        start: pd.Timedelta | None = None,
+        end: pd.Timedelta | None = None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> tuple[list, list, list, list]:
+        r"""Process a signal (or a segment of it), in windows if there are.
+
+        Args:
+            signal: signal
+            sampling_rate: sampling rate in Hz
+            idx: position of the row in the index
+            root: root folder of relative file paths
+            file: file the signal was read from
+            start: start of the segment, ``None`` for the beginning
+            end: end of the segment, ``None`` for the end
+            process_func_args: arguments passed on to the processing function
+
+        Returns:
+            results, files, starts and ends of the rows
+
+        """
+        return super()._process_signal(
+            signal,
+            sampling_rate,
+            idx=idx,
+            root=root,
+            file=file,
+            start=start,
+            end=end,
+            process_func_args=process_func_args,
+        )
+
+    def _process_index_wo_segment(
+        self,
+        index: pd.Index,
+        root: str | None,
+        process_func_args: dict[str, object] | None = None,
+    ) -> pd.Series:
+        # audinterface's own, but with a label that counts files or segments
+        if index.empty:
+            return pd.Series(None, index=index, dtype=object)
+        params = [
+            (
+                (file,),
+                {
+                    "idx": idx,
+                    "root": root,
+                    "start": start,
+                    "end": end,
+                    "process_func_args": process_func_args,
+                },
+            )
+            for idx, (file, start, end) in enumerate(index)
+        ]
+        xs = audeer.run_tasks(
+            self._process_file,
+            params,
+            num_workers=self.num_workers,
+            multiprocessing=self.multiprocessing,
+            progress_bar=self.verbose,
+            task_description=progress_description(index),
+            maximum_refresh_time=1,
+        )
+        y = [value for x in xs for value in x[0]]
+        files = [value for x in xs for value in x[1]]
+        starts = [value for x in xs for value in x[2]]
+        ends = [value for x in xs for value in x[3]]
+        return pd.Series(y, audformat.segmented_index(files, starts, ends))
+
+
+class FeatureAdapter(audinterface.Feature):
+    r"""audinterface's Feature whose private steps have audemo's names.
+
+    Subclasses override :meth:`results_to_frame`;
+    by default it does what audinterface does.
+
+    Args:
+        feature_names: names of the features
+        kwargs: arguments of :class:`audinterface.Feature`
+
+    """
+
+    def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
+        return self.results_to_frame(y)
+
+    def results_to_frame(self, y: pd.Series) -> pd.DataFrame:
+        r"""Data frame of the results of processing, one row per segment.
+
+        Args:
+            y: results of the processing function, one per segment
+
+        Returns:
+            data frame with the features as columns
+
+        """
+        return super()._series_to_frame(y)
+
+    def reshape_3d(self, features: np.ndarray | pd.Series) -> np.ndarray:
+        r"""Features in the shape audinterface returns from ``__call__``.
+
+        Args:
+            features: result of the processing function
+
+        Returns:
+            array of shape (channels, features, frames)
+
+        """
+        return self._reshape_3d(features)
