@@ -43,6 +43,7 @@ from audemo.core.ort import session_options
 from audemo.core.ort import small_session
 from audemo.core.precision import precision_root
 from audemo.core.registry import MODELS
+from audemo.core.registry import RegisteredModel
 from audemo.core.registry import cache_folder
 from audemo.core.registry import is_download
 from audemo.core.registry import is_url
@@ -60,6 +61,7 @@ __all__ = [
     # imported by other modules from here; they live in the modules named
     "MODELS",  # registry
     "MODEL_FILE",  # folder
+    "RegisteredModel",  # registry
     "YAML_FILE",  # folder
     "cache_folder",  # registry
     "check_device",  # ort
