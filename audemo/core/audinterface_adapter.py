@@ -157,6 +157,9 @@ class ProcessAdapter(audinterface.Process):
     :meth:`process_file_rows`, :meth:`process_signal_rows`
     and :meth:`call_process_func`;
     by default each does what audinterface does.
+    Their keyword arguments are those audinterface passes
+    (``idx``, ``root``, ``file``, ``start``, ``end``, ``process_func_args``,
+    see :data:`PRIVATE_SIGNATURES`).
     The rows of an index are run as audinterface runs them,
     with a progress bar that counts files or segments
     (:func:`audemo.core.index.progress_description`)
@@ -167,171 +170,62 @@ class ProcessAdapter(audinterface.Process):
 
     """
 
-    def _call(
-        self,
-        signal: np.ndarray,
-        sampling_rate: int,
-        *,
-        idx: int = 0,
-        root: str | None = None,
-        file: str | None = None,
-        process_func_args: dict[str, object] | None = None,
-    ) -> object:
-        return self.call_process_func(
-            signal,
-            sampling_rate,
-            idx=idx,
-            root=root,
-            file=file,
-            process_func_args=process_func_args,
-        )
+    def _call(self, signal: np.ndarray, sampling_rate: int, **kwargs) -> object:
+        return self.call_process_func(signal, sampling_rate, **kwargs)
 
     def call_process_func(
-        self,
-        signal: np.ndarray,
-        sampling_rate: int,
-        *,
-        idx: int = 0,
-        root: str | None = None,
-        file: str | None = None,
-        process_func_args: dict[str, object] | None = None,
+        self, signal: np.ndarray, sampling_rate: int, **kwargs
     ) -> object:
-        r"""Preprocess a signal and run the processing function on it.
+        r"""Preprocess a signal as read and run the processing function on it.
 
         Args:
             signal: 2-d signal as read
             sampling_rate: sampling rate in Hz
-            idx: position of the row in the index
-            root: root folder of relative file paths
-            file: file the signal was read from
-            process_func_args: arguments passed on to the processing function
+            kwargs: ``idx``, ``root``, ``file``, ``process_func_args``
 
         Returns:
             result of the processing function
 
         """
-        return super()._call(
-            signal,
-            sampling_rate,
-            idx=idx,
-            root=root,
-            file=file,
-            process_func_args=process_func_args,
-        )
+        return super()._call(signal, sampling_rate, **kwargs)
 
-    def _process_file(
-        self,
-        file: str,
-        *,
-        idx: int = 0,
-        root: str | None = None,
-        start: pd.Timedelta | None = None,
-        end: pd.Timedelta | None = None,
-        process_func_args: dict[str, object] | None = None,
-    ) -> tuple[list, list, list, list]:
-        return self.process_file_rows(
-            file,
-            idx=idx,
-            root=root,
-            start=start,
-            end=end,
-            process_func_args=process_func_args,
-        )
+    def _process_file(self, file: str, **kwargs) -> tuple[list, list, list, list]:
+        return self.process_file_rows(file, **kwargs)
 
-    def process_file_rows(
-        self,
-        file: str,
-        *,
-        idx: int = 0,
-        root: str | None = None,
-        start: pd.Timedelta | None = None,
-        end: pd.Timedelta | None = None,
-        process_func_args: dict[str, object] | None = None,
-    ) -> tuple[list, list, list, list]:
+    def process_file_rows(self, file: str, **kwargs) -> tuple[list, list, list, list]:
         r"""Read a file (or a segment of it) and process it.
 
         Args:
             file: file path
-            idx: position of the row in the index
-            root: root folder of relative file paths
-            start: start of the segment, ``None`` for the beginning
-            end: end of the segment, ``None`` for the end
-            process_func_args: arguments passed on to the processing function
+            kwargs: ``idx``, ``root``, ``start``, ``end``, ``process_func_args``
 
         Returns:
             results, files, starts and ends of the rows
 
         """
-        return super()._process_file(
-            file,
-            idx=idx,
-            root=root,
-            start=start,
-            end=end,
-            process_func_args=process_func_args,
-        )
+        return super()._process_file(file, **kwargs)
 
     def _process_signal(
-        self,
-        signal: np.ndarray,
-        sampling_rate: int,
-        *,
-        idx: int = 0,
-        root: str | None = None,
-        file: str | None = None,
-        start: pd.Timedelta | None = None,
-        end: pd.Timedelta | None = None,
-        process_func_args: dict[str, object] | None = None,
+        self, signal: np.ndarray, sampling_rate: int, **kwargs
     ) -> tuple[list, list, list, list]:
-        return self.process_signal_rows(
-            signal,
-            sampling_rate,
-            idx=idx,
-            root=root,
-            file=file,
-            start=start,
-            end=end,
-            process_func_args=process_func_args,
-        )
+        return self.process_signal_rows(signal, sampling_rate, **kwargs)
 
     def process_signal_rows(
-        self,
-        signal: np.ndarray,
-        sampling_rate: int,
-        *,
-        idx: int = 0,
-        root: str | None = None,
-        file: str | None = None,
-        start: pd.Timedelta | None = None,
-        end: pd.Timedelta | None = None,
-        process_func_args: dict[str, object] | None = None,
+        self, signal: np.ndarray, sampling_rate: int, **kwargs
     ) -> tuple[list, list, list, list]:
         r"""Process a signal (or a segment of it), in windows if there are.
 
         Args:
             signal: signal
             sampling_rate: sampling rate in Hz
-            idx: position of the row in the index
-            root: root folder of relative file paths
-            file: file the signal was read from
-            start: start of the segment, ``None`` for the beginning
-            end: end of the segment, ``None`` for the end
-            process_func_args: arguments passed on to the processing function
+            kwargs: ``idx``, ``root``, ``file``, ``start``, ``end``,
+                ``process_func_args``
 
         Returns:
             results, files, starts and ends of the rows
 
         """
-        return super()._process_signal(
-            signal,
-            sampling_rate,
-            idx=idx,
-            root=root,
-            file=file,
-            start=start,
-            end=end,
-            process_func_args=process_func_args,
-        )
+        return super()._process_signal(signal, sampling_rate, **kwargs)
 
     def _process_index_wo_segment(
         self,
