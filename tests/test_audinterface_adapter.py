@@ -186,8 +186,8 @@ def test_rows_of_an_index_as_audinterface(speech_files, capfd):
 
 
 class Doubled(FeatureAdapter):
-    def results_to_frame(self, y):
-        return super().results_to_frame(y) * 2
+    def _results_to_frame(self, y):
+        return super()._results_to_frame(y) * 2
 
 
 def features(signal, sampling_rate):
@@ -195,7 +195,7 @@ def features(signal, sampling_rate):
 
 
 def test_frame_hook_of_features(speech_files):
-    # every process_* method of Feature builds its frame in results_to_frame
+    # every process_* method of Feature builds its frame in _results_to_frame
     options = {"process_func": features, "num_workers": 1}
     plain = audinterface.Feature(["seconds", "one"], **options)
     doubled = Doubled(["seconds", "one"], **options)
@@ -213,7 +213,7 @@ def test_frame_hook_of_features(speech_files):
 
 def test_reshape_3d():
     feature = FeatureAdapter(["a", "b", "c"], process_func=features)
-    reshaped = feature.reshape_3d(np.array([1.0, 2.0, 3.0]))
+    reshaped = feature._features_3d(np.array([1.0, 2.0, 3.0]))
     assert reshaped.shape == (1, 3, 1)
     np.testing.assert_array_equal(reshaped[0, :, 0], [1.0, 2.0, 3.0])
     # what __call__ of a Feature returns
@@ -231,19 +231,15 @@ def test_signal_utilities():
         8000,
     )
     stereo = np.stack([signal[0], -signal[0]])
+    # expected rate, resample, channels, mixdown
     mixed, rate = audinterface_adapter.preprocess_signal(
-        stereo,
-        16000,
-        expected_rate=8000,
-        resample=True,
-        channels=[0, 1],
-        mixdown=True,
+        stereo, 16000, 8000, True, [0, 1], True
     )
     assert rate == 8000
     assert mixed.shape == (1, 8000)
     np.testing.assert_allclose(mixed, 0.0, atol=1e-6)
     first, rate = audinterface_adapter.preprocess_signal(
-        stereo, 16000, expected_rate=None, resample=False, channels=1, mixdown=False
+        stereo, 16000, None, False, 1, False
     )
     assert rate == 16000
     np.testing.assert_array_equal(first, -signal)

@@ -27,10 +27,20 @@ import pandas as pd
 import audeer
 import audformat
 import audinterface
-from audinterface.core import utils as _audinterface_utils
+from audinterface.core.utils import preprocess_signal
+from audinterface.core.utils import segment_to_indices
 
 from audemo.core.index import progress_description
 
+
+__all__ = [
+    "PRIVATE_SIGNATURES",
+    "FeatureAdapter",
+    "ProcessAdapter",
+    # audinterface's own, for the other modules of audemo
+    "preprocess_signal",
+    "segment_to_indices",
+]
 
 PRIVATE_SIGNATURES = {
     "Process._call": (
@@ -81,73 +91,6 @@ Parameters as :func:`inspect.signature` writes them, without annotations
 and without ``self``;
 ``"*"`` marks where the keyword-only parameters begin.
 """
-
-
-def segment_to_indices(
-    signal: np.ndarray,
-    sampling_rate: int,
-    start: pd.Timedelta,
-    end: pd.Timedelta,
-) -> tuple[int, int]:
-    r"""Sample positions of a segment of a signal, as audinterface computes them.
-
-    Args:
-        signal: 2-d signal
-        sampling_rate: sampling rate in Hz
-        start: start of the segment
-        end: end of the segment, ``NaT`` for the end of the signal
-
-    Returns:
-        first sample and the sample after the last
-
-    Examples:
-        >>> signal = np.zeros((1, 16000))
-        >>> segment_to_indices(signal, 16000, pd.Timedelta(0.25, "s"), pd.NaT)
-        (4000, 16000)
-
-    """
-    return _audinterface_utils.segment_to_indices(signal, sampling_rate, start, end)
-
-
-def preprocess_signal(
-    signal: np.ndarray,
-    sampling_rate: int,
-    *,
-    expected_rate: int | None,
-    resample: bool,
-    channels: int | list[int] | None,
-    mixdown: bool,
-) -> tuple[np.ndarray, int]:
-    r"""Select channels, mix down and resample a signal, as audinterface does.
-
-    Args:
-        signal: 2-d signal
-        sampling_rate: sampling rate in Hz
-        expected_rate: sampling rate the processing function expects
-        resample: resample to ``expected_rate``
-        channels: channels to select, ``None`` for all
-        mixdown: mix the selected channels down to one
-
-    Returns:
-        signal and its sampling rate
-
-    Examples:
-        >>> signal = np.ones((2, 8000), dtype="float32")
-        >>> signal, rate = preprocess_signal(
-        ...     signal,
-        ...     8000,
-        ...     expected_rate=16000,
-        ...     resample=True,
-        ...     channels=None,
-        ...     mixdown=True,
-        ... )
-        >>> signal.shape, rate
-        ((1, 16000), 16000)
-
-    """
-    return _audinterface_utils.preprocess_signal(
-        signal, sampling_rate, expected_rate, resample, channels, mixdown
-    )
 
 
 class ProcessAdapter(audinterface.Process):
@@ -268,7 +211,7 @@ class ProcessAdapter(audinterface.Process):
 class FeatureAdapter(audinterface.Feature):
     r"""audinterface's Feature whose private steps have audemo's names.
 
-    Subclasses override :meth:`results_to_frame`;
+    Subclasses override ``_results_to_frame``;
     by default it does what audinterface does.
 
     Args:
@@ -278,9 +221,9 @@ class FeatureAdapter(audinterface.Feature):
     """
 
     def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
-        return self.results_to_frame(y)
+        return self._results_to_frame(y)
 
-    def results_to_frame(self, y: pd.Series) -> pd.DataFrame:
+    def _results_to_frame(self, y: pd.Series) -> pd.DataFrame:
         r"""Data frame of the results of processing, one row per segment.
 
         Args:
@@ -292,7 +235,7 @@ class FeatureAdapter(audinterface.Feature):
         """
         return super()._series_to_frame(y)
 
-    def reshape_3d(self, features: np.ndarray | pd.Series) -> np.ndarray:
+    def _features_3d(self, features: np.ndarray | pd.Series) -> np.ndarray:
         r"""Features in the shape audinterface returns from ``__call__``.
 
         Args:

@@ -255,9 +255,9 @@ class Categories(Emotion):
 
         """
         embedding = self.process(signal, sampling_rate)
-        return self.reshape_3d(self._run_head([embedding])[0])
+        return self._features_3d(self._run_head([embedding])[0])
 
-    def results_to_frame(self, y: pd.Series) -> pd.DataFrame:
+    def _results_to_frame(self, y: pd.Series) -> pd.DataFrame:
         r"""Data frame of the results, with the head run on each embedding.
 
         Args:
@@ -277,7 +277,7 @@ class Categories(Emotion):
                 index=y.index,
                 dtype=object,
             )
-        return super().results_to_frame(y)
+        return super()._results_to_frame(y)
 
     def _run_head(self, embeddings: list[np.ndarray]) -> np.ndarray:
         session = head_session(

@@ -768,7 +768,7 @@ class Emotion(FeatureAdapter, audobject.Object):
 
     def _to_frame(self, series: pd.Series) -> tuple[pd.DataFrame, list[FailedRow]]:
         r"""Frame of a process result, and its failed rows."""
-        return self.results_to_frame(series), failed_rows(series)
+        return self._results_to_frame(series), failed_rows(series)
 
     def _to_frame_warned(
         self, series: pd.Series, files: Sequence[str] | None = None, hint: str = ""
@@ -969,7 +969,7 @@ class Emotion(FeatureAdapter, audobject.Object):
                 columns += onnx_model.labels(name)
         return columns
 
-    def results_to_frame(self, y: pd.Series) -> pd.DataFrame:
+    def _results_to_frame(self, y: pd.Series) -> pd.DataFrame:
         r"""Data frame of the results, a failed row as a row of NaN, calibrated.
 
         Args:
@@ -989,7 +989,7 @@ class Emotion(FeatureAdapter, audobject.Object):
                 index=y.index,
                 dtype=object,
             )
-        frame = super().results_to_frame(y)
+        frame = super()._results_to_frame(y)
         if self.calibration is not None:
             calibrated = self.calibration(frame)
             for dimension in self.calibration.dimensions:

@@ -281,10 +281,10 @@ class RobustProcess(ProcessAdapter):
         signal, sampling_rate = preprocess_signal(
             signal[:, start_i:end_i],
             sampling_rate,
-            expected_rate=self.sampling_rate,
-            resample=self.resample,
-            channels=self.channels,
-            mixdown=self.mixdown,
+            self.sampling_rate,
+            self.resample,
+            self.channels,
+            self.mixdown,
         )
         y = self.process_func(signal, sampling_rate, file=file)
         return [y], [file], *self._one_row(start, end)
