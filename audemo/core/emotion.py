@@ -5,7 +5,8 @@ The pieces :class:`Emotion` is built from live in modules of their own:
 * :mod:`audemo.core.options`: checks of the options, shared audobject settings
 * :mod:`audemo.core.index`: checks and labels of indices, files and folders
 * :mod:`audemo.core.process`: the process that reads real-world input
-  and labels its progress
+* :mod:`audemo.core.audinterface_adapter`: the steps of audinterface
+  that audemo replaces, and the progress label
 * :mod:`audemo.core.failures`: failed inputs, warned once per call
 * :mod:`audemo.core.workers`: worker processes of ``multiprocessing=True``
 * :mod:`audemo.core.cache`: the resumable cache of results
