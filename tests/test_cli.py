@@ -187,9 +187,10 @@ def test_info_registered_model_offline(cache_root, monkeypatch, capsys):
 
 def test_info_registered_model(server, archive, cache_root, monkeypatch, capsys):
     from audemo.core import model as model_module
+    from audemo.core.registry import RegisteredModel
 
     server.files["/registered.zip"] = archive
-    registered = model_module.RegisteredModel(
+    registered = RegisteredModel(
         url=server.url("/registered.zip"),
         sha256=None,
         license="CC BY-NC-SA 4.0",

@@ -15,7 +15,7 @@ import audinterface
 import audobject
 
 from audemo.core.define import SAMPLING_RATE
-from audemo.core.model import small_session
+from audemo.core.ort import small_session
 from audemo.core.process import RobustProcess
 from audemo.core.utils import available_cores
 
