@@ -1,8 +1,8 @@
 """Refuse functions longer than a reader can hold: code lines, docstring not counted.
 
 Usage: python .ci/function_lines.py [--max N] FILE...
-Counts the lines of each function's body that hold code (not blank, not
-only a comment, not the docstring) plus its signature.
+Counts the lines of each function that hold code: its signature and body,
+not blank lines, comments or docstrings (of the function and of attributes).
 """
 
 import argparse
@@ -32,14 +32,14 @@ def long_functions(path: str, maximum: int) -> list[str]:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         lines = set(range(node.lineno, node.end_lineno + 1)) & code
-        body = node.body
-        if (
-            body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            lines -= set(range(body[0].lineno, body[0].end_lineno + 1))
+        # docstrings are not code: the function's and its attributes'
+        for statement in ast.walk(node):
+            if (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ):
+                lines -= set(range(statement.lineno, statement.end_lineno + 1))
         if len(lines) > maximum:
             name = f"{path}:{node.lineno}: {node.name}"
             found.append(f"{name} has {len(lines)} code lines")

@@ -1,7 +1,10 @@
 import hashlib
+import importlib
 import os
+import re
 import shutil
 import subprocess
+import sys
 
 from external_data import sparse_external_initializer
 import numpy as np
@@ -178,6 +181,26 @@ def test_workflow_with_audb(corpus, model_root, publish_and_load, tmp_path):
         "audemo-category"
     ] * 3
     assert "probability" in db.schemes["audemo-category"].description
+
+
+@pytest.mark.parametrize(
+    "module, purpose",
+    [
+        ("sklearn.linear_model", "training categories"),
+        ("sklearn.svm", "training categories"),
+        ("sklearn.metrics", "evaluating categories"),
+    ],
+)
+def test_without_scikit_learn(
+    embeddings, labels, speakers, monkeypatch, module, purpose
+):
+    # the message of every optional import (utils.import_optional)
+    for name in ["linear_model", "metrics", "pipeline", "preprocessing", "svm"]:
+        importlib.import_module(f"sklearn.{name}")  # loaded before one is hidden
+    monkeypatch.setitem(sys.modules, module, None)
+    message = f"sklearn is needed for {purpose}: pip install 'audemo[evaluation]'"
+    with pytest.raises(ImportError, match=re.escape(message)):
+        evaluate_categories(embeddings, labels, speakers)
 
 
 @pytest.mark.parametrize("classifier", ["logistic", "svc"])

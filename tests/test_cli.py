@@ -22,6 +22,7 @@ import audformat
 import audemo
 from audemo.core.cli import main
 from audemo.core.results import read_results
+from audemo.core.utils import OPTIONAL_PACKAGES
 
 
 # the command installed with this interpreter's environment,
@@ -187,9 +188,10 @@ def test_info_registered_model_offline(cache_root, monkeypatch, capsys):
 
 def test_info_registered_model(server, archive, cache_root, monkeypatch, capsys):
     from audemo.core import model as model_module
+    from audemo.core.registry import RegisteredModel
 
     server.files["/registered.zip"] = archive
-    registered = model_module.RegisteredModel(
+    registered = RegisteredModel(
         url=server.url("/registered.zip"),
         sha256=None,
         license="CC BY-NC-SA 4.0",
@@ -928,7 +930,7 @@ def test_audio_is_not_a_results_file(speech_files, tmp_path, capsys, command):
             + ["-o", "{tmp}/cal.yaml"],
         ),
         (
-            "audmetric",
+            "matplotlib",
             ["report", "{tmp}/results.csv", "--truth", "{db}:emotion"]
             + ["-o", "{tmp}/report.md"],
         ),
@@ -955,7 +957,7 @@ def test_extras_checked_before_any_work(
     )
     assert result.returncode == 1
     command = argv[0]
-    extra = "evaluation"
+    extra = OPTIONAL_PACKAGES[package]
     assert result.stderr == (
         f"audemo: error: {package} is needed for audemo {command}: "
         f"pip install 'audemo[{extra}]'\n"

@@ -268,9 +268,10 @@ def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
 
 def test_default_model_name_in_yaml(server, archive, cache_root, monkeypatch):
     from audemo.core import model as model_module
+    from audemo.core.registry import RegisteredModel
 
     server.files["/default.zip"] = archive
-    registered = model_module.RegisteredModel(
+    registered = RegisteredModel(
         url=server.url("/default.zip"), sha256=None, license="x", description="x"
     )
     monkeypatch.setitem(model_module.MODELS, "w2v2-L-robust-12", registered)

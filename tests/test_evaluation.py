@@ -1,5 +1,6 @@
 import os
 import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -137,6 +138,16 @@ def test_metrics_by_hand(labelled_database, predictions):
     assert (
         per_dimension.overall.loc["valence", "ccc"] == raw.overall.loc["valence", "ccc"]
     )
+
+
+def test_without_audmetric(labelled_database, predictions, monkeypatch):
+    # the metrics are audemo's own: evaluate() does not need audmetric
+    db = audformat.Database.load(labelled_database)
+    truth = db["gold"].get()
+    expected = audemo.evaluate(predictions, truth, truth_range=(1, 7), num_bootstrap=0)
+    monkeypatch.setitem(sys.modules, "audmetric", None)
+    result = audemo.evaluate(predictions, truth, truth_range=(1, 7), num_bootstrap=0)
+    pd.testing.assert_frame_equal(result.overall, expected.overall)
 
 
 def test_bootstrap_interval_by_hand():

@@ -50,3 +50,13 @@ def test_constant_values():
 def test_shapes_must_match():
     with pytest.raises(ValueError, match=r"same shape, not \(3,\) and \(2,\)"):
         metrics.ccc([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_ccc_of_two_vectors():
+    # moved from test_precision.py (compare.concordance was ccc under another name)
+    x = np.array([0.1, 0.4, 0.5, 0.9])
+    assert metrics.ccc(x, x) == pytest.approx(1.0)
+    y = x + 0.1
+    expected = 2 * np.cov(x, y, bias=True)[0, 1] / (x.var() + y.var() + 0.01)
+    assert metrics.ccc(x, y) == pytest.approx(expected)
+    assert np.isnan(metrics.ccc(np.ones(3), np.ones(3)))

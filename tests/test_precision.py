@@ -12,7 +12,6 @@ import audeer
 
 import audemo
 from audemo.core.cli import main
-from audemo.core.compare import concordance
 from audemo.core.fingerprint import fingerprint
 from audemo.core.precision import precision_root
 from audemo.core.storage import cache_lock
@@ -53,15 +52,6 @@ def test_compare_precision(model_root, speech_files, cache_root, capsys):
     assert main(["compare", *speech_files, "--model", model_root]) == 0
     out = capsys.readouterr().out
     assert "ccc" in out and "hidden_states" in out
-
-
-def test_concordance():
-    x = np.array([0.1, 0.4, 0.5, 0.9])
-    assert concordance(x, x) == pytest.approx(1.0)
-    y = x + 0.1
-    expected = 2 * np.cov(x, y, bias=True)[0, 1] / (x.var() + y.var() + 0.01)
-    assert concordance(x, y) == pytest.approx(expected)
-    assert np.isnan(concordance(np.ones(3), np.ones(3)))
 
 
 def test_int8_refused_on_gpu(model_root, cache_root):

@@ -454,7 +454,16 @@ def test_robustness_errors(model_root, speech_files, monkeypatch):
     with pytest.raises(ValueError, match="no rows for 1 of 3 files"):
         truth = pd.DataFrame({"valence": [0.5] * 2}, index=index[:2])
         robustness(interface, speech_files, truth=truth)
+
+
+def test_robustness_with_truth_without_audmetric(model_root, speech_files, monkeypatch):
+    # the CCC is audemo's own: comparing with truth does not need audmetric
+    interface = audemo.Emotion(model_root)
+    index = audformat.filewise_index(speech_files)
+    truth = pd.DataFrame({"valence": [0.2, 0.5, 0.8]}, index=index)
+    options = {"perturbations": "gain-minus-20db", "truth": truth}
+    _, expected = robustness(interface, speech_files, **options)
     monkeypatch.setitem(sys.modules, "audmetric", None)
-    with pytest.raises(ImportError, match="audemo\\[evaluation\\]"):
-        truth = pd.DataFrame({"valence": [0.5] * 3}, index=index)
-        robustness(interface, speech_files, truth=truth)
+    _, summary = robustness(interface, speech_files, **options)
+    assert "ccc" in summary.columns.get_level_values(0)
+    pd.testing.assert_frame_equal(summary, expected)

@@ -468,7 +468,7 @@ class Calibration(audobject.Object):
         Raises:
             ValueError: if ``prediction`` is calibrated already
                 (``prediction.attrs["calibration"]``)
-            ImportError: if scikit-learn or audmetric is not installed
+            ImportError: if scikit-learn is not installed
             ValueError: if predictions and gold labels do not align
                 (see :func:`audemo.evaluate`),
                 a dimension has fewer than ``min_samples`` samples

@@ -24,14 +24,9 @@ import pandas as pd
 import audinterface
 import audobject
 
-from audemo.core.categories_evaluation import CategoryEvaluation
-from audemo.core.categories_evaluation import evaluate_categories
-from audemo.core.categories_export import check_head_root
-from audemo.core.categories_export import save_categories
 from audemo.core.categories_head import HEAD_INPUT
 from audemo.core.categories_head import head_session
 from audemo.core.categories_head import read_head
-from audemo.core.categories_training import train_categories
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.emotion import CHUNK_DUR
 from audemo.core.emotion import Emotion
@@ -43,16 +38,7 @@ from audemo.core.process import Failure
 from audemo.core.resolver import ModelResolver
 
 
-__all__ = [
-    # defined here
-    "Categories",
-    # imported by other modules from here; they live in the modules named
-    "CategoryEvaluation",  # categories_evaluation
-    "check_head_root",  # categories_export
-    "evaluate_categories",  # categories_evaluation
-    "save_categories",  # categories_export
-    "train_categories",  # categories_training
-]
+__all__ = ["Categories"]
 
 
 class Categories(Emotion):
@@ -143,7 +129,8 @@ class Categories(Emotion):
         ...     files, preserve_index=True
         ... )
         >>> labels = pd.Series(["loud", "quiet"], index=files)
-        >>> head = save_categories(train_categories(embeddings, labels), "head")
+        >>> categories = audemo.train_categories(embeddings, labels)
+        >>> head = audemo.save_categories(categories, "head")
         >>> interface = Categories(head, model=model)
         >>> probabilities = interface.process_index(files, preserve_index=True)
         >>> probabilities.round(2)
@@ -268,9 +255,18 @@ class Categories(Emotion):
 
         """
         embedding = self.process(signal, sampling_rate)
-        return self._reshape_3d(self._run_head([embedding])[0])
+        return self._features_3d(self._run_head([embedding])[0])
 
-    def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
+    def _results_to_frame(self, y: pd.Series) -> pd.DataFrame:
+        r"""Data frame of the results, with the head run on each embedding.
+
+        Args:
+            y: embeddings (or failures), one per segment
+
+        Returns:
+            data frame with the categories as columns
+
+        """
         # the embedding of each row is complete here, after chunks were
         # combined, so the head sees exactly Emotion's embedding
         embeddings = [value for value in y if not isinstance(value, Failure)]
@@ -281,7 +277,7 @@ class Categories(Emotion):
                 index=y.index,
                 dtype=object,
             )
-        return super()._series_to_frame(y)
+        return super()._results_to_frame(y)
 
     def _run_head(self, embeddings: list[np.ndarray]) -> np.ndarray:
         session = head_session(

@@ -13,6 +13,7 @@ from audemo.core.categories_training import check_classes
 from audemo.core.categories_training import fit_classifier
 from audemo.core.categories_training import training_data
 from audemo.core.utils import count
+from audemo.core.utils import import_optional
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -140,14 +141,12 @@ def evaluate_categories(
         )
         predictions[test] = model.predict(features[test])
 
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.metrics import confusion_matrix
-
+    metrics = import_optional("sklearn.metrics", purpose="evaluating categories")
     truth = targets.to_numpy()
     predicted = predictions.to_numpy(dtype=str)
-    matrix = confusion_matrix(truth, predicted, labels=classes)
+    matrix = metrics.confusion_matrix(truth, predicted, labels=classes)
     return CategoryEvaluation(
-        uar=float(balanced_accuracy_score(truth, predicted)),
+        uar=float(metrics.balanced_accuracy_score(truth, predicted)),
         accuracy=float(np.mean(truth == predicted)),
         confusion=pd.DataFrame(
             matrix,

@@ -30,8 +30,8 @@ from audemo.core.categories_head import METADATA_CLASSES
 from audemo.core.categories_head import METADATA_CLASSIFIER
 from audemo.core.categories_head import head_info
 from audemo.core.categories_training import embedding_names
+from audemo.core.folder import YAML_FILE
 from audemo.core.model import MODEL_FILE
-from audemo.core.model import YAML_FILE
 
 
 if typing.TYPE_CHECKING:  # pragma: no cover - scikit-learn is an extra

@@ -22,7 +22,7 @@ import audeer
 
 from audemo.core.folder import refuse_external_data
 from audemo.core.model import MODEL_FILE
-from audemo.core.model import small_session
+from audemo.core.ort import small_session
 
 
 HEAD_INPUT = "hidden_states"

@@ -17,6 +17,7 @@ import pandas as pd
 from audemo.core.alignment import align_labels
 from audemo.core.alignment import describe_entry
 from audemo.core.utils import count
+from audemo.core.utils import import_optional
 
 
 if typing.TYPE_CHECKING:  # pragma: no cover - scikit-learn is an extra
@@ -166,28 +167,27 @@ def fit_classifier(
         )
     if not C > 0:
         raise ValueError(f"C must be positive, not {C}.")
-    try:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import LinearSVC
-    except ImportError as ex:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Training categories needs scikit-learn: pip install 'audemo[evaluation]'"
-        ) from ex
+    purpose = "training categories"
+    linear_model = import_optional("sklearn.linear_model", purpose=purpose)
+    pipeline = import_optional("sklearn.pipeline", purpose=purpose)
+    preprocessing = import_optional("sklearn.preprocessing", purpose=purpose)
+    svm = import_optional("sklearn.svm", purpose=purpose)
     if classifier == "logistic":
-        linear = LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter)
+        linear = linear_model.LogisticRegression(
+            C=C, class_weight="balanced", max_iter=max_iter
+        )
     else:
         # dual="auto" is the default from scikit-learn 1.5 on: the same
         # solver with every version audemo allows
-        linear = LinearSVC(
+        linear = svm.LinearSVC(
             C=C,
             class_weight="balanced",
             dual="auto",
             max_iter=max_iter,
             random_state=0,
         )
-    return make_pipeline(StandardScaler(), linear).fit(features, targets)
+    scaled = pipeline.make_pipeline(preprocessing.StandardScaler(), linear)
+    return scaled.fit(features, targets)
 
 
 def training_data(

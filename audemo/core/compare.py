@@ -92,26 +92,3 @@ def compare_precision(
         "cosine": cosine.mean(),
     }
     return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def concordance(x: np.ndarray, y: np.ndarray) -> float:
-    r"""Concordance correlation coefficient of two vectors.
-
-    The same as ``audemo.core.metrics.ccc()``,
-    under the name this module has always offered.
-
-    Args:
-        x: first values
-        y: second values
-
-    Returns:
-        CCC, NaN if both are constant
-
-    Examples:
-        >>> concordance(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
-        1.0
-        >>> round(concordance(np.array([1.0, 2.0, 3.0]), np.array([2.0, 3.0, 4.0])), 3)
-        0.571
-
-    """
-    return metrics.ccc(x, y)

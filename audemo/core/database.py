@@ -23,7 +23,7 @@ import audiofile
 
 from audemo.core.define import DIMENSIONS
 from audemo.core.model import MODELS
-from audemo.core.model import is_url
+from audemo.core.registry import is_url
 from audemo.core.results import CALIBRATION
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration

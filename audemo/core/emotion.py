@@ -5,7 +5,8 @@ The pieces :class:`Emotion` is built from live in modules of their own:
 * :mod:`audemo.core.options`: checks of the options, shared audobject settings
 * :mod:`audemo.core.index`: checks and labels of indices, files and folders
 * :mod:`audemo.core.process`: the process that reads real-world input
-  and labels its progress
+* :mod:`audemo.core.audinterface_adapter`: the steps of audinterface
+  that audemo replaces, and the progress label
 * :mod:`audemo.core.failures`: failed inputs, warned once per call
 * :mod:`audemo.core.workers`: worker processes of ``multiprocessing=True``
 * :mod:`audemo.core.cache`: the resumable cache of results
@@ -29,6 +30,7 @@ import audinterface
 import audobject
 import audonnx
 
+from audemo.core.audinterface_adapter import FeatureAdapter
 from audemo.core.cache import FILE_KEYS
 from audemo.core.cache import make_folder
 from audemo.core.cache import process_index_resumable
@@ -48,8 +50,7 @@ from audemo.core.index import progress_description
 from audemo.core.index import skipped_files_hint
 from audemo.core.model import acquire_model
 from audemo.core.model import open_model
-from audemo.core.options import BORROWED_ARGUMENTS
-from audemo.core.options import RUNTIME_ARGUMENTS
+from audemo.core.options import CHECKED
 from audemo.core.options import calibration_option
 from audemo.core.options import check_options
 from audemo.core.options import deprecated_cache_root
@@ -57,7 +58,7 @@ from audemo.core.options import interface_init
 from audemo.core.options import output_names
 from audemo.core.options import threads_per_worker
 from audemo.core.process import Failure
-from audemo.core.process import LabelledProcess
+from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
 from audemo.core.process import combine_chunks
 from audemo.core.resolver import ModelResolver
@@ -69,12 +70,8 @@ from audemo.core.workers import worker_pool
 
 
 __all__ = [
-    # defined here
     "CHUNK_DUR",
     "Emotion",
-    # imported by other modules from here; they live in audemo.core.options
-    "BORROWED_ARGUMENTS",
-    "RUNTIME_ARGUMENTS",
 ]
 
 
@@ -93,7 +90,7 @@ quadratically beyond that
 _CACHE_VERSION = 2
 
 
-class Emotion(audinterface.Feature, audobject.Object):
+class Emotion(FeatureAdapter, audobject.Object):
     r"""Arousal, dominance and valence, and the model's embedding.
 
     Runs the emotion model of :cite:`wagner2023`
@@ -285,21 +282,10 @@ class Emotion(audinterface.Feature, audobject.Object):
         cache_root: str | None = None,
     ):
         model_cache_root = deprecated_cache_root(self, cache_root, model_cache_root)
-        check_options(
-            outputs=outputs,
-            precision=precision,
-            fingerprint=fingerprint,
-            win_dur=win_dur,
-            hop_dur=hop_dur,
-            chunk_dur=chunk_dur,
-            sampling_rate=sampling_rate,
-            channels=channels,
-            mixdown=mixdown,
-            errors=errors,
-            device=device,
-            num_workers=num_workers,
-            num_threads=num_threads,
-        )
+        # the options that can fail for every input, by name, before anything
+        # is fetched (the command line checks the same table)
+        arguments = locals()
+        check_options(**{name: arguments[name] for name in CHECKED})
         # before the model is fetched
         calibration = calibration_option(calibration, outputs)
         files = acquire_model(
@@ -365,7 +351,7 @@ class Emotion(audinterface.Feature, audobject.Object):
         self.win_dur = win_dur
         self.hop_dur = hop_dur
         # Feature builds a plain Process: audemo's handles real-world input
-        self.process = LabelledProcess(errors=errors, chunk_dur=chunk_dur, **processing)
+        self.process = RobustProcess(errors=errors, chunk_dur=chunk_dur, **processing)
 
     @property
     def model_root(self) -> str:
@@ -773,7 +759,7 @@ class Emotion(audinterface.Feature, audobject.Object):
 
     def _to_frame(self, series: pd.Series) -> tuple[pd.DataFrame, list[FailedRow]]:
         r"""Frame of a process result, and its failed rows."""
-        return self._series_to_frame(series), failed_rows(series)
+        return self._results_to_frame(series), failed_rows(series)
 
     def _to_frame_warned(
         self, series: pd.Series, files: Sequence[str] | None = None, hint: str = ""
@@ -974,7 +960,16 @@ class Emotion(audinterface.Feature, audobject.Object):
                 columns += onnx_model.labels(name)
         return columns
 
-    def _series_to_frame(self, y: pd.Series) -> pd.DataFrame:
+    def _results_to_frame(self, y: pd.Series) -> pd.DataFrame:
+        r"""Data frame of the results, a failed row as a row of NaN, calibrated.
+
+        Args:
+            y: results of the processing function, one per segment
+
+        Returns:
+            data frame with the outputs as columns
+
+        """
         # a failed row becomes a row of NaN;
         # the caller takes the failures from y (failed_rows)
         failed = [isinstance(value, Failure) for value in y]
@@ -985,7 +980,7 @@ class Emotion(audinterface.Feature, audobject.Object):
                 index=y.index,
                 dtype=object,
             )
-        frame = super()._series_to_frame(y)
+        frame = super()._results_to_frame(y)
         if self.calibration is not None:
             calibrated = self.calibration(frame)
             for dimension in self.calibration.dimensions:

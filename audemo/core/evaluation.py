@@ -18,7 +18,6 @@ from audemo.core.define import DIMENSIONS
 from audemo.core.results import calibration_marker
 from audemo.core.utils import caller_stacklevel
 from audemo.core.utils import count
-from audemo.core.utils import import_optional
 
 
 METRICS = ("ccc", "pearson", "mae")
@@ -208,7 +207,6 @@ def evaluate(
         metrics overall, per group and per speaker
 
     Raises:
-        ImportError: if audmetric is not installed
         ValueError: if no dimension is shared,
             the indices do not match,
             nothing is left to evaluate,
@@ -231,9 +229,6 @@ def evaluate(
         valence    0.974    0.978  0.058  4
 
     """
-    # the metrics are audemo's own (audemo.core.metrics), but the
-    # "evaluation" extra stays required, as documented
-    import_optional("audmetric", purpose="evaluate()")
     _check_options(confidence, num_bootstrap, min_samples)
     truth, schemes = _truth_and_schemes(truth)
     dimensions = _shared_dimensions(prediction, truth, dimensions)

@@ -32,22 +32,16 @@ from audemo.core.download import download_to_cache
 from audemo.core.download import read_record
 from audemo.core.fingerprint import fingerprint
 from audemo.core.folder import MODEL_FILE
-from audemo.core.folder import YAML_FILE
-from audemo.core.folder import check_interface
 from audemo.core.folder import local_folder
 from audemo.core.folder import read_model_folder
 from audemo.core.ort import check_device
 from audemo.core.ort import refuse_cpu_only_ops
 from audemo.core.ort import require_cuda
 from audemo.core.ort import session_options
-from audemo.core.ort import small_session
 from audemo.core.precision import precision_root
 from audemo.core.registry import MODELS
-from audemo.core.registry import RegisteredModel
 from audemo.core.registry import cache_folder
 from audemo.core.registry import is_download
-from audemo.core.registry import is_url
-from audemo.core.registry import resolve_cache_root
 
 
 __all__ = [
@@ -61,16 +55,10 @@ __all__ = [
     # imported by other modules from here; they live in the modules named
     "MODELS",  # registry
     "MODEL_FILE",  # folder
-    "RegisteredModel",  # registry
-    "YAML_FILE",  # folder
     "cache_folder",  # registry
     "check_device",  # ort
-    "check_interface",  # folder
     "fingerprint",  # fingerprint
     "is_download",  # registry
-    "is_url",  # registry
-    "resolve_cache_root",  # registry
-    "small_session",  # ort
 ]
 
 

@@ -51,10 +51,6 @@ BORROWED_ARGUMENTS = {
 }
 r"""Arguments audobject finds on the interface's process."""
 
-# kept only because audemo.core.emotion re-exports it (issue 22, section 3):
-# the name means the dict per class of audemo.core.pipeline.RUNTIME_ARGUMENTS
-RUNTIME_ARGUMENTS = INTERFACE_RUNTIME_ARGUMENTS
-
 # argument names in braces: see argument_error
 _EXAMPLES = {
     "win_dur": "{win_dur=1.0}, or {win_dur=None} for no windows",

@@ -11,16 +11,13 @@ import pandas as pd
 import soundfile
 
 import audeer
-import audformat
 import audinterface
-
-# the Process methods overridden below live in audinterface's core module;
-# audemo pins audinterface to a major version for that reason
-from audinterface.core import utils as audinterface_utils
 import audiofile
 
+from audemo.core.audinterface_adapter import ProcessAdapter
+from audemo.core.audinterface_adapter import preprocess_signal
+from audemo.core.audinterface_adapter import segment_to_indices
 from audemo.core.define import MIN_SAMPLES
-from audemo.core.index import progress_description
 from audemo.core.utils import argument_error
 from audemo.core.utils import count
 
@@ -101,7 +98,7 @@ def combine_chunks(outputs: list[np.ndarray], weights: list[int]) -> np.ndarray:
     return mean.astype(np.float32)
 
 
-class RobustProcess(audinterface.Process):
+class RobustProcess(ProcessAdapter):
     r"""audinterface's Process with audemo's handling of real-world input.
 
     * failures name the file;
@@ -109,6 +106,8 @@ class RobustProcess(audinterface.Process):
       instead of stopping the run
     * long files are read chunk by chunk
     * a signal shorter than one window gives one row for the whole signal
+    * the progress bar counts files or segments
+      (:class:`audemo.core.audinterface_adapter.ProcessAdapter`)
 
     Args:
         errors: ``"raise"`` to stop at the first failing input,
@@ -133,7 +132,7 @@ class RobustProcess(audinterface.Process):
         self.chunk_dur = chunk_dur
         r"""Longest duration in seconds read and processed in one piece."""
 
-    def _process_file(
+    def process_file_rows(
         self,
         file: str,
         *,
@@ -151,7 +150,7 @@ class RobustProcess(audinterface.Process):
         try:
             bounds = self._long_file_bounds(path, header, start, end)
             if bounds is None:
-                return super()._process_file(
+                return super().process_file_rows(
                     file,
                     idx=idx,
                     root=root,
@@ -204,7 +203,7 @@ class RobustProcess(audinterface.Process):
             # the chunk is the unit: the model must not split it again
             # when resampling makes it a sample longer than chunk_dur
             outputs.append(
-                self._call(
+                self.call_process_func(
                     signal,
                     sampling_rate,
                     idx=idx,
@@ -217,7 +216,7 @@ class RobustProcess(audinterface.Process):
         end = pd.to_timedelta(bounds[-1] / sampling_rate, unit="s")
         return [y], [file], [pd.Timedelta(0)], [end]
 
-    def _process_signal(
+    def process_signal_rows(
         self,
         signal: np.ndarray,
         sampling_rate: int,
@@ -244,7 +243,7 @@ class RobustProcess(audinterface.Process):
                 signal, sampling_rate, start, end
             ):
                 return self._process_whole(signal, sampling_rate, file, start, end)
-            return super()._process_signal(
+            return super().process_signal_rows(
                 signal,
                 sampling_rate,
                 idx=idx,
@@ -273,17 +272,13 @@ class RobustProcess(audinterface.Process):
         return [start], [end]
 
     def _shorter_than_window(self, signal, sampling_rate, start, end) -> bool:
-        start_i, end_i = audinterface_utils.segment_to_indices(
-            signal, sampling_rate, start, end
-        )
-        win = audinterface_utils.to_timedelta(self.win_dur, sampling_rate)
+        start_i, end_i = segment_to_indices(signal, sampling_rate, start, end)
+        win = audinterface.utils.to_timedelta(self.win_dur, sampling_rate)
         return (end_i - start_i) < round(win.total_seconds() * sampling_rate)
 
     def _process_whole(self, signal, sampling_rate, file, start, end):
-        start_i, end_i = audinterface_utils.segment_to_indices(
-            signal, sampling_rate, start, end
-        )
-        signal, sampling_rate = audinterface_utils.preprocess_signal(
+        start_i, end_i = segment_to_indices(signal, sampling_rate, start, end)
+        signal, sampling_rate = preprocess_signal(
             signal[:, start_i:end_i],
             sampling_rate,
             self.sampling_rate,
@@ -293,75 +288,6 @@ class RobustProcess(audinterface.Process):
         )
         y = self.process_func(signal, sampling_rate, file=file)
         return [y], [file], *self._one_row(start, end)
-
-
-class LabelledProcess(RobustProcess):
-    r"""RobustProcess whose progress bar counts files or segments.
-
-    audinterface labels the progress of every index "segments",
-    also when its rows are whole files.
-
-    """
-
-    def _process_index_wo_segment(
-        self,
-        index: pd.Index,
-        root: str | None,
-        process_func_args: dict[str, object] | None = None,
-    ) -> pd.Series:
-        return process_index_labelled(self, index, root, process_func_args)
-
-
-def process_index_labelled(
-    process: audinterface.Process,
-    index: pd.Index,
-    root: str | None,
-    process_func_args: dict[str, object] | None = None,
-) -> pd.Series:
-    r"""Run the rows of an index, with a progress bar that counts them right.
-
-    audinterface's ``Process._process_index_wo_segment``
-    with the label of :func:`audemo.core.index.progress_description`.
-
-    Args:
-        process: the process
-        index: segmented index
-        root: root folder to expand relative file paths
-        process_func_args: arguments passed on to the processing function
-
-    Returns:
-        one value per row
-
-    """
-    if index.empty:
-        return pd.Series(None, index=index, dtype=object)
-    params = [
-        (
-            (file,),
-            {
-                "idx": idx,
-                "root": root,
-                "start": start,
-                "end": end,
-                "process_func_args": process_func_args,
-            },
-        )
-        for idx, (file, start, end) in enumerate(index)
-    ]
-    xs = audeer.run_tasks(
-        process._process_file,
-        params,
-        num_workers=process.num_workers,
-        multiprocessing=process.multiprocessing,
-        progress_bar=process.verbose,
-        task_description=progress_description(index),
-        maximum_refresh_time=1,
-    )
-    y = [value for x in xs for value in x[0]]
-    files = [value for x in xs for value in x[1]]
-    starts = [value for x in xs for value in x[2]]
-    ends = [value for x in xs for value in x[3]]
-    return pd.Series(y, audformat.segmented_index(files, starts, ends))
 
 
 PCM_FORMATS = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}

@@ -24,7 +24,6 @@ from audemo.core.define import DIMENSIONS
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.emotion import Emotion
 from audemo.core.utils import caller_stacklevel
-from audemo.core.utils import import_optional
 from audemo.core.utils import warn_items
 
 
@@ -266,8 +265,6 @@ def robustness(
             ``interface`` has no ``logits`` output,
             or ``truth`` has no dimension column
             or lacks files
-        ImportError: if ``truth`` is given and audmetric is missing
-            (``pip install audemo[evaluation]``)
 
     Examples:
         >>> root = audemo.testing.create_model("model")
@@ -296,9 +293,6 @@ def robustness(
     index_files = list(dict.fromkeys(index.get_level_values("file")))
     if truth is not None:
         truth = _check_truth(truth, index_files)
-        # the CCC is audemo's own (audemo.core.metrics), but the
-        # "evaluation" extra stays required, as documented
-        import_optional("audmetric", purpose="comparing with truth")
 
     interface_verbose = interface.verbose
     try:

@@ -16,10 +16,9 @@ import audobject
 
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.define import VOICE_ACTIVITY_RUNTIME_ARGUMENTS
-from audemo.core.model import small_session
 from audemo.core.options import check_errors
+from audemo.core.ort import small_session
 from audemo.core.process import RobustProcess
-from audemo.core.process import process_index_labelled
 from audemo.core.utils import available_cores
 from audemo.core.utils import check_positive_integer
 
@@ -261,11 +260,8 @@ def _check_arguments(
 
 
 class _SegmentProcess(RobustProcess):
-    def _process_index_wo_segment(self, index, root, process_func_args=None):
-        return process_index_labelled(self, index, root, process_func_args)
-
-    def _call(self, signal, sampling_rate, **kwargs):
-        index = super()._call(signal, sampling_rate, **kwargs)
+    def call_process_func(self, signal, sampling_rate, **kwargs):
+        index = super().call_process_func(signal, sampling_rate, **kwargs)
         # resampling to 16 kHz can make a signal up to a sample longer:
         # a segment must not end after the signal it was found in
         # (whole nanoseconds, rounded down)

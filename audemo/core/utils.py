@@ -19,7 +19,6 @@ import warnings
 
 # optional packages and the extra that installs each
 OPTIONAL_PACKAGES = {
-    "audmetric": "evaluation",
     "dask": "dask",
     "distributed": "dask",
     "faster_whisper": "asr",

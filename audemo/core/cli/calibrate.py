@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
 
     """  # noqa: E501
     check_output(args.output, ("yaml", "yml"), overwrite=args.overwrite, what="-o")
-    require_packages({"sklearn": "audemo calibrate", "audmetric": "audemo calibrate"})
+    require_packages({"sklearn": "audemo calibrate"})
     fingerprint = None
     if args.model is not None:
         fingerprint = _fingerprint(args.model, args.model_cache_root)

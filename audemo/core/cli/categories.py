@@ -22,11 +22,11 @@ import audeer
 import audformat
 
 from audemo.core.categorical import Categories
-from audemo.core.categorical import CategoryEvaluation
-from audemo.core.categorical import check_head_root
-from audemo.core.categorical import evaluate_categories
-from audemo.core.categorical import save_categories
-from audemo.core.categorical import train_categories
+from audemo.core.categories_evaluation import CategoryEvaluation
+from audemo.core.categories_evaluation import evaluate_categories
+from audemo.core.categories_export import check_head_root
+from audemo.core.categories_export import save_categories
+from audemo.core.categories_training import train_categories
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option

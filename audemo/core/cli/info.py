@@ -23,7 +23,7 @@ from audemo.core.model import download_model
 from audemo.core.model import fingerprint
 from audemo.core.model import load_model
 from audemo.core.model import model_info
-from audemo.core.model import resolve_cache_root
+from audemo.core.registry import resolve_cache_root
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
     """
     check_output(args.output, ("md", "html"), overwrite=args.overwrite, what="-o")
-    require_packages({"audmetric": "audemo report", "matplotlib": "audemo report"})
+    require_packages({"matplotlib": "audemo report"})
     model_cache_root = legacy_model_cache_root(args)
     calibration = None
     if args.calibration is not None:
