@@ -101,6 +101,7 @@ def head(embeddings, labels, tmp_path_factory):
     return save_categories(train_categories(embeddings, labels), root)
 
 
+@pytest.mark.slow
 def test_workflow_with_audb(corpus, model_root, publish_and_load, tmp_path):
     db = publish_and_load(corpus)
     embeddings = audemo.Emotion(model_root, outputs="hidden_states").process_index(
@@ -271,6 +272,7 @@ def test_interface_methods(db, model_root, head, embeddings, labels, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_svc_head_and_workers(db, model_root, embeddings, labels, tmp_path):
     classifier = train_categories(embeddings, labels, classifier="svc")
     head = save_categories(classifier, str(tmp_path / "svc"))

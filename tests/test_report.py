@@ -87,6 +87,7 @@ def gold(speech_files, tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_report_cli_groups_speakers_robustness(gold, model_root, tmp_path, capsys):
     results = str(tmp_path / "results.csv")
     assert main(["predict", gold, "--model", model_root, "-o", results]) == 0
@@ -105,6 +106,7 @@ def test_report_cli_groups_speakers_robustness(gold, model_root, tmp_path, capsy
     assert "- **Truth:** database gold, table gold" in text
 
 
+@pytest.mark.slow
 def test_report_cli_segmented_truth(gold, model_root, tmp_path, capsys):
     # robustness compares with filewise gold labels only: none for segments
     results = str(tmp_path / "results.csv")
@@ -190,6 +192,8 @@ def test_report_calibrated(tmp_path):
     assert "Calibrated" not in plain
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_report_labels_not_mathtext(gold, model_root, tmp_path, capsys):
     # matplotlib draws text between two $ as mathtext: a label from the
     # database aborted the report, deep braces hit the recursion limit
