@@ -519,6 +519,7 @@ def test_pipeline_needs_head_fingerprint(model_root, embeddings, labels, tmp_pat
             audemo.load_pipeline(edited)
 
 
+@pytest.mark.slow
 def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys):
     from audemo.core.cli import main
     from audemo.core.results import read_results
@@ -566,6 +567,7 @@ def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys)
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_head_folder_is_checked(
     corpus, model_root, embeddings, labels, tmp_path, capsys
 ):

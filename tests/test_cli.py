@@ -600,6 +600,7 @@ def test_cache_root_old_name_for_model_cache(cache_root, capsys):
     assert "give one" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_summary_counts_failed_windowed_files(model_root, speech_files, tmp_path):
     missing = str(tmp_path / "missing.wav")
@@ -613,6 +614,7 @@ def test_summary_counts_failed_windowed_files(model_root, speech_files, tmp_path
     ), summary
 
 
+@pytest.mark.slow
 @pytest.mark.subprocess
 def test_interrupted(model_root, speech_files, tmp_path):
     folder = audeer.mkdir(tmp_path / "many")

@@ -98,6 +98,7 @@ def test_equal_to_local(client, db, model_root):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_segments(client, db, model_root, tmp_path):
     silence = str(tmp_path / "silence.wav")
@@ -115,6 +116,7 @@ def test_segments(client, db, model_root, tmp_path):
     assert len(local) == len(remote) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_resume(client, db, model_root, cache_root):
     interface = audemo.Emotion(model_root)
@@ -168,6 +170,7 @@ def test_resume(client, db, model_root, cache_root):
     pd.testing.assert_frame_equal(third, first)
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_cache_shared_with_local(client, db, model_root, cache_root):
     interface = audemo.Emotion(model_root)
@@ -198,6 +201,7 @@ def test_cache_shared_with_local(client, db, model_root, cache_root):
     assert os.stat(paths[0]).st_mtime == 0
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_cache_key_covers_root_and_files(client, db, model_root, tmp_path):
     # the same file names under another root, with other audio
@@ -240,6 +244,7 @@ def test_cache_key_covers_root_and_files(client, db, model_root, tmp_path):
     pd.testing.assert_frame_equal(remote, local)
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_coerce(client, db, model_root, cache_root):
     interface = audemo.Emotion(model_root, errors="coerce")
@@ -377,6 +382,7 @@ def test_segment_not_serializable(model_root):
         )
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_no_warnings_without_failures(client, db, model_root):
     interface = audemo.Emotion(model_root, errors="coerce")

@@ -478,6 +478,7 @@ def test_errors(predictions, labelled_database):
         )
 
 
+@pytest.mark.slow
 def test_report_cli(labelled_database, model_root, tmp_path, capsys):
     results = str(tmp_path / "results.csv")
     assert (

@@ -65,6 +65,7 @@ def test_chunk_bounds():
     assert set(np.diff(bounds)) == {320000}
 
 
+@pytest.mark.slow
 def test_long_recording(model_root, long_recording):
     path, signal = long_recording
     interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])

@@ -14,6 +14,7 @@ import audemo
 from audemo.core.cli import main
 
 
+@pytest.mark.slow
 def test_report_escapes_labels(tmp_path):
     # labels and file names from a database are text, never markup
     attacks = [
@@ -147,6 +148,7 @@ def test_report_refuses_other_formats(tmp_path):
     assert not (tmp_path / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_report_calibrated(tmp_path):
     index = audformat.filewise_index([f"{n}.wav" for n in range(30)])
     rng = np.random.default_rng(1)

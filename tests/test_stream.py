@@ -43,7 +43,8 @@ def push_all(stream, signal, sampling_rate, chunk):
 @pytest.mark.parametrize(
     "chunk, seconds, win_dur, hop_dur, windows",
     [
-        (1, 0.8, 0.5, 0.1, 4),  # sample by sample: short, to be quick
+        # sample by sample: short, to be quick
+        pytest.param(1, 0.8, 0.5, 0.1, 4, marks=pytest.mark.slow),
         (333, 4.3, 2.0, 0.5, 5),
         (16000, 4.3, 2.0, 0.5, 5),
         (None, 4.3, 2.0, 0.5, 5),

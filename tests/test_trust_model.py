@@ -1018,6 +1018,7 @@ def hold_lock_while(folder, action):
     return thread.join
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_download_finished_by_another(server, archive, cache_root, tmp_path):
     server.files["/m.zip"] = archive
@@ -1059,6 +1060,7 @@ def test_unreadable_record(server, archive, cache_root):
     assert info["fingerprint"] is None
 
 
+@pytest.mark.slow
 @pytest.mark.network
 def test_copied_into_cache_recorded_by_another(server, cache_root, model_root):
     url = server.url("/never-served.zip")
