@@ -162,7 +162,7 @@ def test_segmented_index(model_root, speech_files):
     )
 
 
-@pytest.mark.slow
+# not slow: the quick tests' one run of the process pool (a core path)
 def test_threads_and_processes_agree(model_root, speech_files):
     sequential = audemo.Emotion(model_root).process_files(speech_files)
     threads = audemo.Emotion(model_root, num_workers=2).process_files(speech_files)
