@@ -667,6 +667,7 @@ def fitted(prediction, truth, model_root):
     }
 
 
+@pytest.mark.slow
 def test_emotion_calibrated(database, prediction, fitted, model_root):
     for calibration in fitted.values():
         interface = audemo.Emotion(model_root, calibration=calibration)

@@ -104,6 +104,7 @@ def head(embeddings, labels, tmp_path_factory):
     return save_categories(train_categories(embeddings, labels), root)
 
 
+@pytest.mark.slow
 def test_workflow_with_audb(corpus, model_root, publish_and_load, tmp_path):
     db = publish_and_load(corpus)
     embeddings = audemo.Emotion(model_root, outputs="hidden_states").process_index(
@@ -294,6 +295,7 @@ def test_interface_methods(db, model_root, head, embeddings, labels, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_svc_head_and_workers(db, model_root, embeddings, labels, tmp_path):
     classifier = train_categories(embeddings, labels, classifier="svc")
     head = save_categories(classifier, str(tmp_path / "svc"))
@@ -540,6 +542,7 @@ def test_pipeline_needs_head_fingerprint(model_root, embeddings, labels, tmp_pat
             audemo.load_pipeline(edited)
 
 
+@pytest.mark.slow
 def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys):
     from audemo.core.cli import main
     from audemo.core.results import read_results
@@ -587,6 +590,7 @@ def test_cli(corpus, model_root, embeddings, labels, speakers, tmp_path, capsys)
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_head_folder_is_checked(
     corpus, model_root, embeddings, labels, tmp_path, capsys
 ):

@@ -47,6 +47,8 @@ def read_csv(text):
     return frame.drop(columns=["start", "end"]).set_index("file")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_predict_files_to_stdout(model_root, speech_files, cache_root):
     result = run_cli(
         "predict", *speech_files, "--model", model_root, "--cache-root", cache_root
@@ -122,6 +124,8 @@ def test_predict_several_inputs_absolute_paths(
     assert all(os.path.isabs(file) for file in frame.index)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_predict_failures(model_root, speech_files, tmp_path):
     missing = str(tmp_path / "missing.wav")
     result = run_cli("predict", missing, "--model", model_root)
@@ -149,6 +153,9 @@ def test_predict_failures(model_root, speech_files, tmp_path):
     assert main(["predict", speech_files[0], "--model", model_root, "-o", "x.txt"]) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_download_and_info(server, archive, cache_root):
     server.files["/cli.zip"] = archive
     url = server.url("/cli.zip")
@@ -186,6 +193,7 @@ def test_info_registered_model_offline(cache_root, monkeypatch, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.network
 def test_info_registered_model(server, archive, cache_root, monkeypatch, capsys):
     from audemo.core import model as model_module
     from audemo.core.registry import RegisteredModel
@@ -213,6 +221,8 @@ def test_info_registered_model(server, archive, cache_root, monkeypatch, capsys)
     assert server.requests["/registered.zip"] == 1
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_module_entry_point(model_root):
     result = subprocess.run(
         [sys.executable, "-m", "audemo", "info", model_root],
@@ -224,6 +234,8 @@ def test_module_entry_point(model_root):
     assert "fingerprint:" in result.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_broken_pipe(model_root):
     result = subprocess.run(
         f"{shlex.quote(AUDEMO)} info {shlex.quote(model_root)} | head -n 1",
@@ -558,6 +570,8 @@ def test_results_cache_and_model_cache(model_root, speech_root, tmp_path, capsys
     assert len(audeer.list_file_names(results_cache, recursive=True)) > len(before)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_clean_warnings(model_root, speech_files, tmp_path):
     missing = str(tmp_path / "missing.wav")
     result = run_cli(
@@ -588,6 +602,8 @@ def test_cache_root_old_name_for_model_cache(cache_root, capsys):
     assert "give one" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_summary_counts_failed_windowed_files(model_root, speech_files, tmp_path):
     missing = str(tmp_path / "missing.wav")
     args = ["predict", speech_files[0], missing, "--model", model_root]
@@ -600,6 +616,8 @@ def test_summary_counts_failed_windowed_files(model_root, speech_files, tmp_path
     ), summary
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_interrupted(model_root, speech_files, tmp_path):
     folder = audeer.mkdir(tmp_path / "many")
     for number in range(500):
@@ -916,6 +934,8 @@ def test_audio_is_not_a_results_file(speech_files, tmp_path, capsys, command):
     assert "codec" not in err
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "package, argv",
     [
@@ -989,6 +1009,8 @@ def test_database_safety_once_in_help():
     assert readers == {"predict", "report", "calibrate", "categories"}
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_no_progress_bars_in_logs(model_root, speech_files, tmp_path):
     # stderr is a pipe here, as in a log file or CI
     result = run_cli(

@@ -215,6 +215,7 @@ def test_to_database_pipeline_is_portable(model_root, database, tmp_path):
     assert pipeline.model_root == os.path.join(moved, "model")
 
 
+@pytest.mark.network
 def test_to_database_model_references(model_root, server, archive, cache_root):
     # a URL is stored as it is, a model folder without a database root not at all
     server.files["/model.zip"] = archive

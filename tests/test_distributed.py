@@ -68,6 +68,8 @@ def db(tmp_path_factory, speech_files):
     return audformat.Database.load(root)
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_equal_to_local(client, db, model_root):
     interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
     index = db.files
@@ -96,6 +98,8 @@ def test_equal_to_local(client, db, model_root):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_segments(client, db, model_root, tmp_path):
     silence = str(tmp_path / "silence.wav")
     audiofile.write(silence, np.zeros((1, 16000), dtype="float32"), 16000)
@@ -112,6 +116,8 @@ def test_segments(client, db, model_root, tmp_path):
     assert len(local) == len(remote) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_resume(client, db, model_root, cache_root):
     interface = audemo.Emotion(model_root)
     index = db.files
@@ -164,6 +170,8 @@ def test_resume(client, db, model_root, cache_root):
     pd.testing.assert_frame_equal(third, first)
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_cache_shared_with_local(client, db, model_root, cache_root):
     interface = audemo.Emotion(model_root)
     index = db.files
@@ -193,6 +201,8 @@ def test_cache_shared_with_local(client, db, model_root, cache_root):
     assert os.stat(paths[0]).st_mtime == 0
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_cache_key_covers_root_and_files(client, db, model_root, tmp_path):
     # the same file names under another root, with other audio
     other = str(tmp_path / "other")
@@ -234,6 +244,8 @@ def test_cache_key_covers_root_and_files(client, db, model_root, tmp_path):
     pd.testing.assert_frame_equal(remote, local)
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_coerce(client, db, model_root, cache_root):
     interface = audemo.Emotion(model_root, errors="coerce")
     index = db.files[:5].append(audformat.filewise_index(["audio/missing.wav"]))
@@ -268,6 +280,8 @@ def test_coerce(client, db, model_root, cache_root):
         )
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_killed_worker(client, tmp_path, speech_files, model_root):
     # many short tasks, so that a worker dies while work is left
     files = []
@@ -368,6 +382,8 @@ def test_segment_not_serializable(model_root):
         )
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_no_warnings_without_failures(client, db, model_root):
     interface = audemo.Emotion(model_root, errors="coerce")
     with warnings.catch_warnings():

@@ -162,6 +162,7 @@ def test_segmented_index(model_root, speech_files):
     )
 
 
+# not slow: the quick tests' one run of the process pool (a core path)
 def test_threads_and_processes_agree(model_root, speech_files):
     sequential = audemo.Emotion(model_root).process_files(speech_files)
     threads = audemo.Emotion(model_root, num_workers=2).process_files(speech_files)
@@ -246,6 +247,7 @@ def test_yaml_round_trip(model_root, speech_files, tmp_path):
         audobject.from_yaml(str(moved / "pipelines" / "emotion.yaml"))
 
 
+@pytest.mark.network
 def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
     server.files["/emotion.zip"] = archive
     url = server.url("/emotion.zip")
@@ -266,6 +268,7 @@ def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
     assert server.requests["/emotion.zip"] == 2
 
 
+@pytest.mark.network
 def test_default_model_name_in_yaml(server, archive, cache_root, monkeypatch):
     from audemo.core import model as model_module
     from audemo.core.registry import RegisteredModel
@@ -576,6 +579,7 @@ def test_valid_edge_options_work(model_root, speech_files):
     assert np.isfinite(frame.values).all()
 
 
+@pytest.mark.network
 def test_model_cache_root(model_root, speech_files, tmp_path, server, archive):
     server.files["/emotion.zip"] = archive
     url = server.url("/emotion.zip")
@@ -626,6 +630,7 @@ def test_plain_index_or_list_is_a_clear_error(model_root, speech_files):
     )
 
 
+@pytest.mark.slow
 def test_progress_labels(model_root, speech_files, capsys):
     def labels(interface, index):
         interface.process_index(index)

@@ -489,6 +489,7 @@ def test_errors(predictions, labelled_database):
         )
 
 
+@pytest.mark.slow
 def test_report_cli(labelled_database, model_root, tmp_path, capsys):
     results = str(tmp_path / "results.csv")
     assert (
@@ -557,6 +558,7 @@ def test_report_cli_errors(labelled_database, model_root, tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_with_robustness(labelled_database, model_root, tmp_path, capsys):
     results = str(tmp_path / "results.csv")
     main(["predict", labelled_database, "--model", model_root, "-o", results])

@@ -106,6 +106,7 @@ def test_cache_root(monkeypatch, tmp_path):
     assert registry.resolve_cache_root() == audeer.path("~/.cache/audemo")
 
 
+@pytest.mark.network
 def test_download(server, archive, cache_root):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -127,6 +128,7 @@ def test_download(server, archive, cache_root):
     assert server.requests["/m.zip"] == 1
 
 
+@pytest.mark.network
 def test_download_subfolder(server, tmp_path, cache_root):
     server.files["/nested.zip"] = model_archive(str(tmp_path), subfolder="w2v2")
     folder = audemo.download_model(server.url("/nested.zip"), cache_root=cache_root)
@@ -143,6 +145,7 @@ def _assert_nothing_cached(cache_root):
         assert [n for n in os.listdir(models) if not n.endswith(".lock")] == []
 
 
+@pytest.mark.network
 def test_download_broken_archive(server, cache_root):
     server.files["/broken.zip"] = b"PK\x03\x04 this is not really a zip archive"
     url = server.url("/broken.zip")
@@ -151,6 +154,7 @@ def test_download_broken_archive(server, cache_root):
     _assert_nothing_cached(cache_root)
 
 
+@pytest.mark.network
 def test_download_archive_without_model(server, cache_root, tmp_path):
     import zipfile
 
@@ -163,6 +167,7 @@ def test_download_archive_without_model(server, cache_root, tmp_path):
     _assert_nothing_cached(cache_root)
 
 
+@pytest.mark.network
 def test_download_wrong_interface(server, cache_root, tmp_path):
     import zipfile
 
@@ -180,6 +185,7 @@ def test_download_wrong_interface(server, cache_root, tmp_path):
     _assert_nothing_cached(cache_root)
 
 
+@pytest.mark.network
 def test_download_corrupt_onnx(server, cache_root, tmp_path):
     import zipfile
 
@@ -192,6 +198,7 @@ def test_download_corrupt_onnx(server, cache_root, tmp_path):
     _assert_nothing_cached(cache_root)
 
 
+@pytest.mark.network
 def test_download_interrupted(server, archive, cache_root):
     server.files["/m.zip"] = archive
     server.drop.add("/m.zip")
@@ -206,6 +213,7 @@ def test_download_interrupted(server, archive, cache_root):
     assert server.requests["/m.zip"] == 2
 
 
+@pytest.mark.network
 def test_download_http_error(server, cache_root):
     url = server.url("/missing.zip")
     with pytest.raises(RuntimeError, match="HTTP 404") as error:
@@ -213,6 +221,7 @@ def test_download_http_error(server, cache_root):
     assert url in str(error.value)
 
 
+@pytest.mark.network
 def test_download_no_network(cache_root):
     # nothing listens on port 9 (discard) of the loopback interface
     url = "http://127.0.0.1:9/model.zip"
@@ -221,6 +230,7 @@ def test_download_no_network(cache_root):
     assert "pass the folder as model" in str(error.value)
 
 
+@pytest.mark.network
 def test_offline(server, archive, cache_root, monkeypatch):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -238,6 +248,7 @@ def test_offline(server, archive, cache_root, monkeypatch):
     assert audemo.download_model(url, cache_root=cache_root) == folder
 
 
+@pytest.mark.network
 def test_registered_model_checksum(server, archive, cache_root, monkeypatch):
     server.files["/registered.zip"] = archive
     good = registry.RegisteredModel(
@@ -258,6 +269,9 @@ def test_registered_model_checksum(server, archive, cache_root, monkeypatch):
     assert folder == os.path.join(cache_root, "models", "registered")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_concurrent_download(server, archive, cache_root):
     server.files["/m.zip"] = archive
     server.delay = 1.0
@@ -553,6 +567,7 @@ def test_resolver_round_trip(model_root, tmp_path):
         resolver.decode(7)
 
 
+@pytest.mark.network
 def test_folder_named_like_registered_model(
     server, archive, cache_root, human_voice, tmp_path, monkeypatch, capsys
 ):

@@ -194,6 +194,7 @@ def hour_long_call(turns=1200, seed=1):
     return frame
 
 
+@pytest.mark.slow
 def test_conversation_hour(tmp_path):
     import matplotlib.pyplot as plt
 

@@ -65,6 +65,7 @@ def test_chunk_bounds():
     assert set(np.diff(bounds)) == {320000}
 
 
+@pytest.mark.slow
 def test_long_recording(model_root, long_recording):
     path, signal = long_recording
     interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
@@ -239,6 +240,8 @@ def test_multichannel(model_root, speech, tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_decoder_missing(model_root, speech, tmp_path):
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is needed for this test: apt-get install ffmpeg")
@@ -275,6 +278,7 @@ def test_decoder_missing(model_root, speech, tmp_path):
 # ----- errors="coerce" on a corpus -----------------------------------------
 
 
+@pytest.mark.slow
 def test_coerce_corpus(model_root, faulty, speech, tmp_path):
     root, broken = faulty
     assert len(broken) == 9
@@ -332,6 +336,8 @@ def test_coerce_signal(model_root):
 # ----- resumable cache ------------------------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_cache_survives_sigkill(model_root, speech, tmp_path):
     root = audeer.mkdir(tmp_path / "audio")
     names = []
@@ -542,6 +548,8 @@ def test_db_files_without_root_hint(model_root, database, tmp_path, monkeypatch)
     assert np.isfinite(frame.values).all()
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_multiprocessing_without_main_guard(model_root, speech_files, tmp_path):
     script = tmp_path / "unguarded.py"
     script.write_text(

@@ -14,6 +14,7 @@ import audemo
 from audemo.core.cli import main
 
 
+@pytest.mark.slow
 def test_report_escapes_labels(tmp_path):
     # labels and file names from a database are text, never markup
     attacks = [
@@ -87,6 +88,7 @@ def gold(speech_files, tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_report_cli_groups_speakers_robustness(gold, model_root, tmp_path, capsys):
     results = str(tmp_path / "results.csv")
     assert main(["predict", gold, "--model", model_root, "-o", results]) == 0
@@ -105,6 +107,7 @@ def test_report_cli_groups_speakers_robustness(gold, model_root, tmp_path, capsy
     assert "- **Truth:** database gold, table gold" in text
 
 
+@pytest.mark.slow
 def test_report_cli_segmented_truth(gold, model_root, tmp_path, capsys):
     # robustness compares with filewise gold labels only: none for segments
     results = str(tmp_path / "results.csv")
@@ -145,6 +148,7 @@ def test_report_refuses_other_formats(tmp_path):
     assert not (tmp_path / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_report_calibrated(tmp_path):
     index = audformat.filewise_index([f"{n}.wav" for n in range(30)])
     rng = np.random.default_rng(1)
@@ -190,6 +194,8 @@ def test_report_calibrated(tmp_path):
     assert "Calibrated" not in plain
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_report_labels_not_mathtext(gold, model_root, tmp_path, capsys):
     # matplotlib draws text between two $ as mathtext: a label from the
     # database aborted the report, deep braces hit the recursion limit

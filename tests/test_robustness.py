@@ -226,6 +226,7 @@ def test_silent_and_shapes():
         perturb(np.zeros((1, 2, 100)), 16000, "gain-plus-6db")
 
 
+@pytest.mark.slow
 def test_robustness(model_root, files):
     interface = audemo.Emotion(model_root)
     truth = pd.DataFrame(

@@ -48,6 +48,8 @@ def test_safe_load_bounds():
         safe_yaml.safe_load("!!python/object/apply:os.system ['true']", source="Tag")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_yaml_bomb_bounded(tmp_path):
     # a billion laughs in a few hundred bytes: refused in a process that
     # would run out of memory if it expanded it
@@ -72,6 +74,8 @@ def test_yaml_bomb_bounded(tmp_path):
     assert "Bomb expands to more than 100000 values" in result.stdout, result.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_large_yaml_counted_while_parsed(tmp_path):
     # 1 MiB without aliases: the count says what is wrong, not "aliases";
     # 4 MB of values is refused while it is parsed, in bounded time and memory

@@ -92,6 +92,7 @@ def expected_rows(frame):
     return rows
 
 
+@pytest.mark.network
 def test_predict_equals_process_file(served, speech_files, human_voice):
     server, interface = served
     for path in [*speech_files, human_voice]:
@@ -108,6 +109,7 @@ def test_predict_equals_process_file(served, speech_files, human_voice):
         assert len(result["rows"]) == 1
 
 
+@pytest.mark.network
 def test_predict_flac(served, speech_files, tmp_path):
     server, interface = served
     signal, sampling_rate = audiofile.read(speech_files[0])
@@ -118,6 +120,7 @@ def test_predict_flac(served, speech_files, tmp_path):
     assert response.json()["rows"] == expected_rows(interface.process_file(path))
 
 
+@pytest.mark.network
 def test_predict_errors(served):
     server, _ = served
     response = httpx.post(server.url("/predict"), content=b"hello, not audio")
@@ -140,6 +143,7 @@ def test_predict_errors(served):
     assert response.status_code == 405
 
 
+@pytest.mark.network
 def test_info_and_page(served):
     server, interface = served
     info = httpx.get(server.url("/info")).json()
@@ -168,6 +172,7 @@ def stream_rows(url, signal, chunk, *, end=True):
     return rows
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("sampling_rate", [16000, 44100])
 def test_websocket_equals_stream(served, sampling_rate):
     server, interface = served
@@ -183,6 +188,7 @@ def test_websocket_equals_stream(served, sampling_rate):
     assert len(rows) == 7
 
 
+@pytest.mark.network
 def test_websocket_short_and_realtime(served):
     server, interface = served
     signal = (np.sin(np.arange(8000) / 10) * 0.3).astype("float32")
@@ -195,6 +201,7 @@ def test_websocket_short_and_realtime(served):
     assert rows[0]["skipped"] >= 0
 
 
+@pytest.mark.network
 def test_websocket_large_frames(served):
     # each frame holds more audio than the server takes in while it computes:
     # it stops reading until the stream caught up, and nothing is lost
@@ -219,6 +226,8 @@ def fine_hops(tmp_path_factory):
     server.stop()
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_websocket_realtime_catches_up(fine_hops):
     # frames of one hop each: a server that pushed frame by frame would
     # compute every window (each the newest of its push) and fall behind;
@@ -242,6 +251,7 @@ def test_websocket_realtime_catches_up(fine_hops):
         ]
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(
     "query, message",
     [
@@ -272,6 +282,7 @@ def test_websocket_bad_query(served, query, message):
     assert error.value.rcvd.code == 1008
 
 
+@pytest.mark.network
 def test_websocket_bad_frame(served):
     server, _ = served
     with websockets.sync.client.connect(server.url("/stream", "ws")) as ws:
@@ -302,6 +313,7 @@ def closing_error(url, frames, end=True):
     return messages[-1]["error"], error.value.rcvd.code
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_websocket_nan_frames(served, speech_files, bad):
     server, _ = served
@@ -315,6 +327,7 @@ def test_websocket_nan_frames(served, speech_files, bad):
     assert "A frame has NaN or infinite samples" in message
 
 
+@pytest.mark.network
 def test_websocket_too_short_at_end(served):
     # 10 ms of audio and the end of the stream: less than the model needs
     server, _ = served
@@ -325,6 +338,7 @@ def test_websocket_too_short_at_end(served):
     assert "has 160 samples" in message and "needs at least 400" in message
 
 
+@pytest.mark.network
 def test_websocket_integer_pcm(served, speech_files):
     # 16-bit PCM of real speech: with format=s16le the rows of the float
     # samples audiofile reads; sent as float32 it is refused, not misread
@@ -348,6 +362,7 @@ def test_websocket_integer_pcm(served, speech_files):
     assert "integer PCM" in message or "NaN or infinite" in message
 
 
+@pytest.mark.network
 def test_websocket_client_goes_away(served):
     server, _ = served
     with websockets.sync.client.connect(server.url("/stream", "ws")) as ws:
@@ -356,6 +371,7 @@ def test_websocket_client_goes_away(served):
     assert httpx.get(server.url("/info")).status_code == 200
 
 
+@pytest.mark.network
 def test_token(guarded, speech_files):
     server = guarded
     for path in ["/", "/info"]:
@@ -389,6 +405,9 @@ def test_serve_needs_token_beyond_loopback(model_root, capsys):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_serve_command(model_root, speech_files):
     port = free_port()
     process = subprocess.Popen(
@@ -433,6 +452,7 @@ def test_serve_unknown_host(model_root, capsys):
     )
 
 
+@pytest.mark.network
 def test_hosts_beyond_loopback(model_root):
     # a server on all addresses answers any Host (the token guards it);
     # on one address, only requests for that address
@@ -472,6 +492,7 @@ def test_serve_help_states_limits(capsys):
     assert "--allow-host NAME" in text
 
 
+@pytest.mark.network
 def test_predict_windows(served, speech_files):
     # win_dur and hop_dur as offline processing with windows
     server, interface = served
@@ -496,6 +517,7 @@ def test_predict_windows(served, speech_files):
         assert message in response.json()["error"]
 
 
+@pytest.mark.network
 def test_predict_multipart(served, speech_files):
     # curl -F file=@speech.wav: the one file of the form
     server, interface = served
@@ -523,6 +545,7 @@ def test_predict_multipart(served, speech_files):
     assert "--data-binary" in response.json()["error"]
 
 
+@pytest.mark.network
 def test_predict_answers_name_no_server_paths(served, tmp_path):
     # no Python reprs, no temporary folders
     server, _ = served
@@ -549,6 +572,7 @@ def wav_with_rate(path, rate):
     return path
 
 
+@pytest.mark.network
 def test_predict_duration_and_rate_limits(served, tmp_path):
     # an hour of FLAC is a small upload: bounded by duration too
     server, _ = served
@@ -571,6 +595,7 @@ def test_predict_duration_and_rate_limits(served, tmp_path):
     assert "its sampling rate of 1 Hz is outside" in response.json()["error"]
 
 
+@pytest.mark.network
 def test_host_and_origin(served, speech_files):
     server, _ = served
     with open(speech_files[0], "rb") as fp:
@@ -654,6 +679,9 @@ def painted(page, canvas):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.network
 def test_page_in_chromium(served, human_voice, tmp_path, speech_files):
     server, interface = served
     with chromium(human_voice) as browser:
@@ -703,6 +731,9 @@ def test_page_in_chromium(served, human_voice, tmp_path, speech_files):
             os.replace(str(tmp_path / f"{name}.png"), os.environ[variable])
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.network
 def test_page_shows_server_errors(served, human_voice, tmp_path):
     # a value the server refuses: the error, and Start enabled again
     server, _ = served
@@ -745,6 +776,9 @@ class PageServer:
         self.httpd.shutdown()
 
 
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.network
 def test_other_web_pages_cannot_use_the_server(model_root, human_voice):
     # a page the user opens in the same browser, from another origin
     stranger = PageServer("<html><body>another site</body></html>")

@@ -43,7 +43,8 @@ def push_all(stream, signal, sampling_rate, chunk):
 @pytest.mark.parametrize(
     "chunk, seconds, win_dur, hop_dur, windows",
     [
-        (1, 0.8, 0.5, 0.1, 4),  # sample by sample: short, to be quick
+        # sample by sample: short, to be quick
+        pytest.param(1, 0.8, 0.5, 0.1, 4, marks=pytest.mark.slow),
         (333, 4.3, 2.0, 0.5, 5),
         (16000, 4.3, 2.0, 0.5, 5),
         (None, 4.3, 2.0, 0.5, 5),
@@ -158,6 +159,7 @@ def test_long_stream_bounded_memory(model_root):
     assert stream.samples == 3600 * 16000
 
 
+@pytest.mark.slow
 def test_long_stream_resampled_bounded(model_root):
     stream = audemo.Stream(audemo.Emotion(model_root), win_dur=2.0, hop_dur=0.5)
     chunk = speechlike(1.3, 44100)[0]
@@ -292,6 +294,8 @@ def offline_rows(model_root, signal, sampling_rate, win_dur=2.0, hop_dur=0.5):
     return frame
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize("fmt", ["f32le", "s16le"])
 def test_live_stdin(model_root, tmp_path, fmt):
     signal = speechlike(5.0, 16000)[0]
@@ -334,6 +338,8 @@ def test_live_stdin(model_root, tmp_path, fmt):
     np.testing.assert_allclose(rows.values, expected.values, atol=1e-6)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_file(model_root, human_voice, tmp_path):
     output = str(tmp_path / "rows.csv")
     result = run_live(
@@ -356,6 +362,8 @@ def test_live_file(model_root, human_voice, tmp_path):
     np.testing.assert_allclose(rows.values, expected.values, atol=2e-4)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_file_realtime(model_root, tmp_path):
     path = str(tmp_path / "speech.wav")
     audiofile.write(path, speechlike(1.5, 16000), 16000)
@@ -389,6 +397,8 @@ def test_live_file_realtime(model_root, tmp_path):
     assert len(rows) + rows["skipped"].sum() == 5
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_sigint(model_root, tmp_path):
     output = str(tmp_path / "rows.csv")
     process = subprocess.Popen(
@@ -416,6 +426,8 @@ def test_live_sigint(model_root, tmp_path):
     assert rows.notna().all().all()
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_no_microphone(model_root):
     result = run_live("--input", "mic", "--model", model_root)
     assert result.returncode == 1
@@ -448,6 +460,8 @@ def test_live_usage_errors(capsys):
     assert "must be a positive number, not 'abc'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_sigint_file_realtime(model_root, tmp_path):
     path = str(tmp_path / "long.wav")
     audiofile.write(path, speechlike(30.0, 16000), 16000)
@@ -530,6 +544,8 @@ def test_integer_pcm_refused(model_root, signal, message):
         audemo.Stream(interface).push(signal, 16000)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize("sampling_rate", [1, 2_000_000_000])
 def test_stream_sampling_rate_bound(model_root, tmp_path, sampling_rate):
     stream = audemo.Stream(audemo.Emotion(model_root))
@@ -559,6 +575,8 @@ def test_stream_sampling_rate_bound(model_root, tmp_path, sampling_rate):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_stdin_wav(model_root, speech_files, human_voice, tmp_path):
     # cat rec.wav | audemo live --input -: the rows of --input rec.wav
     for path in [speech_files[2], human_voice]:
@@ -576,6 +594,8 @@ def test_live_stdin_wav(model_root, speech_files, human_voice, tmp_path):
         assert len(outputs[0]) == (4 if path == speech_files[2] else 1)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_stdin_other_files(model_root, speech_files, tmp_path):
     signal, sampling_rate = audiofile.read(speech_files[0])
     for extension, kind in [("flac", "a FLAC"), ("ogg", "an Ogg")]:
@@ -603,6 +623,8 @@ def test_live_stdin_other_files(model_root, speech_files, tmp_path):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_mp3_quiet(model_root, speech_files, tmp_path):
     # libmpg123's decoder notes are not the user's business
     path = str(tmp_path / "speech.mp3")
@@ -616,6 +638,8 @@ def test_live_mp3_quiet(model_root, speech_files, tmp_path):
     assert stderr.startswith("audemo: done: ")
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_live_stdin_16_bit_as_float(model_root, speech_files):
     # raw 16-bit PCM without --format s16le: refused, not misread
     pcm, _ = soundfile.read(speech_files[0], dtype="int16")

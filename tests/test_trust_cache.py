@@ -201,6 +201,7 @@ def test_file_key_invalid(model_root, speech_files, tmp_path):
 # ----- 2. parquet, no pickle; untrusted folders ----------------------------
 
 
+@pytest.mark.slow
 def test_parts_round_trip(model_root, speech_files, tmp_path):
     # as many hidden_states columns as the real model has
     large = audemo.testing.create_model(str(tmp_path / "large"), hidden_size=1024)
@@ -265,6 +266,8 @@ class Plant:
         return os.system, (f"touch {self.marker}",)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_planted_pickle_not_run(model_root, speech_files, tmp_path):
     a = folder_of(speech_files, tmp_path / "a")
     cache_root = str(tmp_path / "results")

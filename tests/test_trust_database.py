@@ -116,6 +116,8 @@ def commands(root, model_root, tmp_path):
     ]
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_python_tag_in_header(database, model_root, tmp_path):
     marker = str(tmp_path / "marker")
     header = os.path.join(database, "db.yaml")
@@ -130,6 +132,8 @@ def test_python_tag_in_header(database, model_root, tmp_path):
         assert "Database header" in stderr and "Python tags are refused" in stderr
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_pickled_table(database, model_root, tmp_path):
     marker = str(tmp_path / "marker")
 
@@ -280,6 +284,8 @@ def kill_sweep(argv, folder, tmp_path, restore, check, files):
     return at - 1
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_killed_database_write(database, model_root, tmp_path):
     # a table of model A replaced by one of model B, killed at every write:
     # the database loads, its gold table untouched, the table A's or B's
@@ -326,6 +332,8 @@ def test_killed_database_write(database, model_root, tmp_path):
     assert writes >= 3  # the header without the table, the table, the header
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize("extension", ["csv", "parquet"])
 def test_killed_results_write(database, model_root, tmp_path, extension):
     # results of model A replaced by those of model B (--overwrite):
@@ -352,6 +360,8 @@ def test_killed_results_write(database, model_root, tmp_path, extension):
     assert kill_sweep(argv, folder, tmp_path, restore, check, [after]) >= 1
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge"])
 def test_table_file_not_regular_or_huge(database, model_root, tmp_path, kind):
     # a FIFO blocks the reader, /dev/zero never ends, 1 GiB + 1 is too large

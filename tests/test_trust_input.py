@@ -45,6 +45,8 @@ def test_signal_sampling_rate_refused(model_root):
         assert frame.notna().all().all()
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize("options", [{}, {"win_dur": 1.0}, {"vad": True}])
 def test_header_attack_bounded(tmp_path, model_root, options):
     # before the fix, win_dur made audemo read and resample 15.7 hours

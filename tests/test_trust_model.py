@@ -110,6 +110,9 @@ def folder(tmp_path):
 # ----- 1. model.yaml and legacy files run no code -------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_model_yaml_transform_not_run(folder, tmp_path, server, cache_root):
     marker = tmp_path / "pwned"
     write_yaml(folder, popen_yaml(marker))
@@ -142,6 +145,8 @@ def test_model_yaml_transform_not_run(folder, tmp_path, server, cache_root):
     assert [n for n in os.listdir(models) if not n.endswith(".lock")] == []
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -180,6 +185,8 @@ def test_model_yaml_refused(folder, tmp_path, text, message):
     assert os.path.join(folder, "model.yaml") in output
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_model_yaml_alias_bomb(folder, tmp_path):
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
@@ -199,6 +206,8 @@ def test_model_yaml_alias_bomb(folder, tmp_path):
     assert "REFUSED" in output and "aliases" in output, output
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_legacy_transform_yaml_refused(folder, tmp_path):
     marker = tmp_path / "pwned"
     os.remove(os.path.join(folder, "model.yaml"))
@@ -293,6 +302,7 @@ def save_external(folder):
     )
 
 
+@pytest.mark.network
 def test_external_data_refused(folder, server, cache_root):
     save_external(folder)
     # onnxruntime would run it, with weights the fingerprint does not cover
@@ -523,6 +533,9 @@ def make_read_only(root):
         os.chmod(path, 0o555)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_read_only_cache(tmp_path, server, archive, cache_root):
     server.files["/m.zip"] = archive
     # another model than the archive's, whose int8 variant is not cached
@@ -574,6 +587,9 @@ def test_read_only_cache(tmp_path, server, archive, cache_root):
     assert f"cache_root='{copied}'" in output
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_read_only_cache_download(tmp_path, server, archive):
     server.files["/m.zip"] = archive
     cache_root = str(tmp_path / "read-only")
@@ -603,6 +619,7 @@ def _assert_nothing_cached(cache_root):
     assert [n for n in os.listdir(models) if not n.endswith(".lock")] == []
 
 
+@pytest.mark.network
 def test_zip_bomb_refused(folder, server, cache_root):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -619,6 +636,7 @@ def test_zip_bomb_refused(folder, server, cache_root):
     _assert_nothing_cached(cache_root)
 
 
+@pytest.mark.network
 def test_size_caps(server, archive, cache_root, monkeypatch):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -631,6 +649,8 @@ def test_size_caps(server, archive, cache_root, monkeypatch):
     _assert_nothing_cached(cache_root)
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_download_deadline(server, archive, cache_root, monkeypatch):
     server.files["/slow.zip"] = archive
     server.delay = 30.0  # a tenth of the archive every 3 s
@@ -716,6 +736,8 @@ def trickle_server(server, archive, tmp_path):
         httpd.server_close()
 
 
+@pytest.mark.slow
+@pytest.mark.network
 @pytest.mark.parametrize(
     "path, scheme",
     [("/slow", "http"), ("/hop/4", "http"), ("/slow", "https"), ("/body", "http")],
@@ -741,6 +763,9 @@ def test_download_deadline_covers_headers(
     assert server.requests["/m.zip"] == 0
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.network
 def test_killed_download_cleaned(server, archive, cache_root):
     server.files["/m.zip"] = archive
     server.delay = 60.0
@@ -790,6 +815,7 @@ def redirect_server(server):
     httpd.server_close()
 
 
+@pytest.mark.network
 def test_redirects(server, archive, redirect_server, cache_root):
     server.files["/m.zip"] = archive
     with pytest.raises(
@@ -820,6 +846,7 @@ def test_redirects(server, archive, redirect_server, cache_root):
     )
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("value", ["on", "ON", "True", " yes "])
 def test_offline_values(server, archive, cache_root, monkeypatch, value):
     server.files["/m.zip"] = archive
@@ -829,6 +856,7 @@ def test_offline_values(server, archive, cache_root, monkeypatch, value):
     assert server.requests["/m.zip"] == 0
 
 
+@pytest.mark.network
 def test_truncated_cache(server, archive, cache_root):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -858,6 +886,7 @@ def register(monkeypatch, name, url, sha256=None):
     monkeypatch.setitem(registry.MODELS, name, entry)
 
 
+@pytest.mark.network
 def test_download_record_and_info(server, archive, cache_root, monkeypatch):
     server.files["/unpinned.zip"] = archive
     url = server.url("/unpinned.zip")
@@ -890,6 +919,7 @@ def test_download_record_and_info(server, archive, cache_root, monkeypatch):
         model_module.model_info("no-such-model")
 
 
+@pytest.mark.network
 def test_cached_model_replaced(server, archive, cache_root, tmp_path):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -908,6 +938,7 @@ def test_cached_model_replaced(server, archive, cache_root, tmp_path):
     assert server.requests["/m.zip"] == 1
 
 
+@pytest.mark.network
 def test_pinned_checksum_checked_on_use(server, archive, cache_root, monkeypatch):
     server.files["/pinned.zip"] = archive
     url = server.url("/pinned.zip")
@@ -920,6 +951,7 @@ def test_pinned_checksum_checked_on_use(server, archive, cache_root, monkeypatch
     assert f"Delete '{folder}'" in str(error.value)
 
 
+@pytest.mark.network
 def test_copied_into_cache_verified_once(server, cache_root, model_root, monkeypatch):
     url = server.url("/never-served.zip")
     register(monkeypatch, "copied", url)
@@ -946,6 +978,7 @@ def test_copied_into_cache_verified_once(server, cache_root, model_root, monkeyp
     assert server.requests["/never-served.zip"] == 0
 
 
+@pytest.mark.network
 def test_copied_into_cache_refused(server, cache_root, tmp_path, monkeypatch):
     register(monkeypatch, "copied", server.url("/never-served.zip"))
     folder = registry.cache_folder("copied", cache_root=cache_root)
@@ -985,6 +1018,8 @@ def hold_lock_while(folder, action):
     return thread.join
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_download_finished_by_another(server, archive, cache_root, tmp_path):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -997,6 +1032,7 @@ def test_download_finished_by_another(server, archive, cache_root, tmp_path):
     assert server.requests["/m.zip"] == 1
 
 
+@pytest.mark.network
 def test_download_replaces_incomplete_folder(server, archive, cache_root):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -1009,6 +1045,7 @@ def test_download_replaces_incomplete_folder(server, archive, cache_root):
     assert server.requests["/m.zip"] == 1
 
 
+@pytest.mark.network
 def test_unreadable_record(server, archive, cache_root):
     server.files["/m.zip"] = archive
     url = server.url("/m.zip")
@@ -1023,6 +1060,8 @@ def test_unreadable_record(server, archive, cache_root):
     assert info["fingerprint"] is None
 
 
+@pytest.mark.slow
+@pytest.mark.network
 def test_copied_into_cache_recorded_by_another(server, cache_root, model_root):
     url = server.url("/never-served.zip")
     folder = registry.cache_folder(url, cache_root=cache_root)
@@ -1057,6 +1096,7 @@ def cannot_write(folder):
     pytest.skip(f"cannot make a folder read-only here: {made}")
 
 
+@pytest.mark.network
 def test_copied_into_read_only_cache(server, cache_root, model_root):
     url = server.url("/never-served.zip")
     folder = registry.cache_folder(url, cache_root=cache_root)
@@ -1113,6 +1153,7 @@ def reset_server():
     httpd.server_close()
 
 
+@pytest.mark.network
 def test_download_reset(reset_server, cache_root):
     with pytest.raises(RuntimeError, match="interrupted after 100000 of 200000 bytes"):
         audemo.download_model(reset_server, cache_root=cache_root)

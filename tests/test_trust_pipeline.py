@@ -7,9 +7,13 @@ every attack tries to create it.
 import json
 import os
 
+import pytest
 from sandbox import run_limited
 
 import audemo
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 
 def emotion_text(model_root, tmp_path, **arguments):
