@@ -339,6 +339,9 @@ def test_scale_from_scheme_or_warning(labelled_database, predictions):
     assert "arousal 1..7 (the model's 0..1)" in message
     assert "truth_range=(LOW, HIGH)" in message
     assert warning.filename == __file__
+    # made again from its text, as pytest.warns (8.0) and warnings filters do
+    again = ScaleWarning(message)
+    assert str(again) == message and again.problems == []
     assert raw.settings["truth_range"] is None
     # a range that does not fit the labels either
     with pytest.warns(ScaleWarning, match="after truth_range.*as truth_range"):

@@ -94,7 +94,13 @@ class ScaleWarning(UserWarning):
 
     """
 
-    def __init__(self, problems: list[str], fix: str):
+    def __init__(self, problems: list[str] | str, fix: str = ""):
+        if isinstance(problems, str):
+            # made again from its text alone (as pytest.warns re-emits it)
+            super().__init__(problems)
+            self.problems = []
+            self.fix = fix
+            return
         self.problems = problems
         r"""Dimension, range of its gold labels and the predictions' scale"""
         self.fix = fix
