@@ -18,6 +18,9 @@ r"""Receptive field of wav2vec2's convolutional front end in samples.
 The model cannot process shorter inputs.
 """
 
+PRECISIONS = ("fp32", "int8")
+r"""Supported precisions of a model (see :mod:`audemo.core.precision`)."""
+
 DEFAULT_MODEL = "w2v2-L-robust-12"
 r"""Name of the default model."""
 

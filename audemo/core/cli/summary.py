@@ -16,6 +16,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_speaker_results
 from audemo.core.conversation import NORMALIZE
@@ -36,7 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "summary",
-        help="emotion per speaker of a conversation",
+        help=COMMANDS["summary"],
         description=(
             "Sum up results with a speaker column (audemo predict --speakers, "
             "or --transcript with speakers) "
