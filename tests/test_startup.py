@@ -10,7 +10,6 @@ import sys
 
 import pytest
 
-import audemo
 from audemo.core.cli import COMMANDS
 
 
@@ -46,7 +45,8 @@ def help_code(*argv: str) -> str:
         f"        main({list(argv)!r})\n"
         "    except SystemExit as exit:\n"
         "        assert exit.code == 0, exit.code\n"
-        "assert out.getvalue().startswith(('usage: audemo', 'audemo ')), out.getvalue()\n"
+        "printed = out.getvalue()\n"
+        "assert printed.startswith(('usage: audemo', 'audemo ')), printed\n"
     )
 
 
@@ -58,9 +58,9 @@ def test_import_audemo():
 
 def test_lazy_public_names():
     from audemo import Emotion
-    from audemo.core.emotion import Emotion as defined
+    import audemo.core.emotion
 
-    assert Emotion is defined
+    assert Emotion is audemo.core.emotion.Emotion
     assert audemo.read_rttm.__module__ == "audemo.core.turns"
     assert audemo.plot.__name__ == "audemo.plot"
     # every public name is listed and resolves
