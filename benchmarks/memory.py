@@ -1,9 +1,9 @@
 r"""Memory of audemo's workers: one worker, and N workers together.
 
 ``one``
-    A fresh process imports audemo (``libraries``),
-    runs :class:`audemo.Emotion` on 0.5 s
-    (which loads the model: ``model``, the RSS it adds),
+    A fresh process imports audemo (``libraries``: the RSS it adds),
+    creates an :class:`audemo.Emotion` and runs it on 0.5 s
+    (``model``: the RSS both add),
     then on the longest chunk audemo runs at once
     (``audemo.core.emotion.CHUNK_DUR``, 20 s: ``activations``,
     the peak RSS it adds).
@@ -57,6 +57,7 @@ def worker(config: dict):
         import audemo
         from audemo.core.emotion import CHUNK_DUR
 
+        imported = process_memory_mb()
         interface = audemo.Emotion(
             config["root"],
             precision=config["precision"],
@@ -71,6 +72,7 @@ def worker(config: dict):
         import numpy as np
         import onnxruntime
 
+        imported = process_memory_mb()
         CHUNK_DUR = 20.0  # noqa: N806 - the name of audemo.core.emotion
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
@@ -93,7 +95,6 @@ def worker(config: dict):
         def run(seconds):
             session.run(None, {"signal": speech_like(seconds)[np.newaxis]})
 
-    imported = process_memory_mb()
     run(0.5)
     loaded = process_memory_mb()
     start = time.perf_counter()
