@@ -18,7 +18,7 @@ HEAVY = ("onnx", "onnxruntime", "audonnx", "matplotlib", "sklearn", "starlette")
 HEAVY_FOR_HELP = (*HEAVY, "pandas", "audformat", "audinterface")
 
 
-def imported_by(code: str) -> list[str]:
+def imported_by(code: str, cwd: str | None = None) -> list[str]:
     r"""Heavy packages in ``sys.modules`` after ``code`` in a fresh interpreter."""
     script = (
         "import contextlib, io, json, sys\n"
@@ -32,6 +32,7 @@ def imported_by(code: str) -> list[str]:
         text=True,
         timeout=300,
         check=True,
+        cwd=cwd,
     )
     return json.loads(result.stdout.splitlines()[-1])
 
@@ -50,10 +51,11 @@ def help_code(*argv: str) -> str:
     )
 
 
-def test_import_audemo():
+def test_import_audemo(tmp_path):
     assert imported_by("import audemo") == []
     # what is used is imported: onnx comes with audonnx, for the model
-    assert "onnx" in imported_by("import audemo; audemo.testing.create_model('m')")
+    code = "import audemo; audemo.testing.create_model('model')"
+    assert "onnx" in imported_by(code, cwd=tmp_path)
 
 
 def test_lazy_public_names():
