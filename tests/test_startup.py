@@ -83,6 +83,7 @@ def test_lazy_public_names():
         ["info", "--help"],
         ["compare", "--help"],
         ["plot", "--help"],
+        ["summary", "--help"],
     ],
 )
 def test_help_imports_no_heavy_package(argv):
