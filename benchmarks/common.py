@@ -32,3 +32,26 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_memory_mb(pid: int | str = "self") -> dict:
+    r"""Resident (VmRSS), peak (VmHWM) and proportional (Pss) memory in MB.
+
+    Pss counts a page shared by N processes as 1/N in each:
+    the sum over processes is what they hold together.
+
+    """
+    memory = {}
+    with open(f"/proc/{pid}/status") as fp:
+        for line in fp:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                memory[line[:5].lower()] = int(line.split()[1]) / 1024
+    with open(f"/proc/{pid}/smaps_rollup") as fp:
+        for line in fp:
+            if line.startswith("Pss:"):
+                memory["pss"] = int(line.split()[1]) / 1024
+    return {
+        "rss_mb": round(memory["vmrss"]),
+        "peak_rss_mb": round(memory["vmhwm"]),
+        "pss_mb": round(memory["pss"]),
+    }

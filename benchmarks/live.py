@@ -34,7 +34,9 @@ Four measurements, each in a fresh process
     each sending ``--server-seconds`` of audio in real time
     (0.1 s frames) with ``realtime=1``:
     rows, skipped windows, and the delay from the end of a window
-    (as the client sent it) to its row arriving, per stream.
+    (as the client sent it) to its row arriving, per stream;
+    and the server's memory after them (RSS, peak RSS, PSS):
+    all streams share one model.
 
 Measure on the full-size model with random weights
 made by ``benchmarks/export_full_model.py``
@@ -59,6 +61,7 @@ import tempfile
 import time
 
 from common import peak_rss_mb
+from common import process_memory_mb
 from common import speech_like
 
 
@@ -291,6 +294,8 @@ def server(args, model: str, precision: str) -> list:
                     "windows_per_stream": windows,
                     "keep_up": sum(r["skipped"] == 0 for r in per_stream),
                     "per_stream": per_stream,
+                    # the server after the streams: one model for all of them
+                    **process_memory_mb(process.pid),
                 }
             )
             print(json.dumps(results[-1]), file=sys.stderr)

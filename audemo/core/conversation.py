@@ -24,6 +24,8 @@ import audformat
 import audinterface
 
 from audemo.core.define import DIMENSIONS
+from audemo.core.define import NORMALIZE
+from audemo.core.define import OVERLAP
 from audemo.core.results import read_time
 from audemo.core.turns import MIN_PIECE
 from audemo.core.turns import check_segmented
@@ -38,12 +40,6 @@ from audemo.core.utils import warn_items
 
 STATISTICS = ("mean", "std", "trend", "min", "max")
 r"""Statistics :func:`speaker_summary` gives per dimension."""
-
-NORMALIZE = (None, "speaker")
-r"""Values of the ``normalize`` argument of :func:`speaker_summary`."""
-
-OVERLAP = ("include", "exclude")
-r"""Values of the ``overlap`` argument of :func:`speaker_summary`."""
 
 TURN_SPAN = ("turn_start", "turn_end")
 r"""Columns with the start and end of the turn a window lies in."""

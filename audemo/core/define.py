@@ -18,6 +18,15 @@ r"""Receptive field of wav2vec2's convolutional front end in samples.
 The model cannot process shorter inputs.
 """
 
+PRECISIONS = ("fp32", "int8")
+r"""Supported precisions of a model (see :mod:`audemo.core.precision`)."""
+
+NORMALIZE = (None, "speaker")
+r"""Values of the ``normalize`` argument of :func:`audemo.speaker_summary`."""
+
+OVERLAP = ("include", "exclude")
+r"""Values of the ``overlap`` argument of :func:`audemo.speaker_summary`."""
+
 DEFAULT_MODEL = "w2v2-L-robust-12"
 r"""Name of the default model."""
 

@@ -10,6 +10,7 @@ import uuid
 
 import onnx
 
+from audemo.core.define import PRECISIONS
 from audemo.core.fingerprint import fingerprint
 from audemo.core.folder import MODEL_FILE
 from audemo.core.folder import check_interface
@@ -18,10 +19,6 @@ from audemo.core.folder import read_model_folder
 from audemo.core.folder import write_model_yaml
 from audemo.core.registry import resolve_cache_root
 from audemo.core.storage import cache_lock
-
-
-PRECISIONS = ("fp32", "int8")
-r"""Supported precisions."""
 
 
 def precision_root(

@@ -1,15 +1,19 @@
+from __future__ import annotations
+
 import os
+import typing
 
 import numpy as np
-import onnx
-import onnx.helper
-import onnx.numpy_helper
 
 import audeer
 import audonnx
 
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import MIN_SAMPLES
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - only read by type checkers
+    import onnx
 
 
 # wav2vec2's convolutional front end looks at 400 samples (25 ms)
@@ -95,6 +99,10 @@ def create_model(
     """
     if hidden_size < 1:
         raise ValueError(f"hidden_size must be >= 1, not {hidden_size}.")
+    # onnx (0.5 s to import) only where a model is built,
+    # not at ``import audemo``
+    import onnx
+
     root = audeer.mkdir(root)
     proto = _model_proto(hidden_size, seed)
     onnx_path = os.path.join(root, "model.onnx")
@@ -108,6 +116,9 @@ def create_model(
 
 
 def _model_proto(hidden_size: int, seed: int) -> onnx.ModelProto:
+    import onnx.helper
+    import onnx.numpy_helper
+
     rng = np.random.default_rng(seed)
     conv_weight = rng.normal(
         scale=4.0 / np.sqrt(RECEPTIVE_FIELD),

@@ -40,40 +40,37 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 import contextlib
+import importlib
 import os
 import sys
 
-from audemo.core.cli import calibrate
-from audemo.core.cli import categories
-from audemo.core.cli import compare
-from audemo.core.cli import download
-from audemo.core.cli import info
-from audemo.core.cli import live
-from audemo.core.cli import plot
-from audemo.core.cli import predict
-from audemo.core.cli import report
-from audemo.core.cli import serve
-from audemo.core.cli import summary
 from audemo.core.cli.common import DATABASE_SAFETY
 from audemo.core.cli.common import clean_warnings
 from audemo.core.cli.common import error_message
 from audemo.core.utils import version
 
 
-COMMANDS = (
-    predict,
-    download,
-    info,
-    compare,
-    plot,
-    summary,
-    report,
-    calibrate,
-    categories,
-    live,
-    serve,
-)
-r"""Modules of the commands, in the order of ``audemo --help``."""
+COMMANDS = {
+    "predict": "predict emotion of audio files",
+    "download": "download a model into the cache",
+    "info": "show a model's source, licence, inputs, outputs and fingerprint",
+    "compare": "compare the int8 model with the float32 model on your files",
+    "plot": "draw results as a picture",
+    "summary": "emotion per speaker of a conversation",
+    "report": "evaluate results against gold labels and write a report",
+    "calibrate": "fit scores to your own rating scale from gold labels",
+    "categories": "train a classifier of emotion categories on the embedding",
+    "live": "emotion of live audio (microphone, stdin, file), window by window",
+    "serve": "serve emotion over HTTP/WebSocket with a live web page",
+}
+r"""Help line of each command, in the order of ``audemo --help``.
+
+The command ``NAME`` is the module ``audemo.core.cli.NAME``.
+It is imported only to parse or run that command,
+so that ``audemo --help`` needs none of the packages
+of the commands (pandas, onnxruntime, matplotlib, ...).
+
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
 
     """
-    args, unknown = build_parser().parse_known_args(argv)
+    argv_list = sys.argv[1:] if argv is None else list(argv)
+    # the top-level options take no value:
+    # the first word that is not an option names the command
+    named = next((word for word in argv_list if not word.startswith("-")), None)
+    args, unknown = build_parser([named]).parse_known_args(argv_list)
     if unknown:
         # the sub-command's usage, not the top-level one
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -124,18 +125,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    commands: Sequence[str | None] | None = None,
+) -> argparse.ArgumentParser:
     r"""The parser of ``audemo``, with a sub-parser per command.
 
     Each parsed command knows its module's ``run``
     as ``args.command``
     and its parser as ``args.command_parser``.
 
+    Args:
+        commands: commands whose modules are imported
+            and whose options are added;
+            the others are listed with their help line only.
+            ``None`` adds all
+
     Returns:
         parser
 
     Examples:
-        >>> args = build_parser().parse_args(["info", "model"])
+        >>> from audemo.core.cli import info
+        >>> args = build_parser(["info"]).parse_args(["info", "model"])
         >>> args.command is info.run, args.model
         (True, 'model')
 
@@ -150,10 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=DATABASE_SAFETY,
     )
     parser.add_argument("--version", action="version", version=f"audemo {version()}")
-    commands = parser.add_subparsers(title="commands", required=True)
-    for module in COMMANDS:
-        command = module.add_parser(commands)
-        command.set_defaults(command=module.run, command_parser=command)
+    subparsers = parser.add_subparsers(title="commands", required=True)
+    for name, help_line in COMMANDS.items():
+        if commands is None or name in commands:
+            module = importlib.import_module(f"audemo.core.cli.{name}")
+            command = module.add_parser(subparsers)
+            command.set_defaults(command=module.run, command_parser=command)
+        else:
+            subparsers.add_parser(name, help=help_line)
     return parser
 
 

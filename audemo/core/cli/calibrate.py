@@ -22,6 +22,7 @@ import audformat
 
 from audemo.core.calibration import METHODS
 from audemo.core.calibration import Calibration
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import check_output
@@ -51,7 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "calibrate",
-        help="fit scores to your own rating scale from gold labels",
+        help=COMMANDS["calibrate"],
         description=(
             "Fit a calibration that maps the results of `audemo predict` "
             "(arousal, dominance, valence, roughly 0..1) to the scale of your "

@@ -27,6 +27,7 @@ from audemo.core.categories_evaluation import evaluate_categories
 from audemo.core.categories_export import check_head_root
 from audemo.core.categories_export import save_categories
 from audemo.core.categories_training import train_categories
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
@@ -57,7 +58,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "categories",
-        help="train a classifier of emotion categories on the embedding",
+        help=COMMANDS["categories"],
         description=(
             "Train a classifier of categories (e.g. angry, happy, neutral, "
             "sad) on the model's embedding, with the labels of an audformat "

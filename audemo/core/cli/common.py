@@ -7,19 +7,21 @@ from collections.abc import Sequence
 import contextlib
 import os
 import sys
+import typing
 import warnings
 
-import pandas as pd
-
 import audeer
-import audformat
 
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.model import MODELS
-from audemo.core.precision import PRECISIONS
+from audemo.core.define import PRECISIONS
+from audemo.core.registry import MODELS
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 from audemo.core.utils import in_words
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    import pandas as pd
 
 
 DATABASE_SAFETY = (
@@ -387,6 +389,7 @@ def check_speaker_results(frame: pd.DataFrame, path: str, command: str):
         ValueError: if ``frame`` has no ``speaker`` column
 
     Examples:
+        >>> import pandas as pd
         >>> check_speaker_results(pd.DataFrame({"arousal": [0.5]}), "a.csv", "summary")
         Traceback (most recent call last):
         ...
@@ -427,6 +430,7 @@ def per_file(
         results and gold labels to compare
 
     Examples:
+        >>> import pandas as pd
         >>> prediction = pd.DataFrame(
         ...     {"arousal": [0.2, 0.4]},
         ...     index=audformat.segmented_index(["a.wav"] * 2, [0, 1], [1, 2]),
@@ -456,6 +460,8 @@ def per_file(
         True
 
     """  # noqa: E501
+    import audformat  # pandas and audformat are for commands that need them
+
     frames = [prediction, truth]
     names = [f"'{path}'", f"table '{table}'"]
     for side, other in ((0, 1), (1, 0)):

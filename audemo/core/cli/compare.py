@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import legacy_model_cache_root
 from audemo.core.cli.common import show_progress
-from audemo.core.compare import compare_precision
-from audemo.core.inputs import absolute_files
-from audemo.core.inputs import input_to_index
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,7 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "compare",
-        help="compare the int8 model with the float32 model on your files",
+        help=COMMANDS["compare"],
         description=(
             "Run the float32 and the int8 model on your files and print "
             "their agreement: CCC, Pearson correlation and absolute "
@@ -64,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    # heavy (pandas, onnxruntime): only when run, not for --help
+    from audemo.core.compare import compare_precision
+    from audemo.core.inputs import absolute_files
+    from audemo.core.inputs import input_to_index
+
     model_cache_root = legacy_model_cache_root(args)
     files = []
     for path in args.inputs:

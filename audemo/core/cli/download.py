@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_arguments
 from audemo.core.cli.common import legacy_model_cache_root
 from audemo.core.cli.common import show_progress
-from audemo.core.model import download_model
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "download",
-        help="download a model into the cache",
+        help=COMMANDS["download"],
         description="Download a model into the cache and print its folder.",
     )
     add_model_arguments(command)
@@ -46,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    from audemo.core.model import download_model  # heavy: only when run
+
     root = download_model(
         args.model, cache_root=legacy_model_cache_root(args), verbose=show_progress()
     )

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_arguments
 from audemo.core.cli.common import legacy_model_cache_root
 from audemo.core.cli.common import show_progress
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.model import MODELS
-from audemo.core.model import cache_folder
-from audemo.core.model import download_model
-from audemo.core.model import fingerprint
-from audemo.core.model import load_model
-from audemo.core.model import model_info
+from audemo.core.registry import MODELS
+from audemo.core.registry import cache_folder
 from audemo.core.registry import resolve_cache_root
 
 
@@ -38,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "info",
-        help="show a model's source, licence, inputs, outputs and fingerprint",
+        help=COMMANDS["info"],
         description=(
             "Show what audemo knows about a model: for a registered name "
             "its URL, licence, description and published checksum, without "
@@ -76,6 +73,12 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    # heavy (audonnx, onnx): only when run, not for --help
+    from audemo.core.model import download_model
+    from audemo.core.model import fingerprint
+    from audemo.core.model import load_model
+    from audemo.core.model import model_info
+
     model_cache_root = legacy_model_cache_root(args)
     name = args.model or DEFAULT_MODEL
     # what is known without the network: the registry and the cache

@@ -25,6 +25,7 @@ import wave
 import numpy as np
 import soundfile
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
@@ -64,7 +65,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "live",
-        help="emotion of live audio (microphone, stdin, file), window by window",
+        help=COMMANDS["live"],
         description=(
             "Predict arousal, dominance and valence of live audio in sliding "
             "windows: from the microphone (needs pip install 'audemo[live]'), "

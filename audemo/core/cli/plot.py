@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import argparse
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_speaker_results
 from audemo.core.cli.common import picture_formats
 from audemo.core.define import DIMENSIONS
-from audemo.core.plot import circumplex
-from audemo.core.plot import conversation
-from audemo.core.plot import save_figure
-from audemo.core.plot import timeline
-from audemo.core.plot import transcript
-from audemo.core.results import read_results
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "plot",
-        help="draw results as a picture",
+        help=COMMANDS["plot"],
         description=(
             "Draw results of `audemo predict` (CSV or parquet): "
             "the valence-arousal plane with one point per row (circumplex), "
@@ -96,6 +91,14 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    # heavy (pandas, matplotlib): only when run, not for --help
+    from audemo.core.plot import circumplex
+    from audemo.core.plot import conversation
+    from audemo.core.plot import save_figure
+    from audemo.core.plot import timeline
+    from audemo.core.plot import transcript
+    from audemo.core.results import read_results
+
     if args.kind == "transcript":
         check_output(args.output, ["html"], overwrite=args.overwrite, what="-o")
         page = transcript(

@@ -26,6 +26,7 @@ import audiofile
 
 from audemo.core.categorical import Categories
 from audemo.core.categories_head import read_head
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
@@ -93,7 +94,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "predict",
-        help="predict emotion of audio files",
+        help=COMMANDS["predict"],
         description=(
             "Predict arousal, dominance and valence (each roughly 0..1) "
             "or the 1024-d embedding of audio files. "

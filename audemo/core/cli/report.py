@@ -25,6 +25,7 @@ import pandas as pd
 
 import audformat
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
@@ -64,7 +65,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "report",
-        help="evaluate results against gold labels and write a report",
+        help=COMMANDS["report"],
         description=(
             "Compare results of `audemo predict` with the gold labels of an "
             "audformat database as the paper does: CCC, Pearson correlation "

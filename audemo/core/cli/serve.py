@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
@@ -31,7 +32,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "serve",
-        help="serve emotion over HTTP/WebSocket with a live web page",
+        help=COMMANDS["serve"],
         description=(
             "Serve the model: POST /predict (an audio file as body, JSON rows "
             "out), WS /stream?sampling_rate=16000&win_dur=2&hop_dur=0.5 "

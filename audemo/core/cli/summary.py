@@ -12,16 +12,17 @@ optionally written to a CSV file.
 from __future__ import annotations
 
 import argparse
+import typing
 
-import numpy as np
-import pandas as pd
-
+from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_speaker_results
-from audemo.core.conversation import NORMALIZE
-from audemo.core.conversation import OVERLAP
-from audemo.core.conversation import speaker_summary
-from audemo.core.results import read_results
+from audemo.core.define import NORMALIZE
+from audemo.core.define import OVERLAP
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    import pandas as pd
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,7 +37,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """
     command = commands.add_parser(
         "summary",
-        help="emotion per speaker of a conversation",
+        help=COMMANDS["summary"],
         description=(
             "Sum up results with a speaker column (audemo predict --speakers, "
             "or --transcript with speakers) "
@@ -98,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         'file,speaker,turns,speaking_time,share,arousal_mean,arousal_std,arousal_trend,arousal_min,arousal_max'
 
     """  # noqa: E501
+    # heavy (pandas, audinterface): only when run, not for --help
+    from audemo.core.conversation import speaker_summary
+    from audemo.core.results import read_results
+
     if args.output is not None:
         check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
     frame = read_results(args.results)
@@ -122,12 +127,16 @@ def _shown(summary: pd.DataFrame) -> pd.DataFrame:
     never ``-0.000``.
 
     Examples:
+        >>> import pandas as pd
         >>> summary = pd.DataFrame({"turns": [2], "valence_mean": [-0.0001]})
         >>> _shown(summary)
           turns valence_mean
         0     2        0.000
 
     """
+    import numpy as np
+    import pandas as pd
+
     shown = pd.DataFrame(index=summary.index)
     for column, values in summary.items():
         if pd.api.types.is_integer_dtype(values):
