@@ -1,6 +1,9 @@
 r"""Helpers shared by the benchmark scripts."""
 
+import json
 import resource
+import subprocess
+import sys
 
 import numpy as np
 
@@ -55,3 +58,20 @@ def process_memory_mb(pid: int | str = "self") -> dict:
         "peak_rss_mb": round(memory["vmhwm"]),
         "pss_mb": round(memory["pss"]),
     }
+
+
+def measure_in_process(script: str, config: dict) -> dict:
+    r"""Run ``script _measure CONFIG`` in a fresh process, return its result.
+
+    The script prints its result as JSON on the last line of its output.
+
+    """
+    result = subprocess.run(
+        [sys.executable, script, "_measure", json.dumps(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{config['method']} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

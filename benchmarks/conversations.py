@@ -42,6 +42,8 @@ import sys
 import tempfile
 import time
 
+from common import measure_in_process
+
 
 SAMPLING_RATE = 16000
 SENTENCES = [
@@ -165,15 +167,7 @@ def measure(config: dict) -> dict:
 
 def in_process(config: dict) -> dict:
     r"""Measure in a fresh process."""
-    result = subprocess.run(
-        [sys.executable, __file__, "_measure", json.dumps(config)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{config['method']} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return measure_in_process(__file__, config)
 
 
 def main(argv=None):

@@ -42,11 +42,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
+from common import measure_in_process
 from conversations import conversation
 
 
@@ -144,15 +144,7 @@ def measure(config: dict) -> dict:
 
 def in_process(config: dict) -> dict:
     r"""Measure in a fresh process."""
-    result = subprocess.run(
-        [sys.executable, __file__, "_measure", json.dumps(config)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{config['method']} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return measure_in_process(__file__, config)
 
 
 def main(argv=None):
