@@ -60,18 +60,24 @@ def process_memory_mb(pid: int | str = "self") -> dict:
     }
 
 
-def measure_in_process(script: str, config: dict) -> dict:
-    r"""Run ``script _measure CONFIG`` in a fresh process, return its result.
+def measure_in_process(script: str, *arguments: str | dict, name: str) -> dict:
+    r"""Run ``script _measure ARGUMENT...`` in a fresh process, return its result.
 
-    The script prints its result as JSON on the last line of its output.
+    Dictionaries are passed as JSON;
+    the script prints its result as JSON on the last line of its output.
 
     """
     result = subprocess.run(
-        [sys.executable, script, "_measure", json.dumps(config)],
+        [
+            sys.executable,
+            script,
+            "_measure",
+            *(json.dumps(a) if isinstance(a, dict) else a for a in arguments),
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"{config['method']} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"{name} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

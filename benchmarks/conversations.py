@@ -167,7 +167,7 @@ def measure(config: dict) -> dict:
 
 def in_process(config: dict) -> dict:
     r"""Measure in a fresh process."""
-    return measure_in_process(__file__, config)
+    return measure_in_process(__file__, config, name=config["method"])
 
 
 def main(argv=None):

@@ -60,6 +60,7 @@ import sys
 import tempfile
 import time
 
+from common import measure_in_process
 from common import peak_rss_mb
 from common import process_memory_mb
 from common import speech_like
@@ -200,15 +201,7 @@ def memory(config: dict) -> dict:
 
 
 def in_process(part: str, config: dict) -> dict:
-    result = subprocess.run(
-        [sys.executable, __file__, "_measure", part, json.dumps(config)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{part} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return measure_in_process(__file__, part, config, name=part)
 
 
 # ----- the server -------------------------------------------------------------
