@@ -164,7 +164,9 @@ def test_runtime_settings_of_categories_ignored(model_root, tmp_path):
     audemo.Categories(head, model=model_root).to_yaml(path)
     with open(path) as fp:
         text = fp.read()
-    text = with_arguments(text, "$audemo.core.categorical.Categories", RUNTIME, 2)
+    text = with_arguments(
+        text, "$audemo.core.categories.categorical.Categories", RUNTIME, 2
+    )
     with pytest.warns(UserWarning, match="sets Categories.cache_root"):
         loaded = audemo.load_pipeline(write(tmp_path, text))
     assert isinstance(loaded, audemo.Categories)
@@ -293,3 +295,65 @@ def test_allow(tmp_path):
         audemo.load_pipeline(
             write(tmp_path, text), allow=["audonnx.core.function.Function"]
         )
+
+
+# Pipelines as audemo 9213926 wrote them (tests/stored-9213926/README.md):
+# their classes moved to subpackages since, and the files must keep loading
+STORED = os.path.join(os.path.dirname(__file__), "stored-9213926")
+
+
+@pytest.fixture
+def stored(tmp_path):
+    root = tmp_path / "stored"
+    root.mkdir()
+    for name in os.listdir(STORED):
+        source = os.path.join(STORED, name)
+        if os.path.isdir(source):
+            (root / name).mkdir()
+            for file in os.listdir(source):
+                (root / name / file).write_bytes(
+                    open(os.path.join(source, file), "rb").read()
+                )
+        else:
+            (root / name).write_bytes(open(source, "rb").read())
+    # the same bytes as 9213926's test model: the files' fingerprints match it
+    audemo.testing.create_model(str(root / "model"))
+    return root
+
+
+@pytest.mark.parametrize("load", ["load_pipeline", "audobject"])
+def test_stored_pipelines_of_9213926_load(stored, load):
+    signal = np.sin(np.arange(16000) / 8).astype("float32")
+
+    def read(name, allow=()):
+        path = str(stored / name)
+        if load == "load_pipeline":
+            return audemo.load_pipeline(path, allow=allow)
+        return audobject.from_yaml(path)
+
+    emotion = read("emotion.yaml")
+    assert isinstance(emotion, audemo.Emotion)
+    assert isinstance(emotion.process.segment, audemo.VoiceActivity)
+    assert isinstance(emotion.calibration, audemo.Calibration)
+    assert emotion.calibration.truth_range == [1.0, 7.0]
+    assert read("calibration.yaml").mappings == emotion.calibration.mappings
+    assert list(emotion.process_signal(signal, 16000).columns) == [
+        "arousal",
+        "dominance",
+        "valence",
+    ]
+    categories = read("categories.yaml")
+    assert isinstance(categories, audemo.Categories)
+    assert list(categories.classes) == ["happy", "sad"]
+    assert categories.process_signal(signal, 16000).shape == (1, 2)
+    # the old name is allowed as the new one is
+    diarization = read("diarization.yaml", allow="audemo.core.diarization.Diarization")
+    assert isinstance(diarization, audemo.Diarization)
+    assert diarization.num_speakers == 2
+    # written again, they name the classes' new modules
+    assert categories.to_yaml_s().startswith(
+        "$audemo.core.categories.categorical.Categories=="
+    )
+    assert diarization.to_yaml_s().startswith(
+        "$audemo.core.conversation.diarization.Diarization=="
+    )

@@ -12,7 +12,7 @@ import audobject
 
 from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
 from audemo.core.define import VOICE_ACTIVITY_RUNTIME_ARGUMENTS
-from audemo.core.fingerprint import is_fingerprint
+from audemo.core.model.fingerprint import is_fingerprint
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 
@@ -22,7 +22,7 @@ r"""The class of :class:`audemo.Calibration`, as a pipeline file names it."""
 
 ALLOWED_CLASSES = (
     CALIBRATION_CLASS,
-    "audemo.core.categorical.Categories",
+    "audemo.core.categories.categorical.Categories",
     "audemo.core.emotion.Emotion",
     "audemo.core.segment.VoiceActivity",
 )
@@ -38,7 +38,7 @@ r"""Classes that are never instantiated: they execute code from the YAML."""
 
 RUNTIME_ARGUMENTS = {
     "audemo.core.emotion.Emotion": INTERFACE_RUNTIME_ARGUMENTS,
-    "audemo.core.categorical.Categories": INTERFACE_RUNTIME_ARGUMENTS,
+    "audemo.core.categories.categorical.Categories": INTERFACE_RUNTIME_ARGUMENTS,
     "audemo.core.segment.VoiceActivity": VOICE_ACTIVITY_RUNTIME_ARGUMENTS,
     # plain values only: nothing of the machine
     CALIBRATION_CLASS: (),
@@ -52,6 +52,26 @@ settings of the machine that runs the pipeline
 which :meth:`audobject.Object.to_yaml` does not write.
 :func:`audemo.load_pipeline` drops them from the file with a warning;
 only its ``override_args`` set them.
+"""
+
+MOVED_CLASSES = {
+    "audemo.core.categorical.Categories": (
+        "audemo.core.categories.categorical.Categories"
+    ),
+    "audemo.core.diarization.Diarization": (
+        "audemo.core.conversation.diarization.Diarization"
+    ),
+    "audemo.core.transcription.Transcription": (
+        "audemo.core.conversation.transcription.Transcription"
+    ),
+}
+r"""Classes that pipelines written before 0.x name by their old module.
+
+The loader reads the old name as the new one,
+so a file that names the old one is checked as one that names the new one,
+and ``allow=`` takes either.
+The old modules remain (``audemo/core/categorical.py``, ...)
+for files given to :func:`audobject.from_yaml` directly.
 """
 
 CLASS_KEY_PREFIXES = ("$", "auglib.core.", "audbenchmark.core.")
@@ -70,7 +90,7 @@ _ARGUMENT_NAME = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 # fingerprints a pipeline must record, so that loading can check the files
 _REQUIRED_FINGERPRINTS = {
     "audemo.core.emotion.Emotion": [("fingerprint", "model")],
-    "audemo.core.categorical.Categories": [
+    "audemo.core.categories.categorical.Categories": [
         ("fingerprint", "model"),
         ("head_fingerprint", "head"),
     ],
@@ -111,7 +131,7 @@ def load_pipeline(
       :class:`audemo.VoiceActivity`
       and :class:`audemo.Calibration`
       (written as ``audemo.core.emotion.Emotion``,
-      ``audemo.core.categorical.Categories``,
+      ``audemo.core.categories.categorical.Categories``,
       ``audemo.core.segment.VoiceActivity``
       and ``audemo.core.calibration.Calibration``)
       or a class in ``allow``;
@@ -284,6 +304,7 @@ def _load(
     text = read_yaml_bytes(path, what=what)
     # allow="module.Class" would otherwise allow its single characters
     allowed = set(classes) | set([allow] if isinstance(allow, str) else allow)
+    allowed = {MOVED_CLASSES.get(name, name) for name in allowed}
     dropped = []
     # safe_load refuses nesting deeper than the checks below can recurse
     data = safe_load(text, source=source)
@@ -368,6 +389,9 @@ def _clean_value(value: object, source: str, allowed: set, dropped: list) -> obj
             f"a class must be the only key of its mapping. Remove the other keys."
         )
     ((key, arguments),) = value.items()
+    name = _class_name(key, source)
+    if name in MOVED_CLASSES:
+        key = key.replace(name, MOVED_CLASSES[name], 1)
     return {key: _clean_object(key, arguments, source, allowed, dropped)}
 
 
