@@ -281,7 +281,7 @@ def test_predict_windows_vad_errors(model_root, speech_files, tmp_path, capsys):
     assert "2 files" in captured.err and "1 failed" in captured.err
 
     assert main(["predict", speech_files[0], "--hop-dur", "1"]) == 1
-    assert "--hop-dur needs --win-dur" in capsys.readouterr().err
+    assert "--hop-dur 1.0 needs --win-dur" in capsys.readouterr().err
 
 
 def test_csv_formula_injection(model_root, speech_files, tmp_path, capsys):
@@ -356,7 +356,7 @@ OUTPUT_CASES = [
     ),
     (["predict", "{tmp}/r.csv", "--file-key", "content"], "--file-key needs"),
     (["predict", "{tmp}/r.csv", "--head", "h", "--outputs", "hidden_states"], "--head"),
-    (["predict", "{tmp}/r.csv", "--hop-dur", "1"], "--hop-dur needs --win-dur"),
+    (["predict", "{tmp}/r.csv", "--hop-dur", "1"], "--hop-dur 1.0 needs --win-dur"),
     (
         ["predict", "{tmp}/r.csv", "--calibration", "c.yaml", "--head", "h"],
         "--head predicts categories: leave out one",

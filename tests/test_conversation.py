@@ -1242,7 +1242,10 @@ def test_cli_speakers_options(conversation, tmp_path, model_root, capsys):
         (["--exclude-overlap"], "--exclude-overlap needs --speakers"),
         (["--speakers", rttm, "--num-speakers", "2"], "need --speakers auto"),
         (["--diarization", str(tmp_path)], "need --speakers auto"),
-        (["--speakers", "auto", "--num-speakers", "0"], "positive number"),
+        (
+            ["--speakers", "auto", "--num-speakers", "0"],
+            "--num-speakers must be a positive integer",
+        ),
     ]:
         assert main(command + options) == 1
         assert error in capsys.readouterr().err

@@ -139,7 +139,7 @@ def check_options(
         >>> check_options(channels=[0, 1])
         Traceback (most recent call last):
         ...
-        ValueError: The model takes one channel, but channels=[0, 1] selects 2: set mixdown=True or select a single channel.
+        ValueError: The model takes one channel, but channels=[0, 1] selects 2: add mixdown=True or select a single channel.
 
     """  # noqa: E501
     options = {
@@ -388,7 +388,7 @@ def _check_input(channels: int | Sequence[int], mixdown: bool):
         raise argument_error(
             f"The model takes one channel, but {{channels={channels}}} "
             f"selects {selected}: "
-            f"set {{mixdown=True}} or select a single channel."
+            f"add {{mixdown=True}} or select a single channel."
         )
 
 

@@ -49,6 +49,7 @@ FLAGS = {
     "num_workers": "--num-workers",
     "num_threads": "--num-threads",
     "turns": "--speakers",
+    "num_speakers": "--num-speakers",
     "file": "--file",
     "folds": "--folds",
     "min_samples": "--min-samples",

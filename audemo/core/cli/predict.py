@@ -35,6 +35,7 @@ from audemo.core.cli.common import check_writable
 from audemo.core.cli.common import show_progress
 from audemo.core.conversation.diarization import PIPELINE
 from audemo.core.conversation.diarization import Diarization
+from audemo.core.conversation.diarization import check_speaker_counts
 from audemo.core.conversation.speakers import process_turns
 from audemo.core.conversation.transcript import CONTEXT
 from audemo.core.conversation.transcript import FORMATS
@@ -719,8 +720,6 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         or ``None`` for all (``--mixdown`` without ``--channels``)
 
     """
-    if args.hop_dur is not None and args.win_dur is None:
-        raise ValueError("--hop-dur needs --win-dur.")
     _check_speaker_options(args)
     _check_transcript_options(args)
     if args.file_key is not None and args.cache_root is None:
@@ -743,10 +742,7 @@ def _check_speaker_options(args: argparse.Namespace):
         args.num_speakers is not None or args.diarization != PIPELINE
     ):
         raise ValueError("--num-speakers and --diarization need --speakers auto.")
-    if args.num_speakers is not None and args.num_speakers < 1:
-        raise ValueError(
-            f"--num-speakers must be a positive number, not {args.num_speakers}."
-        )
+    check_speaker_counts(num_speakers=args.num_speakers)
 
 
 def _check_head_options(args: argparse.Namespace):
@@ -780,12 +776,6 @@ def _selected_channels(args: argparse.Namespace) -> int | list[int] | None:
     selected = 0 if args.channels is None else args.channels
     if args.channels is None and args.mixdown:
         selected = None  # all channels
-    if isinstance(selected, list) and not args.mixdown:
-        raise ValueError(
-            f"--channels {','.join(map(str, selected))} selects "
-            f"{len(selected)} channels, the model takes one: "
-            f"add --mixdown or select a single channel."
-        )
     return selected
 
 

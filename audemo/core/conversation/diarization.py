@@ -42,6 +42,56 @@ INSTALL = (
 )
 
 
+def check_speaker_counts(
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+):
+    r"""Refuse numbers of speakers that a diarization cannot take.
+
+    :class:`Diarization` and ``audemo predict --num-speakers``
+    check with it.
+
+    Args:
+        num_speakers: number of speakers, if known
+        min_speakers: least number of speakers, if known
+        max_speakers: largest number of speakers, if known
+
+    Raises:
+        ValueError: if a number is not a positive integer,
+            ``num_speakers`` is given with ``min_speakers`` or ``max_speakers``,
+            or ``min_speakers`` is larger than ``max_speakers``
+
+    Examples:
+        >>> check_speaker_counts(num_speakers=2)
+        >>> check_speaker_counts(num_speakers=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: num_speakers must be a positive integer (or num_speakers=None: not known), not 0: e.g. num_speakers=1.
+
+    """  # noqa: E501
+    for name, value, none in [
+        ("num_speakers", num_speakers, "not known"),
+        ("min_speakers", min_speakers, "no least number"),
+        ("max_speakers", max_speakers, "no largest number"),
+    ]:
+        check_positive_integer(name, value, none=none)
+    if num_speakers is not None and (
+        min_speakers is not None or max_speakers is not None
+    ):
+        raise ValueError(
+            "Give num_speakers when you know the number of speakers, "
+            "or min_speakers and max_speakers for a range, not both."
+        )
+    if min_speakers is not None and max_speakers is not None:
+        if min_speakers > max_speakers:
+            raise ValueError(
+                f"min_speakers ({min_speakers}) must not be larger than "
+                f"max_speakers ({max_speakers})."
+            )
+
+
 class Diarization(audobject.Object):
     r"""Who speaks when: speaker turns from pyannote.audio.
 
@@ -136,25 +186,11 @@ class Diarization(audobject.Object):
                 f"pipeline, or a callable that returns an annotation, "
                 f"not {type(pipeline).__name__}."
             )
-        for name, value, none in [
-            ("num_speakers", num_speakers, "not known"),
-            ("min_speakers", min_speakers, "no least number"),
-            ("max_speakers", max_speakers, "no largest number"),
-        ]:
-            check_positive_integer(name, value, none=none)
-        if num_speakers is not None and (
-            min_speakers is not None or max_speakers is not None
-        ):
-            raise ValueError(
-                "Give num_speakers when you know the number of speakers, "
-                "or min_speakers and max_speakers for a range, not both."
-            )
-        if min_speakers is not None and max_speakers is not None:
-            if min_speakers > max_speakers:
-                raise ValueError(
-                    f"min_speakers ({min_speakers}) must not be larger than "
-                    f"max_speakers ({max_speakers})."
-                )
+        check_speaker_counts(
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+        )
         if isinstance(pipeline, os.PathLike):
             pipeline = os.fspath(pipeline)
         self.pipeline = pipeline
