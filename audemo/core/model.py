@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 
 import audeer
-import audonnx
 
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.download import download_to_cache
@@ -42,6 +42,12 @@ from audemo.core.precision import precision_root
 from audemo.core.registry import MODELS
 from audemo.core.registry import cache_folder
 from audemo.core.registry import is_download
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # audonnx imports onnx (0.5 s, ml_dtypes): it is imported where a model
+    # is built (open_model), so that `from audemo import Emotion` is cheap
+    import audonnx
 
 
 __all__ = [
@@ -471,6 +477,8 @@ def open_model(
     if device != "cpu":
         refuse_cpu_only_ops(path, device)
         require_cuda(device, root)
+    import audonnx  # see the imports at the top
+
     try:
         model = audonnx.Model(
             path, labels=labels, device=device, session_options=options
