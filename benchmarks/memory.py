@@ -54,7 +54,7 @@ def worker(config: dict):
     r"""Load the model, run it on the longest chunk, report, wait for stdin."""
     before = process_memory_mb()
     if config["method"] == "audemo":
-        import audonnx  # imported where a model is opened: a library too
+        import audonnx  # noqa: F401 - imported where a model is opened: a library too
 
         from audemo import Emotion
         from audemo.core.define import CHUNK_DUR
