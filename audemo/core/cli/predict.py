@@ -679,6 +679,7 @@ def with_category(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
         missing where the row failed
 
     Examples:
+        >>> import pandas as pd
         >>> frame = pd.DataFrame(
         ...     {"happy": [0.8, 0.3, None], "sad": [0.2, 0.7, None]},
         ...     index=audformat.filewise_index(["a.wav", "b.wav", "c.wav"]),
@@ -1191,6 +1192,7 @@ def _summary_line(
         the line
 
     Examples:
+        >>> import pandas as pd
         >>> frame = pd.DataFrame(
         ...     {"arousal": [0.5, np.nan]},
         ...     index=audformat.segmented_index(["a.wav", "b.wav"], [0, 0], [90, None]),
