@@ -3,8 +3,13 @@ r"""onnxruntime glue: session options, sessions, devices and CUDA checks."""
 from __future__ import annotations
 
 import re
+import typing
 
-import onnxruntime
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # imported where a session is made or a device checked:
+    # `from audemo import Emotion` costs what `import audinterface` does
+    import onnxruntime
 
 
 CPU_ONLY_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul"})
@@ -53,6 +58,8 @@ def session_options(
         (2, False)
 
     """
+    import onnxruntime  # see the imports at the top
+
     options = onnxruntime.SessionOptions()
     if num_threads is not None:
         options.intra_op_num_threads = num_threads
@@ -89,6 +96,8 @@ def cpu_session(
         ['CPUExecutionProvider']
 
     """
+    import onnxruntime  # see the imports at the top
+
     return onnxruntime.InferenceSession(
         model, sess_options=options, providers=["CPUExecutionProvider"]
     )
@@ -231,6 +240,8 @@ def require_cuda(device: str, root: str, active: list[str] | None = None):
         >>> require_cuda("cuda", "model", ["CUDAExecutionProvider"])
 
     """
+    import onnxruntime  # see the imports at the top
+
     available = onnxruntime.get_available_providers()
     if "CUDAExecutionProvider" in (available if active is None else active):
         return
