@@ -9,13 +9,13 @@ import audeer
 import audformat
 import audiofile
 import audobject
+import audonnx
 import audresample
 
 import audemo
 from audemo.core import emotion as emotion_module
 from audemo.core.index import files_index
 from audemo.core.inputs import input_to_index
-from audemo.core.model import ModelSession
 from audemo.core.options import check_options
 
 
@@ -60,13 +60,13 @@ def test_outputs(model_root, speech_files):
 
 def test_both_outputs_one_model_run(model_root, speech_files, monkeypatch):
     runs = []
-    original = ModelSession.__call__
+    original = audonnx.Model.__call__
 
-    def counting_call(self, signal, outputs):
-        runs.append(outputs)
-        return original(self, signal, outputs)
+    def counting_call(self, *args, **kwargs):
+        runs.append(kwargs.get("outputs"))
+        return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ModelSession, "__call__", counting_call)
+    monkeypatch.setattr(audonnx.Model, "__call__", counting_call)
     interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
     interface.process_files(speech_files)
     assert runs == [["logits", "hidden_states"]] * len(speech_files)

@@ -377,69 +377,6 @@ def test_device_cuda_fallback_detected(model_root, monkeypatch):
     assert "cuDNN" in str(error.value)
 
 
-@pytest.mark.parametrize(
-    "shapes, labels",
-    [
-        ([[1, 3], [1, 2]], None),
-        ([[1, 3], [1, 2]], {}),
-        ([[1, 3], [1, 2]], {"output-0": ["a", "b", "c"]}),
-        ([[1, 3], [1, 2]], {"output-1": ["a", "b", "c"]}),  # too many
-        ([[1, 3], [1, 2]], {"output-0": None}),  # refused by audonnx too
-        ([[1, 3], [1, 2]], ["a", "b", "c"]),  # a list for two outputs
-        ([[1, 3]], ["a", "b", "c"]),
-        ([[1, 1], [-1], [2, "time"]], None),  # one value, dynamic axes
-        ([[2, "time"]], {"output-0": ["a", "b"]}),
-    ],
-)
-def test_output_labels_as_audonnx(tmp_path, shapes, labels):
-    # the labels a model runs with on the CPU without audonnx
-    # are those audonnx gives it, on real models of these shapes
-    path = str(tmp_path / "model.onnx")
-    audonnx.testing.create_model(shapes).to_yaml(str(tmp_path / "model.yaml"))
-    outputs = {
-        node.name: node.shape
-        for node in onnxruntime.InferenceSession(path).get_outputs()
-    }
-    try:
-        model = audonnx.Model(path, labels=labels)
-    except (TypeError, ValueError):
-        with pytest.raises(ValueError, match="labels"):
-            model_module.output_labels(outputs, labels)
-    else:
-        expected = {name: model.labels(name) for name in model.outputs}
-        assert model_module.output_labels(outputs, labels) == expected
-
-
-def test_open_session_as_open_model(model_root):
-    # Emotion runs the model on the CPU without audonnx (and onnx):
-    # same session options, labels and outputs as open_model
-    model = model_module.open_model(model_root, num_threads=2)
-    session = model_module.open_session(model_root, num_threads=2)
-    options = [
-        (opened.get_session_options(), opened.get_providers())
-        for opened in (model.sess, session.session)
-    ]
-    assert [
-        (o.intra_op_num_threads, o.enable_mem_pattern, providers)
-        for o, providers in options
-    ] == [(2, False, ["CPUExecutionProvider"])] * 2
-    assert session.labels == {name: model.labels(name) for name in model.outputs}
-    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
-    names = ["logits", "hidden_states"]
-    expected = model(signal, 16000, outputs=names)
-    for name, values in session(signal, names).items():
-        np.testing.assert_array_equal(values, expected[name])
-    # a broken ONNX file: the error of open_model
-    with open(os.path.join(model_root, "model.onnx"), "rb") as fp:
-        data = fp.read()
-    broken = audeer.mkdir(os.path.dirname(model_root), "broken-onnx")
-    with open(os.path.join(broken, "model.onnx"), "wb") as fp:
-        fp.write(data[: len(data) // 2])
-    for open_ in (model_module.open_model, model_module.open_session):
-        with pytest.raises(RuntimeError, match="Cannot load the model in"):
-            open_(broken)
-
-
 def test_device_cpu(model_root):
     model = audemo.load_model(model_root, device="cpu")
     assert model.sess.get_providers() == ["CPUExecutionProvider"]

@@ -102,20 +102,3 @@ def test_help_lists_every_command(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for name, line in COMMANDS.items():
         assert f"{name} {line}" in text
-
-
-@pytest.mark.slow
-def test_predict_again_runs_without_onnx(model_root, speech_files, tmp_path):
-    # the first call parses the model with onnx (checks, fingerprint)
-    # and remembers it; a second call trusts the memo (cache.py's trust
-    # rules) and runs the model with onnxruntime alone: onnx costs 0.5 s
-    argv = [speech_files[0], "--model", model_root, "--model-cache-root", "cache"]
-    code = (
-        "from audemo.core.cli import main\n"
-        f"assert main(['predict', *{argv!r}, '-o', 'r.csv', '--overwrite']) == 0\n"
-    )
-    first = imported_by(code, cwd=tmp_path)
-    assert "onnx" in first and "onnxruntime" in first
-    second = imported_by(code, cwd=tmp_path)
-    assert "onnxruntime" in second
-    assert "onnx" not in second and "audonnx" not in second

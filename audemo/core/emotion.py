@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import typing
 import warnings
 
 import numpy as np
@@ -48,9 +49,8 @@ from audemo.core.index import empty_folder_hint
 from audemo.core.index import files_index
 from audemo.core.index import progress_description
 from audemo.core.index import skipped_files_hint
-from audemo.core.model import ModelSession
 from audemo.core.model import acquire_model
-from audemo.core.model import open_session
+from audemo.core.model import open_model
 from audemo.core.options import CHECKED
 from audemo.core.options import calibration_option
 from audemo.core.options import check_options
@@ -68,6 +68,12 @@ from audemo.core.utils import available_cores
 from audemo.core.utils import caller_stacklevel
 from audemo.core.workers import process_in_pool
 from audemo.core.workers import worker_pool
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # audonnx imports onnx (0.5 s): audemo.core.model imports it
+    # where a model is opened, not with this module
+    import audonnx
 
 
 __all__ = [
@@ -888,7 +894,7 @@ class Emotion(FeatureAdapter, audobject.Object):
         text = json.dumps(settings, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def _onnx_model(self) -> ModelSession:
+    def _onnx_model(self) -> audonnx.Model:
         return _shared_model(
             self._model_root,
             self._run_fingerprint,
@@ -931,7 +937,9 @@ class Emotion(FeatureAdapter, audobject.Object):
 
     def _run_model(self, signal: np.ndarray, where: str) -> np.ndarray:
         try:
-            result = self._onnx_model()(signal, list(self._output_names))
+            result = self._onnx_model()(
+                signal, SAMPLING_RATE, outputs=list(self._output_names)
+            )
         except Exception as ex:  # onnxruntime raises its own exception types
             raise RuntimeError(f"The model failed on {where}: {ex}") from ex
         return np.concatenate([result[name].reshape(-1) for name in self._output_names])
@@ -944,7 +952,7 @@ class Emotion(FeatureAdapter, audobject.Object):
             if name == "logits":
                 columns += list(DIMENSIONS)
             else:
-                columns += onnx_model.labels[name]
+                columns += onnx_model.labels(name)
         return columns
 
     def _results_to_frame(self, y: pd.Series) -> pd.DataFrame:
@@ -985,13 +993,13 @@ def _shared_model(
     threads: int,
     cache_root: str | None,
     pid: int,
-) -> ModelSession:
+) -> audonnx.Model:
     # Emotion objects hold no session, so they pickle for worker processes,
     # which load the model once. Keyed on the fingerprint, so a model
     # replaced in its folder is loaded anew, and on the process id,
     # so a session inherited through fork is not used;
     # the folder is checked against the fingerprint recorded at construction
-    return open_session(
+    return open_model(
         root,
         device=device,
         num_threads=threads,

@@ -28,7 +28,6 @@ import typing
 import audeer
 
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.define import INPUT
 from audemo.core.download import download_to_cache
 from audemo.core.download import read_record
 from audemo.core.fingerprint import fingerprint
@@ -36,7 +35,6 @@ from audemo.core.folder import MODEL_FILE
 from audemo.core.folder import local_folder
 from audemo.core.folder import read_model_folder
 from audemo.core.ort import check_device
-from audemo.core.ort import cpu_session
 from audemo.core.ort import refuse_cpu_only_ops
 from audemo.core.ort import require_cuda
 from audemo.core.ort import session_options
@@ -49,10 +47,6 @@ from audemo.core.registry import is_download
 if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
     # audonnx imports onnx (0.5 s, ml_dtypes): it is imported where a model
     # is built (open_model), so that `from audemo import Emotion` is cheap
-    # and a model runs on the CPU without it (open_session)
-    import numpy as np
-    import onnxruntime
-
     import audonnx
 
 
@@ -64,9 +58,6 @@ __all__ = [
     "load_model",
     "model_info",
     "open_model",
-    "open_session",
-    "ModelSession",
-    "output_labels",
     # imported by other modules from here; they live in the modules named
     "MODELS",  # registry
     "MODEL_FILE",  # folder
@@ -470,8 +461,19 @@ def open_model(
         2
 
     """
-    path, labels = _checked_folder(root, device, cache_root, expected_fingerprint)
-    options = _session_options(num_threads)
+    check_device(device)
+    path, labels = read_model_folder(root)
+    actual = fingerprint(root, cache_root=cache_root)
+    if expected_fingerprint not in (None, actual):
+        raise RuntimeError(
+            f"The model in '{root}' changed: it has fingerprint {actual} "
+            f"instead of {expected_fingerprint}. Create the pipeline again "
+            f"to use the new model."
+        )
+    # inputs vary in length, so a memory pattern planned for one shape
+    # is rarely reused; without it the int8 model peaks at 617 instead of
+    # 812 MB for inputs up to 10 s, at the same speed (docs/performance.rst)
+    options = session_options(num_threads, memory_pattern=False)
     if device != "cpu":
         refuse_cpu_only_ops(path, device)
         require_cuda(device, root)
@@ -486,185 +488,3 @@ def open_model(
     if device != "cpu":
         require_cuda(device, root, model.sess.get_providers())
     return model
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelSession:
-    r"""A model opened to run: its onnxruntime session and its labels.
-
-    What :class:`audemo.Emotion` needs of an :class:`audonnx.Model`,
-    which it cannot get without importing audonnx,
-    which imports onnx (0.5 s) at import time.
-
-    """
-
-    session: onnxruntime.InferenceSession
-    r"""Session of the model."""
-    labels: dict[str, list[str]]
-    r"""Labels of each output, as :meth:`audonnx.Model.labels` gives them."""
-
-    def __call__(self, signal: np.ndarray, outputs: list[str]) -> dict:
-        r"""Outputs of the model for a signal.
-
-        Args:
-            signal: input of the model, ``[1, samples]``, float32
-            outputs: names of the outputs
-
-        Returns:
-            output of each name
-
-        """
-        return dict(zip(outputs, self.session.run(outputs, {INPUT: signal})))
-
-
-def open_session(
-    root: str,
-    *,
-    device: str = "cpu",
-    num_threads: int | None = 1,
-    cache_root: str | None = None,
-    expected_fingerprint: str | None = None,
-) -> ModelSession:
-    r"""Open a model folder to run it, as :func:`open_model` does.
-
-    The same checks and the same session options as :func:`open_model`,
-    but on the CPU without audonnx (and onnx, 0.5 s to import):
-    the session is made with :func:`audemo.core.ort.cpu_session`
-    and the labels resolved with :func:`output_labels`.
-    A GPU device is opened with :func:`open_model`.
-
-    Args:
-        root: model folder
-        device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
-        num_threads: number of onnxruntime threads;
-            ``None`` lets onnxruntime decide
-        cache_root: cache folder of the fingerprint memo
-        expected_fingerprint: fingerprint the folder must have, if known
-
-    Returns:
-        session and labels
-
-    Raises:
-        FileNotFoundError: see :func:`open_model`
-        RuntimeError: see :func:`open_model`
-        ValueError: see :func:`open_model`
-
-    Examples:
-        >>> root = audemo.testing.create_model("model")
-        >>> model = open_session(root, num_threads=2)
-        >>> model.session.get_session_options().intra_op_num_threads
-        2
-        >>> signal = np.zeros((1, 16000), dtype=np.float32)
-        >>> model(signal, ["logits"])["logits"].shape
-        (1, 3)
-
-    """
-    if device != "cpu":
-        # through audonnx: its import (onnx) costs little next to CUDA's
-        return _audonnx_session(
-            open_model(
-                root,
-                device=device,
-                num_threads=num_threads,
-                cache_root=cache_root,
-                expected_fingerprint=expected_fingerprint,
-            )
-        )
-    path, labels = _checked_folder(root, device, cache_root, expected_fingerprint)
-    try:
-        session = cpu_session(path, _session_options(num_threads))
-        outputs = {node.name: node.shape for node in session.get_outputs()}
-        labels = output_labels(outputs, labels)
-    except Exception as ex:  # onnxruntime raises its own exception types
-        raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
-    return ModelSession(session, labels)
-
-
-def output_labels(
-    outputs: dict[str, list], labels: list[str] | dict[str, list[str] | None] | None
-) -> dict[str, list[str]]:
-    r"""Labels of each output of a model, as :class:`audonnx.Model` sets them.
-
-    Labels given for an output name its last fixed dimension;
-    an output without labels gets its own name if that dimension is 1,
-    else ``NAME-0``, ``NAME-1``, ...
-    A list of labels belongs to the only output.
-
-    Args:
-        outputs: shape of each output (a dynamic dimension is not an int)
-        labels: labels as :func:`audemo.core.folder.read_model_folder` reads them
-
-    Returns:
-        labels of each output
-
-    Raises:
-        ValueError: if a list of labels is given for several outputs,
-            or an output has labels, but not one
-            for each entry of its last fixed dimension
-
-    Examples:
-        >>> output_labels({"x": [1, 2], "y": ["n", 1]}, None)
-        {'x': ['x-0', 'x-1'], 'y': ['y']}
-        >>> output_labels({"x": [1, 2]}, ["a", "b"])
-        {'x': ['a', 'b']}
-
-    """
-    labels = labels or {}
-    if not isinstance(labels, dict):
-        if len(outputs) != 1:
-            raise ValueError(
-                f"Model has multiple output nodes. Please use a dictionary to "
-                f"assign labels to one of {list(outputs)}."
-            )
-        labels = {next(iter(outputs)): labels}
-    resolved = {}
-    for name, shape in outputs.items():
-        fixed = [size for size in shape or [1] if isinstance(size, int) and size != -1]
-        size = fixed[-1] if fixed else 0
-        if name in labels:
-            # audonnx refuses null labels of an output too (with a TypeError)
-            given = len(labels[name]) if labels[name] is not None else None
-            if given != size:
-                raise ValueError(
-                    f"Cannot assign {given} labels to output node "
-                    f"'{name}' when last non-dynamic dimension has size {size}."
-                )
-            resolved[name] = list(labels[name])
-        elif size == 1:
-            resolved[name] = [name]
-        else:
-            resolved[name] = [f"{name}-{index}" for index in range(size)]
-    return resolved
-
-
-def _audonnx_session(
-    model: audonnx.Model,
-) -> ModelSession:  # pragma: no cover - needs a GPU, without one open_model raises
-    r"""The session and labels of an audonnx model."""
-    return ModelSession(
-        model.sess, {name: model.labels(name) for name in model.outputs}
-    )
-
-
-def _checked_folder(
-    root: str, device: str, cache_root: str | None, expected_fingerprint: str | None
-) -> tuple[str, object]:
-    r"""ONNX file and labels of a model folder that passed the checks of a run."""
-    check_device(device)
-    path, labels = read_model_folder(root)
-    actual = fingerprint(root, cache_root=cache_root)
-    if expected_fingerprint not in (None, actual):
-        raise RuntimeError(
-            f"The model in '{root}' changed: it has fingerprint {actual} "
-            f"instead of {expected_fingerprint}. Create the pipeline again "
-            f"to use the new model."
-        )
-    return path, labels
-
-
-def _session_options(num_threads: int | None) -> onnxruntime.SessionOptions:
-    r"""Options of a session that runs a model."""
-    # inputs vary in length, so a memory pattern planned for one shape
-    # is rarely reused; without it the int8 model peaks at 617 instead of
-    # 812 MB for inputs up to 10 s, at the same speed (docs/performance.rst)
-    return session_options(num_threads, memory_pattern=False)
