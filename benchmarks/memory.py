@@ -217,7 +217,7 @@ def main():
     args = parser.parse_args()
 
     import audemo
-    from audemo.core.precision import precision_root
+    from audemo.core.model.precision import precision_root
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

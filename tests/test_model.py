@@ -13,14 +13,14 @@ import audonnx
 import audonnx.testing
 
 import audemo
-from audemo.core import model as model_module
-from audemo.core import registry
-from audemo.core.fingerprint import fingerprint
-from audemo.core.folder import check_interface
-from audemo.core.folder import read_model_folder
-from audemo.core.folder import write_model_yaml
+from audemo.core.model import api as model_module
+from audemo.core.model import registry
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.folder import check_interface
+from audemo.core.model.folder import read_model_folder
+from audemo.core.model.folder import write_model_yaml
+from audemo.core.model.resolver import ModelResolver
 from audemo.core.ort import session_options
-from audemo.core.resolver import ModelResolver
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
 from conftest import model_archive

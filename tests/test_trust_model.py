@@ -39,13 +39,13 @@ from sandbox import run_limited
 import audonnx
 
 import audemo
-from audemo.core import archive as archive_module
-from audemo.core import model as model_module
-from audemo.core import registry
-from audemo.core import transfer
-from audemo.core.fingerprint import fingerprint
-from audemo.core.folder import refuse_external_data
-from audemo.core.precision import precision_root
+from audemo.core.model import api as model_module
+from audemo.core.model import archive as archive_module
+from audemo.core.model import registry
+from audemo.core.model import transfer
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.folder import refuse_external_data
+from audemo.core.model.precision import precision_root
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
 

@@ -18,7 +18,7 @@ from audemo.core.define import CALIBRATION_METHODS
 from audemo.core.define import DIMENSIONS
 from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
-from audemo.core.fingerprint import is_fingerprint
+from audemo.core.model.fingerprint import is_fingerprint
 from audemo.core.pipeline import CLASS_KEY_PREFIXES
 from audemo.core.pipeline import is_class_key
 from audemo.core.results import calibration_marker

@@ -31,7 +31,7 @@ from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
 from audemo.core.define import PRECISIONS
 from audemo.core.define import SAMPLING_RATE
-from audemo.core.model import check_device
+from audemo.core.model.api import check_device
 from audemo.core.pipeline import is_calibration
 from audemo.core.pipeline import load_calibration
 from audemo.core.utils import argument_error

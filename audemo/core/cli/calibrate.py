@@ -241,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _fingerprint(model: str, model_cache_root: str | None) -> str:
     r"""Fingerprint of ``--model``, without downloading it."""
-    from audemo.core.model import model_info
+    from audemo.core.model.api import model_info
 
     info = model_info(model, cache_root=model_cache_root)
     if info["fingerprint"] is None:

@@ -39,7 +39,7 @@ if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
 
     import audformat
 
-    from audemo.core.categories_evaluation import CategoryEvaluation
+    from audemo.core.categories.evaluation import CategoryEvaluation
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -151,11 +151,11 @@ def run(args: argparse.Namespace) -> int:
             or the labels are not found
 
     """
-    from audemo.core.categorical import Categories
-    from audemo.core.categories_evaluation import evaluate_categories
-    from audemo.core.categories_export import check_head_root
-    from audemo.core.categories_export import save_categories
-    from audemo.core.categories_training import train_categories
+    from audemo.core.categories.categorical import Categories
+    from audemo.core.categories.evaluation import evaluate_categories
+    from audemo.core.categories.export import check_head_root
+    from audemo.core.categories.export import save_categories
+    from audemo.core.categories.training import train_categories
     from audemo.core.emotion import Emotion
     from audemo.core.plot import confusion
     from audemo.core.plot import save_figure
@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_outputs(args: argparse.Namespace):
     r"""Refuse a head folder or confusion picture that cannot be written."""
-    from audemo.core.categories_export import check_head_root
+    from audemo.core.categories.export import check_head_root
 
     check_head_root(
         args.output,
@@ -255,8 +255,8 @@ def split_labels(spec: str) -> tuple[str, str, str]:
 
 def _model_folder(model: str | None, model_cache_root: str | None) -> str | None:
     r"""Folder of the model if it is there already, without downloading it."""
-    from audemo.core.model import cache_folder
-    from audemo.core.model import is_download
+    from audemo.core.model.api import cache_folder
+    from audemo.core.model.api import is_download
 
     if not model or is_download(model):
         folder = cache_folder(model or DEFAULT_MODEL, cache_root=model_cache_root)

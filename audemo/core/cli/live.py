@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
     """
     from audemo.core.emotion import Emotion
-    from audemo.core.stream import Stream
+    from audemo.core.live.stream import Stream
 
     if args.output:
         check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")

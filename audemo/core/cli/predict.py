@@ -52,7 +52,7 @@ if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
 
     import audformat
 
-    from audemo.core.categorical import Categories
+    from audemo.core.categories.categorical import Categories
     from audemo.core.emotion import Emotion
 
 
@@ -600,13 +600,13 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
-    from audemo.core.conversation import process_turns
+    from audemo.core.conversation.speakers import process_turns
+    from audemo.core.conversation.transcript import process_transcript
     from audemo.core.database import save_table
     from audemo.core.database import to_database
     from audemo.core.inputs import input_to_index
     from audemo.core.inputs import merge_inputs
     from audemo.core.results import write_results
-    from audemo.core.transcript import process_transcript
 
     selected = _check_options(args)
     started = time.perf_counter()
@@ -749,7 +749,7 @@ def _check_speaker_options(args: argparse.Namespace):
 
 def _check_head_options(args: argparse.Namespace):
     r"""Refuse ``--head`` and ``--calibration`` with outputs they cannot take."""
-    from audemo.core.categories_head import read_head
+    from audemo.core.categories.head import read_head
 
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
@@ -791,7 +791,7 @@ def _selected_channels(args: argparse.Namespace) -> int | list[int] | None:
 
 def _check_transcript_options(args: argparse.Namespace):
     r"""Refuse transcript options that do not fit together."""
-    from audemo.core.turns import MIN_PIECE
+    from audemo.core.conversation.turns import MIN_PIECE
 
     source = args.transcript[0] if args.transcript else None
     if source != "auto" and (args.asr is not None or args.asr_model is not None):
@@ -871,7 +871,7 @@ def _interface(
     args: argparse.Namespace, selected: int | list[int] | None
 ) -> Emotion | Categories:
     r"""The interface the options ask for: emotion, or categories of a head."""
-    from audemo.core.categorical import Categories
+    from audemo.core.categories.categorical import Categories
     from audemo.core.emotion import Emotion
     from audemo.core.segment import VoiceActivity
 
@@ -919,8 +919,8 @@ def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Se
     """
     import pandas as pd
 
-    from audemo.core.diarization import Diarization
-    from audemo.core.turns import check_turns
+    from audemo.core.conversation.diarization import Diarization
+    from audemo.core.conversation.turns import check_turns
 
     inputs = {audeer.path(root or "", file): file for file in index}
     unreadable = set()
@@ -973,10 +973,10 @@ def _transcript(
     who talks most during it (:func:`audemo.assign_speakers`).
 
     """
+    from audemo.core.conversation.transcript import assign_speakers
+    from audemo.core.conversation.transcript import read_transcript
+    from audemo.core.conversation.transcription import Transcription
     from audemo.core.database import load_database
-    from audemo.core.transcript import assign_speakers
-    from audemo.core.transcript import read_transcript
-    from audemo.core.transcription import Transcription
 
     source, *where = args.transcript
     level = args.level or "segment"
@@ -1042,7 +1042,7 @@ def _rttm_turns(path: str, inputs: dict[str, str]) -> pd.Series:
     (or ``<file-id>`` if it has an audio extension itself).
 
     """
-    from audemo.core.turns import read_rttm
+    from audemo.core.conversation.turns import read_rttm
 
     turns = read_rttm(path)  # files named <file-id>.wav, or the file-id
     by_name = {}
@@ -1098,9 +1098,9 @@ def _database_turns(
     r"""Turns (or text) of a table of a database, for the input files."""
     import numpy as np
 
+    from audemo.core.conversation.turns import check_segmented
     from audemo.core.database import load_database
     from audemo.core.inputs import absolute_files
-    from audemo.core.turns import check_segmented
 
     db = load_database(folder)
     what = f"{option} {folder}:{table_id}:{column}"

@@ -1,6 +1,6 @@
 r"""``audemo serve``: emotion over HTTP and WebSocket, and a live web page.
 
-Runs :func:`audemo.core.server.serve`
+Runs :func:`audemo.core.live.server.serve`
 (needs ``pip install 'audemo[serve]'``).
 
 """
@@ -118,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
 
     """
     # heavy (onnxruntime, starlette): only when run, not for --help
-    from audemo.core.server import check_host
-    from audemo.core.server import serve
+    from audemo.core.live.server import check_host
+    from audemo.core.live.server import serve
 
     check_host(args.host, args.token)
     serve(

@@ -49,10 +49,10 @@ from audemo.core.define import MIN_STREAM_RATE
 from audemo.core.define import MIN_WIN_DUR
 from audemo.core.define import PCM_FORMATS
 from audemo.core.emotion import Emotion
-from audemo.core.model import model_info
+from audemo.core.live.stream import Stream
+from audemo.core.model.api import model_info
 from audemo.core.process import check_sampling_rate
 from audemo.core.process import float_signal
-from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
 
