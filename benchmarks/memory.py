@@ -5,7 +5,7 @@ r"""Memory of audemo's workers: one worker, and N workers together.
     creates an :class:`audemo.Emotion` and runs it on 0.5 s
     (``model``: the RSS both add),
     then on the longest chunk audemo runs at once
-    (``audemo.core.emotion.CHUNK_DUR``, 20 s: ``activations``,
+    (``audemo.core.define.CHUNK_DUR``, 20 s: ``activations``,
     the peak RSS it adds).
     Printed against the size of the model file,
     for each of ``--precisions``
@@ -54,11 +54,13 @@ def worker(config: dict):
     r"""Load the model, run it on the longest chunk, report, wait for stdin."""
     before = process_memory_mb()
     if config["method"] == "audemo":
-        import audemo
-        from audemo.core.emotion import CHUNK_DUR
+        import audonnx  # noqa: F401 - imported where a model is opened: a library too
+
+        from audemo import Emotion
+        from audemo.core.define import CHUNK_DUR
 
         imported = process_memory_mb()
-        interface = audemo.Emotion(
+        interface = Emotion(
             config["root"],
             precision=config["precision"],
             model_cache_root=config["cache"],
@@ -73,7 +75,7 @@ def worker(config: dict):
         import onnxruntime
 
         imported = process_memory_mb()
-        CHUNK_DUR = 20.0  # noqa: N806 - the name of audemo.core.emotion
+        CHUNK_DUR = 20.0  # noqa: N806 - the name of audemo.core.define
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         if config["method"] == "shared-noprepack":

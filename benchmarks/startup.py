@@ -21,8 +21,10 @@ the medians and their ratios come from the same run:
     The first call (a fresh model cache: fingerprint, int8 model)
     and the second call (same cache) are measured apart,
     each split into its parts:
-    the interpreter and imports of the command (``import``)
-    and the command itself (``command``).
+    all imports of the process, wherever they happen
+    (``import``, summed from ``python -X importtime``;
+    the command imports most of its packages when it runs),
+    and the command without its imports (``command``).
 
 Measure on the full-size model with random weights
 made by ``benchmarks/export_full_model.py``::
@@ -74,24 +76,57 @@ def wall(argv: list[str], env: dict | None = None) -> float:
     return time.perf_counter() - start
 
 
-def median_wall(argv: list[str], runs: int) -> float:
-    return statistics.median(wall(argv) for _ in range(runs))
+def median_walls(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
+    r"""Median wall time of each command, the commands interleaved in each run."""
+    times = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            times[name].append(wall(argv))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 # ----- predict split into its parts, in a fresh process ----------------------
 
 PREDICT = r"""
 import json, sys, time
-start = time.perf_counter()
-from audemo.core.cli import build_parser
 from audemo.core.cli import main
-import audemo.core.cli.predict
-imported = time.perf_counter()
+print("command starts", file=sys.stderr, flush=True)
+start = time.perf_counter()
 code = main(sys.argv[1:])
 done = time.perf_counter()
 assert code == 0, code
-print(json.dumps({"import": imported - start, "command": done - imported}))
+print(json.dumps({"main": done - start}))
 """
+
+COMMAND_STARTS = "command starts"
+
+
+def import_seconds(importtime: str) -> tuple[float, float]:
+    r"""Seconds of all imports, and of those after the command started.
+
+    Args:
+        importtime: stderr of ``python -X importtime``
+
+    Returns:
+        seconds of the top-level imports of the process
+        and of those that the command made
+
+    """
+    total = during = 0.0
+    started = False
+    for line in importtime.splitlines():
+        started = started or line == COMMAND_STARTS
+        if not line.startswith("import time:"):
+            continue
+        _, cumulative, name = line.split("|")
+        if cumulative.strip() == "cumulative":  # the header
+            continue
+        if len(name) - len(name.lstrip()) == 1:  # top level: not nested
+            seconds = int(cumulative) / 1e6
+            total += seconds
+            during += seconds if started else 0.0
+    return total, during
+
 
 SESSION = r"""
 import json, os, sys, time
@@ -117,13 +152,15 @@ def predict_parts(argv: list[str]) -> dict:
     r"""Wall time and parts of ``audemo predict`` in a fresh process."""
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", PREDICT, *argv],
+        [sys.executable, "-X", "importtime", "-c", PREDICT, *argv],
         check=True,
         capture_output=True,
         text=True,
     )
-    parts = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"wall": time.perf_counter() - start, **parts}
+    wall = time.perf_counter() - start
+    main = json.loads(result.stdout.strip().splitlines()[-1])["main"]
+    imports, imports_of_command = import_seconds(result.stderr)
+    return {"wall": wall, "import": imports, "command": main - imports_of_command}
 
 
 def session_parts(path: str, file: str) -> dict:
@@ -207,17 +244,25 @@ def main():
     results = {"machine": machine(), "runs": args.runs}
     print(f"machine: {results['machine']}; medians of {args.runs} runs")
 
-    help_times = {"audemo": median_wall([audemo, "--help"], args.runs)}
-    for command in COMMANDS:
-        help_times[command] = median_wall([audemo, command, "--help"], args.runs)
+    helps = {"audemo": [audemo, "--help"]}
+    helps.update({command: [audemo, command, "--help"] for command in COMMANDS})
+    help_times = median_walls(helps, args.runs)
     results["help_seconds"] = help_times
-    print("help (s): " + ", ".join(f"{k} {v:.2f}" for k, v in help_times.items()))
+    results["help_slowest_seconds"] = max(help_times.values())
+    print(
+        "help (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in help_times.items())
+        + f"; slowest {results['help_slowest_seconds']:.2f}"
+    )
 
-    imports = {
-        "audinterface": median_wall([python, "-c", "import audinterface"], args.runs),
-        "audemo": median_wall([python, "-c", "import audemo"], args.runs),
-        "Emotion": median_wall([python, "-c", "from audemo import Emotion"], args.runs),
-    }
+    imports = median_walls(
+        {
+            "audinterface": [python, "-c", "import audinterface"],
+            "audemo": [python, "-c", "import audemo"],
+            "Emotion": [python, "-c", "from audemo import Emotion"],
+        },
+        args.runs,
+    )
     results["import_seconds"] = imports
     results["import_audemo_vs_audinterface"] = (
         imports["audemo"] / imports["audinterface"]

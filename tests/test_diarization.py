@@ -17,7 +17,7 @@ import pytest
 import audobject
 
 import audemo
-from audemo.core.conversation.diarization import PIPELINE
+from audemo.core.define import DIARIZATION_PIPELINE
 
 
 def annotation_of(tracks, uri="dialogue"):
@@ -46,7 +46,7 @@ def test_without_pyannote_audio(speech_files):
     assert message.count("pip install 'audemo[diarization]'") == 1
     assert "HF_TOKEN" in message
     assert "local folder" in message
-    assert PIPELINE in message
+    assert DIARIZATION_PIPELINE in message
 
 
 def test_pipeline_stand_in(speech_files):
@@ -129,7 +129,7 @@ def test_yaml(tmp_path, monkeypatch):
     assert "device" not in text
     loaded = audobject.from_yaml(path)
     assert isinstance(loaded, audemo.Diarization)
-    assert loaded.pipeline == PIPELINE
+    assert loaded.pipeline == DIARIZATION_PIPELINE
     assert loaded.num_speakers == 2
     assert loaded.device == "cpu"
     assert audobject.from_yaml(path, override_args={"device": "cuda"}).device == "cuda"

@@ -14,6 +14,7 @@ import pandas as pd
 import audformat
 import audobject
 
+from audemo.core.define import CALIBRATION_METHODS
 from audemo.core.define import DIMENSIONS
 from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
@@ -29,9 +30,6 @@ from audemo.core.utils import count
 from audemo.core.utils import import_optional
 from audemo.core.utils import warn_items
 
-
-METHODS = ("linear", "isotonic")
-r"""Methods of :meth:`Calibration.fit`."""
 
 # keys of one mapping, per method
 _KEYS = {
@@ -133,9 +131,10 @@ class Calibration(audobject.Object):
         fingerprint: str | None = None,
         validation: dict | None = None,
     ):
-        if method not in METHODS:
+        if method not in CALIBRATION_METHODS:
             raise ValueError(
-                f"Calibration method must be one of {list(METHODS)}, not {method!r}."
+                f"Calibration method must be one of {list(CALIBRATION_METHODS)}, "
+                f"not {method!r}."
             )
         self.method = method
         r"""``"linear"`` or ``"isotonic"``"""
@@ -570,7 +569,7 @@ class Calibration(audobject.Object):
 
 def _check_fit_options(method: str, folds: object, min_samples: int, groups: object):
     r"""Refuse options of :meth:`Calibration.fit` that fail for any data."""
-    check_choice("method", METHODS, method)
+    check_choice("method", CALIBRATION_METHODS, method)
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise argument_error(
             f"{{folds}} must be an integer of at least 2, not {folds!r}."

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import typing
 import warnings
 
 import numpy as np
@@ -28,12 +29,12 @@ import pandas as pd
 import audeer
 import audinterface
 import audobject
-import audonnx
 
 from audemo.core.audinterface_adapter import FeatureAdapter
 from audemo.core.cache import FILE_KEYS
 from audemo.core.cache import make_folder
 from audemo.core.cache import process_index_resumable
+from audemo.core.define import CHUNK_DUR
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import SAMPLING_RATE
@@ -69,22 +70,16 @@ from audemo.core.workers import process_in_pool
 from audemo.core.workers import worker_pool
 
 
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # audonnx imports onnx (0.5 s): audemo.core.model.api imports it
+    # where a model is opened, not with this module
+    import audonnx
+
+
 __all__ = [
-    "CHUNK_DUR",
     "Emotion",
 ]
 
-
-CHUNK_DUR = 20.0
-r"""Default chunk length in seconds.
-
-Inputs up to this length are processed whole.
-The model was trained on 3 to 11 s segments of MSP-Podcast
-and almost every utterance of an emotion corpus is shorter than 20 s,
-while self-attention makes time and memory grow
-quadratically beyond that
-(about 4 GB for 60 s with onnxruntime).
-"""
 
 # 2: parquet parts keyed on the files they read (1: pickle, keyed on names)
 _CACHE_VERSION = 2

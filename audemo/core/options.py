@@ -25,12 +25,13 @@ import audeer
 import audinterface
 import audobject
 
+from audemo.core.define import ERRORS
 from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
+from audemo.core.define import PRECISIONS
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.model.api import check_device
-from audemo.core.model.precision import PRECISIONS
 from audemo.core.pipeline import is_calibration
 from audemo.core.pipeline import load_calibration
 from audemo.core.utils import argument_error
@@ -39,9 +40,6 @@ from audemo.core.utils import caller_stacklevel
 from audemo.core.utils import check_choice
 from audemo.core.utils import check_positive_integer
 
-
-ERRORS = ("raise", "coerce")
-r"""Values of ``errors``."""
 
 BORROWED_ARGUMENTS = {
     "sampling_rate": "process",

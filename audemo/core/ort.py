@@ -3,9 +3,13 @@ r"""onnxruntime glue: session options, sessions, devices and CUDA checks."""
 from __future__ import annotations
 
 import re
+import typing
 
-import onnx
-import onnxruntime
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # imported where a session is made or a device checked:
+    # `from audemo import Emotion` costs what `import audinterface` does
+    import onnxruntime
 
 
 CPU_ONLY_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul"})
@@ -54,6 +58,8 @@ def session_options(
         (2, False)
 
     """
+    import onnxruntime  # see the imports at the top
+
     options = onnxruntime.SessionOptions()
     if num_threads is not None:
         options.intra_op_num_threads = num_threads
@@ -90,6 +96,8 @@ def cpu_session(
         ['CPUExecutionProvider']
 
     """
+    import onnxruntime  # see the imports at the top
+
     return onnxruntime.InferenceSession(
         model, sess_options=options, providers=["CPUExecutionProvider"]
     )
@@ -199,6 +207,9 @@ def refuse_cpu_only_ops(path: str, device: str):
         >>> refuse_cpu_only_ops("model/model.onnx", "cuda")
 
     """
+    # onnx takes 0.5 s to import (ml_dtypes): only where a file is parsed
+    import onnx
+
     try:
         proto = onnx.load(path, load_external_data=False)
         ops = {node.op_type for node in proto.graph.node}
@@ -229,6 +240,8 @@ def require_cuda(device: str, root: str, active: list[str] | None = None):
         >>> require_cuda("cuda", "model", ["CUDAExecutionProvider"])
 
     """
+    import onnxruntime  # see the imports at the top
+
     available = onnxruntime.get_available_providers()
     if "CUDAExecutionProvider" in (available if active is None else active):
         return

@@ -290,13 +290,6 @@ class RobustProcess(ProcessAdapter):
         return [y], [file], *self._one_row(start, end)
 
 
-PCM_FORMATS = {"f32le": np.dtype("<f4"), "s16le": np.dtype("<i2")}
-r"""Raw PCM sample formats (as ffmpeg and sox name them) and their types.
-
-Read with :func:`numpy.frombuffer`
-and scaled with :func:`float_signal`.
-"""
-
 MAX_FLOAT_PEAK = 64.0
 r"""Largest magnitude of a float sample.
 

@@ -36,9 +36,6 @@ WHAT_RESULTS_ARE = (
 )
 r"""What :func:`read_results` reads, for its errors."""
 
-TIME_FORMATS = ("seconds", "timedelta")
-r"""How ``start`` and ``end`` are written to CSV."""
-
 TIME_COLUMNS = ("start", "end", "turn_start", "turn_end")
 r"""Columns of durations: the index and the span of a speaker turn."""
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 import copy
 import functools
 import os
+import typing
 
 import numpy as np
-import onnxruntime
 import pandas as pd
 
 import audinterface
@@ -21,6 +21,11 @@ from audemo.core.ort import small_session
 from audemo.core.process import RobustProcess
 from audemo.core.utils import available_cores
 from audemo.core.utils import check_positive_integer
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # imported by audemo.core.ort where a session is made
+    import onnxruntime
 
 
 VAD_MODEL = os.path.join(os.path.dirname(__file__), "data", "silero_vad_16k.onnx")

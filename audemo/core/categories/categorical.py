@@ -27,8 +27,8 @@ import audobject
 from audemo.core.categories.head import HEAD_INPUT
 from audemo.core.categories.head import head_session
 from audemo.core.categories.head import read_head
+from audemo.core.define import CHUNK_DUR
 from audemo.core.define import SAMPLING_RATE
-from audemo.core.emotion import CHUNK_DUR
 from audemo.core.emotion import Emotion
 from audemo.core.model.api import MODEL_FILE
 from audemo.core.model.resolver import ModelResolver

@@ -14,30 +14,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import pandas as pd
+import typing
 
 import audeer
-import audformat
 
-from audemo.core.calibration import METHODS
-from audemo.core.calibration import Calibration
 from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import per_file
 from audemo.core.cli.common import require_packages
-from audemo.core.cli.report import gold_labels
-from audemo.core.cli.report import load_truth
-from audemo.core.database import find_column
-from audemo.core.database import relative_index
-from audemo.core.database import scheme_ranges
-from audemo.core.model.api import model_info
-from audemo.core.report import format_interval
-from audemo.core.results import calibration_marker
-from audemo.core.results import describe_calibration
-from audemo.core.results import read_results
+from audemo.core.define import CALIBRATION_METHODS
+
+
+# Heavy packages (pandas, audformat, onnxruntime, ...) are imported
+# in the functions that use them, so that `audemo calibrate --help`
+# needs none of them (tests/test_startup.py)
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    import pandas as pd
+
+    import audformat
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -101,7 +97,7 @@ def _add_fit_options(command: argparse.ArgumentParser):
     r"""Options of :meth:`audemo.Calibration.fit`."""
     command.add_argument(
         "--method",
-        choices=list(METHODS),
+        choices=list(CALIBRATION_METHODS),
         default="linear",
         help=(
             "linear: the affine map with the highest CCC (default); "
@@ -191,6 +187,15 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """  # noqa: E501
+    from audemo.core.calibration import Calibration
+    from audemo.core.cli.report import gold_labels
+    from audemo.core.cli.report import load_truth
+    from audemo.core.database import find_column
+    from audemo.core.database import relative_index
+    from audemo.core.results import calibration_marker
+    from audemo.core.results import describe_calibration
+    from audemo.core.results import read_results
+
     check_output(args.output, ("yaml", "yml"), overwrite=args.overwrite, what="-o")
     require_packages({"sklearn": "audemo calibrate"})
     fingerprint = None
@@ -236,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _fingerprint(model: str, model_cache_root: str | None) -> str:
     r"""Fingerprint of ``--model``, without downloading it."""
+    from audemo.core.model.api import model_info
+
     info = model_info(model, cache_root=model_cache_root)
     if info["fingerprint"] is None:
         reason = info["problem"] or "it is not in the model cache"
@@ -254,6 +261,8 @@ def _truth_range(
     columns: list[str],
 ) -> tuple[float, float] | None:
     r"""``--truth-range``, or the one range of the columns' schemes."""
+    from audemo.core.database import scheme_ranges
+
     if args.truth_range is not None:
         return tuple(args.truth_range)
     ranges = scheme_ranges(db, table_id, columns)
@@ -273,6 +282,8 @@ def _truth_range(
 
 def _ccc(row: pd.Series, name: str) -> str:
     r"""CCC ``before`` or ``after`` of a report row, with its interval."""
+    from audemo.core.report import format_interval
+
     return format_interval(
         *(row[f"ccc_{name}{suffix}"] for suffix in ("", "_low", "_high"))
     )

@@ -15,18 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-
-import pandas as pd
+import typing
 
 import audeer
-import audformat
 
-from audemo.core.categories.categorical import Categories
-from audemo.core.categories.evaluation import CategoryEvaluation
-from audemo.core.categories.evaluation import evaluate_categories
-from audemo.core.categories.export import check_head_root
-from audemo.core.categories.export import save_categories
-from audemo.core.categories.training import train_categories
 from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
@@ -35,15 +27,19 @@ from audemo.core.cli.common import check_output
 from audemo.core.cli.common import picture_formats
 from audemo.core.cli.common import require_packages
 from audemo.core.cli.common import show_progress
-from audemo.core.database import find_column
-from audemo.core.database import load_table
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.emotion import Emotion
-from audemo.core.model.api import cache_folder
-from audemo.core.model.api import is_download
-from audemo.core.plot import confusion
-from audemo.core.plot import save_figure
 from audemo.core.utils import available_cores
+
+
+# Heavy packages (pandas, audformat, onnxruntime, ...) are imported
+# in the functions that use them, so that `audemo categories --help`
+# needs none of them (tests/test_startup.py)
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    import pandas as pd
+
+    import audformat
+
+    from audemo.core.categories.evaluation import CategoryEvaluation
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -155,6 +151,15 @@ def run(args: argparse.Namespace) -> int:
             or the labels are not found
 
     """
+    from audemo.core.categories.categorical import Categories
+    from audemo.core.categories.evaluation import evaluate_categories
+    from audemo.core.categories.export import check_head_root
+    from audemo.core.categories.export import save_categories
+    from audemo.core.categories.training import train_categories
+    from audemo.core.emotion import Emotion
+    from audemo.core.plot import confusion
+    from audemo.core.plot import save_figure
+
     require_packages({"sklearn": "audemo categories"})
     root, table_id, column = split_labels(args.labels)
     # outputs first: nothing is loaded or computed for an output that fails
@@ -193,6 +198,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_outputs(args: argparse.Namespace):
     r"""Refuse a head folder or confusion picture that cannot be written."""
+    from audemo.core.categories.export import check_head_root
+
     check_head_root(
         args.output,
         overwrite=args.overwrite,
@@ -210,6 +217,9 @@ def _load_labels(
     root: str, table_id: str, column: str, speaker: str
 ) -> tuple[audformat.Database, pd.Series, pd.Series]:
     r"""The database, its labels, and the speaker of each file."""
+    from audemo.core.database import find_column
+    from audemo.core.database import load_table
+
     db = load_table(root, table_id)
     if column not in db[table_id].columns:
         raise ValueError(
@@ -245,6 +255,9 @@ def split_labels(spec: str) -> tuple[str, str, str]:
 
 def _model_folder(model: str | None, model_cache_root: str | None) -> str | None:
     r"""Folder of the model if it is there already, without downloading it."""
+    from audemo.core.model.api import cache_folder
+    from audemo.core.model.api import is_download
+
     if not model or is_download(model):
         folder = cache_folder(model or DEFAULT_MODEL, cache_root=model_cache_root)
     else:

@@ -22,20 +22,18 @@ import sys
 import time
 import wave
 
-import numpy as np
-import soundfile
-
 from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
 from audemo.core.cli.common import check_output
-from audemo.core.emotion import Emotion
-from audemo.core.live.stream import Stream
-from audemo.core.process import PCM_FORMATS
-from audemo.core.process import check_sampling_rate
-from audemo.core.process import float_signal
+from audemo.core.define import PCM_FORMATS
 from audemo.core.utils import import_optional
+
+
+# Heavy packages (pandas, audformat, onnxruntime, ...) are imported
+# in the functions that use them, so that `audemo live --help`
+# needs none of them (tests/test_startup.py)
 
 
 FILE_SIGNATURES = {
@@ -171,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
         ValueError: if an input or output cannot be used
 
     """
+    from audemo.core.emotion import Emotion
+    from audemo.core.live.stream import Stream
+
     if args.output:
         check_output(args.output, ["csv"], overwrite=args.overwrite, what="-o")
     source = open_source(args)
@@ -313,11 +314,15 @@ class RawSource:
     r"""Raw mono PCM from a binary stream, or a WAV stream with its header."""
 
     def __init__(self, stream, format: str, sampling_rate: int):
+        import numpy as np
+
+        from audemo.core.process import check_sampling_rate
+
         if sampling_rate <= 0:
             raise ValueError(f"--sampling-rate must be positive, got {sampling_rate}.")
         check_sampling_rate(sampling_rate, "--input - with --sampling-rate")
         self.stream = stream
-        self.dtype = PCM_FORMATS[format]
+        self.dtype = np.dtype(PCM_FORMATS[format])
         self.sampling_rate = sampling_rate
         self.channels = 1
         self.remaining = None  # bytes of audio of a WAV stream, if known
@@ -335,6 +340,10 @@ class RawSource:
 
     def _read_wav_header(self):
         r"""Format of a WAV stream: its header wins over the options."""
+        import numpy as np
+
+        from audemo.core.process import check_sampling_rate
+
         try:
             header = wave.open(self.stream, "rb")
         except (wave.Error, EOFError) as ex:
@@ -365,6 +374,10 @@ class RawSource:
         return False
 
     def chunks(self, stop: Interrupt):
+        import numpy as np
+
+        from audemo.core.process import float_signal
+
         size = self.dtype.itemsize * self.channels
         # up to 10 s at once: what piled up while the model ran
         block = int(10 * self.sampling_rate) * size
@@ -428,6 +441,10 @@ class FileSource:
     r"""An audio file, read block by block, at real speed with ``realtime``."""
 
     def __init__(self, path: str, *, realtime: bool, clock=time.monotonic):
+        import soundfile
+
+        from audemo.core.process import check_sampling_rate
+
         if not os.path.isfile(path):
             raise ValueError(
                 f"--input '{path}' is not a file: give an audio file, "
@@ -529,6 +546,8 @@ class MicrophoneSource:
         return False
 
     def chunks(self, stop: Interrupt):  # pragma: no cover - needs a microphone
+        import numpy as np
+
         while not stop.requested:
             try:
                 blocks = [self.queue.get(timeout=0.2)]

@@ -16,16 +16,10 @@ import argparse
 import os
 import sys
 import time
-
-import numpy as np
-import pandas as pd
+import typing
 
 import audeer
-import audformat
-import audiofile
 
-from audemo.core.categories.categorical import Categories
-from audemo.core.categories.head import read_head
 from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
@@ -33,46 +27,33 @@ from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import check_output
 from audemo.core.cli.common import check_writable
 from audemo.core.cli.common import show_progress
-from audemo.core.conversation.diarization import PIPELINE
-from audemo.core.conversation.diarization import Diarization
-from audemo.core.conversation.diarization import check_speaker_counts
-from audemo.core.conversation.speakers import process_turns
-from audemo.core.conversation.transcript import CONTEXT
-from audemo.core.conversation.transcript import FORMATS
-from audemo.core.conversation.transcript import LEVELS
-from audemo.core.conversation.transcript import assign_speakers
-from audemo.core.conversation.transcript import process_transcript
-from audemo.core.conversation.transcript import read_transcript
-from audemo.core.conversation.transcription import ENGINES
-from audemo.core.conversation.transcription import MODEL
-from audemo.core.conversation.transcription import Transcription
-from audemo.core.conversation.turns import MIN_PIECE
-from audemo.core.conversation.turns import check_segmented
-from audemo.core.conversation.turns import check_turns
-from audemo.core.conversation.turns import read_rttm
-from audemo.core.database import PREDICTED_CATEGORY
-from audemo.core.database import check_inside
-from audemo.core.database import check_table_id
-from audemo.core.database import load_database
-from audemo.core.database import save_table
-from audemo.core.database import to_database
 from audemo.core.define import AUDIO_EXTENSIONS
+from audemo.core.define import CHUNK_DUR
+from audemo.core.define import DIARIZATION_PIPELINE
+from audemo.core.define import ERRORS
 from audemo.core.define import OUTPUTS
-from audemo.core.emotion import CHUNK_DUR
-from audemo.core.emotion import Emotion
-from audemo.core.inputs import absolute_files
-from audemo.core.inputs import input_to_index
-from audemo.core.inputs import merge_inputs
-from audemo.core.model.precision import PRECISIONS
-from audemo.core.options import CHECKED
-from audemo.core.options import ERRORS
-from audemo.core.options import check_options
-from audemo.core.results import TIME_FORMATS
-from audemo.core.results import write_results
-from audemo.core.segment import VoiceActivity
+from audemo.core.define import PRECISIONS
+from audemo.core.define import TIME_FORMATS
+from audemo.core.define import TRANSCRIPT_FORMATS
+from audemo.core.define import TRANSCRIPT_LEVELS
+from audemo.core.define import TRANSCRIPTION_ENGINES
+from audemo.core.define import TRANSCRIPTION_MODEL
+from audemo.core.define import WORD_CONTEXT
 from audemo.core.utils import available_cores
 from audemo.core.utils import count
 from audemo.core.utils import warn_items
+
+
+# Heavy packages (pandas, audformat, onnxruntime, ...) are imported
+# in the functions that use them, so that `audemo predict --help`
+# needs none of them (tests/test_startup.py)
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    import pandas as pd
+
+    import audformat
+
+    from audemo.core.categories.categorical import Categories
+    from audemo.core.emotion import Emotion
 
 
 TABLE = "predictions"
@@ -349,12 +330,12 @@ def _add_speaker_options(command: argparse.ArgumentParser):
     )
     command.add_argument(
         "--diarization",
-        default=PIPELINE,
+        default=DIARIZATION_PIPELINE,
         metavar="PIPELINE",
         help=(
             "with --speakers auto: name of a pyannote.audio pipeline on the "
             "Hugging Face hub (token in $HF_TOKEN) or the folder of a local copy "
-            f"(default: {PIPELINE})"
+            f"(default: {DIARIZATION_PIPELINE})"
         ),
     )
 
@@ -381,7 +362,7 @@ def _add_transcript_options(command: argparse.ArgumentParser):
     )
     command.add_argument(
         "--level",
-        choices=list(LEVELS),
+        choices=list(TRANSCRIPT_LEVELS),
         default=None,
         help=(
             "with --transcript: one row per segment (default) or per word "
@@ -390,7 +371,7 @@ def _add_transcript_options(command: argparse.ArgumentParser):
     )
     command.add_argument(
         "--asr",
-        choices=list(ENGINES),
+        choices=list(TRANSCRIPTION_ENGINES),
         default=None,
         help=(
             "with --transcript auto: the speech recognizer, faster-whisper "
@@ -404,7 +385,7 @@ def _add_transcript_options(command: argparse.ArgumentParser):
         metavar="MODEL",
         help=(
             "with --transcript auto: faster-whisper model size (tiny, base, "
-            f"small, medium, large-v3, ...) or folder (default: {MODEL})"
+            f"small, medium, large-v3, ...) or folder (default: {TRANSCRIPTION_MODEL})"
         ),
     )
     command.add_argument(
@@ -414,7 +395,7 @@ def _add_transcript_options(command: argparse.ArgumentParser):
         metavar="S",
         help=(
             "with --level word: each word's emotion is that of S seconds "
-            f"centred on it, clipped to the recording (default: {CONTEXT:g})"
+            f"centred on it, clipped to the recording (default: {WORD_CONTEXT:g})"
         ),
     )
 
@@ -448,13 +429,13 @@ def transcript(value: str) -> tuple[str, ...]:
     if value == "auto":
         return ("auto",)
     extension = value.rsplit(".", 1)[-1].lower() if "." in value else ""
-    if extension in FORMATS:
+    if extension in TRANSCRIPT_FORMATS:
         return ("file", value)
     database = _database_source(value, "text")
     if database is None:
         raise argparse.ArgumentTypeError(
             f"'{value}' is neither a transcript file "
-            f"({', '.join('.' + name for name in FORMATS)}) "
+            f"({', '.join('.' + name for name in TRANSCRIPT_FORMATS)}) "
             f"nor DB:TABLE[:COLUMN] with the folder DB of an audformat "
             f"database (db.yaml), nor auto"
         )
@@ -619,6 +600,14 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    from audemo.core.conversation.speakers import process_turns
+    from audemo.core.conversation.transcript import process_transcript
+    from audemo.core.database import save_table
+    from audemo.core.database import to_database
+    from audemo.core.inputs import input_to_index
+    from audemo.core.inputs import merge_inputs
+    from audemo.core.results import write_results
+
     selected = _check_options(args)
     started = time.perf_counter()
     # every output is checked before the model runs or a file is read
@@ -690,6 +679,7 @@ def with_category(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
         missing where the row failed
 
     Examples:
+        >>> import pandas as pd
         >>> frame = pd.DataFrame(
         ...     {"happy": [0.8, 0.3, None], "sad": [0.2, 0.7, None]},
         ...     index=audformat.filewise_index(["a.wav", "b.wav", "c.wav"]),
@@ -702,6 +692,10 @@ def with_category(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
         c.wav    NaN  NaN     <NA>
 
     """
+    import pandas as pd
+
+    from audemo.core.database import PREDICTED_CATEGORY
+
     scores = frame[classes]
     known = scores.notna().any(axis=1).to_numpy()
     category = pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -720,6 +714,9 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
         or ``None`` for all (``--mixdown`` without ``--channels``)
 
     """
+    from audemo.core.options import CHECKED
+    from audemo.core.options import check_options
+
     _check_speaker_options(args)
     _check_transcript_options(args)
     if args.file_key is not None and args.cache_root is None:
@@ -735,11 +732,13 @@ def _check_options(args: argparse.Namespace) -> int | list[int] | None:
 
 def _check_speaker_options(args: argparse.Namespace):
     r"""Refuse speaker options without ``--speakers`` (``auto``)."""
+    from audemo.core.conversation.diarization import check_speaker_counts
+
     source = args.speakers[0] if args.speakers else None
     if args.exclude_overlap and source is None:
         raise ValueError("--exclude-overlap needs --speakers.")
     if source != "auto" and (
-        args.num_speakers is not None or args.diarization != PIPELINE
+        args.num_speakers is not None or args.diarization != DIARIZATION_PIPELINE
     ):
         raise ValueError("--num-speakers and --diarization need --speakers auto.")
     check_speaker_counts(num_speakers=args.num_speakers)
@@ -747,6 +746,8 @@ def _check_speaker_options(args: argparse.Namespace):
 
 def _check_head_options(args: argparse.Namespace):
     r"""Refuse ``--head`` and ``--calibration`` with outputs they cannot take."""
+    from audemo.core.categories.head import read_head
+
     if args.head and args.outputs != ["logits"]:
         raise ValueError("--head predicts categories: leave out --outputs.")
     if args.calibration and args.head:
@@ -781,6 +782,8 @@ def _selected_channels(args: argparse.Namespace) -> int | list[int] | None:
 
 def _check_transcript_options(args: argparse.Namespace):
     r"""Refuse transcript options that do not fit together."""
+    from audemo.core.conversation.turns import MIN_PIECE
+
     source = args.transcript[0] if args.transcript else None
     if source != "auto" and (args.asr is not None or args.asr_model is not None):
         raise ValueError("--asr and --asr-model need --transcript auto.")
@@ -835,6 +838,9 @@ def _check_output(args: argparse.Namespace) -> tuple[audformat.Database | None, 
 
 def _check_database(args: argparse.Namespace) -> audformat.Database:
     r"""The database of ``-o``, if it takes the table ``--table``."""
+    from audemo.core.database import check_table_id
+    from audemo.core.database import load_database
+
     if not os.path.exists(os.path.join(args.output, "db.yaml")):
         raise ValueError(
             f"Output folder '{args.output}' holds no audformat database "
@@ -856,6 +862,10 @@ def _interface(
     args: argparse.Namespace, selected: int | list[int] | None
 ) -> Emotion | Categories:
     r"""The interface the options ask for: emotion, or categories of a head."""
+    from audemo.core.categories.categorical import Categories
+    from audemo.core.emotion import Emotion
+    from audemo.core.segment import VoiceActivity
+
     options = _interface_options(args, selected)
     options["segment"] = VoiceActivity() if args.vad else None
     if args.head:
@@ -898,6 +908,11 @@ def _turns(args: argparse.Namespace, index: pd.Index, root: str | None) -> pd.Se
     their rows become NaN, as for any file that fails.
 
     """
+    import pandas as pd
+
+    from audemo.core.conversation.diarization import Diarization
+    from audemo.core.conversation.turns import check_turns
+
     inputs = {audeer.path(root or "", file): file for file in index}
     unreadable = set()
     if args.errors == "coerce":
@@ -949,11 +964,16 @@ def _transcript(
     who talks most during it (:func:`audemo.assign_speakers`).
 
     """
+    from audemo.core.conversation.transcript import assign_speakers
+    from audemo.core.conversation.transcript import read_transcript
+    from audemo.core.conversation.transcription import Transcription
+    from audemo.core.database import load_database
+
     source, *where = args.transcript
     level = args.level or "segment"
     if source == "auto":
         transcription = Transcription(
-            args.asr_model or MODEL,
+            args.asr_model or TRANSCRIPTION_MODEL,
             engine=args.asr or "faster-whisper",
             device=args.device or "cpu",
         )
@@ -996,6 +1016,8 @@ def _transcript(
 
 def _readable(file: str, root: str | None) -> bool:
     r"""Whether the duration of an audio file can be read."""
+    import audiofile
+
     try:
         audiofile.duration(audeer.path(root or "", file))
     except Exception:  # any reason: the interface reports it as it processes
@@ -1011,6 +1033,8 @@ def _rttm_turns(path: str, inputs: dict[str, str]) -> pd.Series:
     (or ``<file-id>`` if it has an audio extension itself).
 
     """
+    from audemo.core.conversation.turns import read_rttm
+
     turns = read_rttm(path)  # files named <file-id>.wav, or the file-id
     by_name = {}
     for absolute, given in inputs.items():
@@ -1063,6 +1087,12 @@ def _database_turns(
     option: str = "--speakers",
 ) -> pd.Series:
     r"""Turns (or text) of a table of a database, for the input files."""
+    import numpy as np
+
+    from audemo.core.conversation.turns import check_segmented
+    from audemo.core.database import load_database
+    from audemo.core.inputs import absolute_files
+
     db = load_database(folder)
     what = f"{option} {folder}:{table_id}:{column}"
     if table_id not in db.tables:
@@ -1091,6 +1121,8 @@ def _database_turns(
 
 def _with_files(turns: pd.Series, files: list[str]) -> pd.Series:
     r"""Turns with other paths of their files."""
+    import audformat
+
     return turns.set_axis(
         audformat.segmented_index(
             files,
@@ -1111,6 +1143,10 @@ def _index_in_database(
     if they lie outside.
 
     """
+    import audformat
+
+    from audemo.core.database import check_inside
+
     if root is not None and audeer.path(root) == audeer.path(database_root):
         return index, root
     index = audformat.filewise_index([audeer.path(root or "", file) for file in index])
@@ -1147,6 +1183,7 @@ def _summary_line(
         the line
 
     Examples:
+        >>> import pandas as pd
         >>> frame = pd.DataFrame(
         ...     {"arousal": [0.5, np.nan]},
         ...     index=audformat.segmented_index(["a.wav", "b.wav"], [0, 0], [90, None]),
@@ -1155,6 +1192,11 @@ def _summary_line(
         'audemo: 2 files, 1.5 min of audio, 2 rows, 1 failed, 0.05 s'
 
     """
+    import numpy as np
+    import pandas as pd
+
+    import audiofile
+
     files = frame.index.get_level_values("file")
     # the scores, without the speaker, turn and overlap of turns
     failed = frame.select_dtypes("floating").isna().all(axis=1).to_numpy()

@@ -19,11 +19,8 @@ import argparse
 from collections.abc import Mapping
 import os
 import sys
+import typing
 import warnings
-
-import pandas as pd
-
-import audformat
 
 from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
@@ -34,23 +31,19 @@ from audemo.core.cli.common import legacy_model_cache_root
 from audemo.core.cli.common import per_file
 from audemo.core.cli.common import require_packages
 from audemo.core.cli.common import show_progress
-from audemo.core.database import find_column
-from audemo.core.database import load_table
-from audemo.core.database import relative_index
-from audemo.core.database import scheme_ranges
 from audemo.core.define import DIMENSIONS
-from audemo.core.emotion import Emotion
-from audemo.core.evaluation import Evaluation
-from audemo.core.evaluation import ScaleWarning
-from audemo.core.evaluation import evaluate
-from audemo.core.evaluation import rescale
-from audemo.core.pipeline import load_calibration
-from audemo.core.report import write_report
-from audemo.core.results import calibration_marker
-from audemo.core.results import describe_calibration
-from audemo.core.results import read_results
-from audemo.core.robustness import robustness
 from audemo.core.utils import available_cores
+
+
+# Heavy packages (pandas, audformat, onnxruntime, ...) are imported
+# in the functions that use them, so that `audemo report --help`
+# needs none of them (tests/test_startup.py)
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    import pandas as pd
+
+    import audformat
+
+    from audemo.core.evaluation import Evaluation
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -202,6 +195,13 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
+    from audemo.core.database import scheme_ranges
+    from audemo.core.pipeline import load_calibration
+    from audemo.core.report import write_report
+    from audemo.core.results import calibration_marker
+    from audemo.core.results import describe_calibration
+    from audemo.core.results import read_results
+
     check_output(args.output, ("md", "html"), overwrite=args.overwrite, what="-o")
     require_packages({"matplotlib": "audemo report"})
     model_cache_root = legacy_model_cache_root(args)
@@ -294,6 +294,8 @@ def load_truth(spec: str) -> tuple[audformat.Database, str]:
         ValueError: --truth must be DB_FOLDER:TABLE, not 'gold'.
 
     """
+    from audemo.core.database import load_table
+
     root, separator, table_id = spec.rpartition(":")
     if not separator or not root or not table_id:
         raise ValueError(f"--truth must be DB_FOLDER:TABLE, not '{spec}'.")
@@ -337,6 +339,13 @@ def _evaluate(
     dimensions: list[str] | None = None,
 ) -> Evaluation:
     r"""Predictions against gold labels, per group and speaker if asked."""
+    import pandas as pd
+
+    from audemo.core.database import find_column
+    from audemo.core.database import relative_index
+    from audemo.core.evaluation import ScaleWarning
+    from audemo.core.evaluation import evaluate
+
     # absolute paths inside the database match the gold table's paths
     prediction = prediction.set_axis(relative_index(prediction.index, db.root))
     groups = None
@@ -383,6 +392,8 @@ def _raw_ranges(
     if those are on the scale of the calibration.
 
     """
+    from audemo.core.results import describe_calibration
+
     if marker is None or truth_range is None:
         return truth_range
     if not isinstance(truth_range, Mapping):
@@ -436,6 +447,12 @@ def _run_robustness(
     model_cache_root: str | None,
 ) -> pd.DataFrame:
     r"""Robustness of the model on the gold table's files."""
+    import audformat
+
+    from audemo.core.emotion import Emotion
+    from audemo.core.evaluation import rescale
+    from audemo.core.robustness import robustness
+
     interface = Emotion(
         args.model,
         num_workers=available_cores(),

@@ -13,11 +13,9 @@ from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
-from audemo.core.live.server import MAX_BYTES
-from audemo.core.live.server import MAX_SECONDS
-from audemo.core.live.server import check_host
-from audemo.core.live.server import limits
-from audemo.core.live.server import serve
+from audemo.core.define import MAX_BYTES
+from audemo.core.define import MAX_SECONDS
+from audemo.core.define import limits
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -119,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
             and ``--token`` is missing, or ``--port`` is in use
 
     """
+    # heavy (onnxruntime, starlette): only when run, not for --help
+    from audemo.core.live.server import check_host
+    from audemo.core.live.server import serve
+
     check_host(args.host, args.token)
     serve(
         args.model,

@@ -22,19 +22,17 @@ import audobject
 
 from audemo.core.conversation.turns import check_turns
 from audemo.core.conversation.turns import turns_from_annotation
+from audemo.core.define import DIARIZATION_PIPELINE
 from audemo.core.utils import check_positive_integer
 from audemo.core.utils import import_optional
 
-
-PIPELINE = "pyannote/speaker-diarization-3.1"
-r"""Default pyannote.audio pipeline on the Hugging Face hub."""
 
 TOKEN_VARIABLE = "HF_TOKEN"
 r"""Environment variable with the Hugging Face access token."""
 
 INSTALL = (
-    f"The pipeline {PIPELINE} is gated on the Hugging Face hub: "
-    f"accept its conditions at https://huggingface.co/{PIPELINE} "
+    f"The pipeline {DIARIZATION_PIPELINE} is gated on the Hugging Face hub: "
+    f"accept its conditions at https://huggingface.co/{DIARIZATION_PIPELINE} "
     f"and put an access token into the environment variable {TOKEN_VARIABLE}. "
     "Without internet, download the pipeline once elsewhere "
     "and pass its local folder as pipeline=... "
@@ -173,7 +171,7 @@ class Diarization(audobject.Object):
     @audobject.init_decorator(hide=["device"])
     def __init__(
         self,
-        pipeline: str | Callable = PIPELINE,
+        pipeline: str | Callable = DIARIZATION_PIPELINE,
         *,
         num_speakers: int | None = None,
         min_speakers: int | None = None,

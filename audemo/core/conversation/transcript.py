@@ -40,24 +40,13 @@ from audemo.core.conversation.turns import check_turns
 from audemo.core.conversation.turns import overlap_mask
 from audemo.core.conversation.turns import speaker_unions
 from audemo.core.define import AUDIO_EXTENSIONS
+from audemo.core.define import TRANSCRIPT_FORMATS
+from audemo.core.define import TRANSCRIPT_LEVELS
+from audemo.core.define import WORD_CONTEXT
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 from audemo.core.utils import warn_items
 
-
-LEVELS = ("segment", "word")
-r"""Values of the ``level`` argument of :func:`read_transcript`."""
-
-FORMATS = {
-    "srt": "SubRip",
-    "vtt": "WebVTT",
-    "json": "whisper JSON",
-    "textgrid": "Praat TextGrid",
-}
-r"""Transcript file extensions (lower case) and their formats."""
-
-CONTEXT = 2.0
-r"""Default length of the window around a word, in seconds."""
 
 CLIP_TOLERANCE = 1.0
 r"""Seconds an end may lie past the end of the recording.
@@ -188,8 +177,10 @@ def read_transcript(
         1  speech.wav 0 days 00:00:02.000000 0 days 00:00:03.800000  How are you?
 
     """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {list(LEVELS)}, not {level!r}.")
+    if level not in TRANSCRIPT_LEVELS:
+        raise ValueError(
+            f"level must be one of {list(TRANSCRIPT_LEVELS)}, not {level!r}."
+        )
     if isinstance(source, pd.DataFrame | pd.Series):
         return _from_frame(source, root, level)
     if isinstance(source, dict):
@@ -207,17 +198,17 @@ def read_transcript(
         )
     path = os.fspath(source)
     extension = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    if extension not in FORMATS:
+    if extension not in TRANSCRIPT_FORMATS:
         raise ValueError(
             f"'{path}' is not a transcript file audemo reads: the extension must "
-            f"be one of {', '.join('.' + name for name in FORMATS)} "
-            f"({', '.join(FORMATS.values())})."
+            f"be one of {', '.join('.' + name for name in TRANSCRIPT_FORMATS)} "
+            f"({', '.join(TRANSCRIPT_FORMATS.values())})."
         )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Transcript file '{path}' does not exist.")
     if level == "word" and extension != "json":
         raise ValueError(
-            f"'{path}': {FORMATS[extension]} files have no word times, "
+            f"'{path}': {TRANSCRIPT_FORMATS[extension]} files have no word times, "
             f"only whisper and whisperX JSON with word timestamps: "
             f"read segments (level='segment', audemo predict --level segment)."
         )
@@ -406,8 +397,10 @@ def process_transcript(
             f"interface must be an audinterface.Feature such as audemo.Emotion, "
             f"not {type(interface).__name__}."
         )
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {list(LEVELS)}, not {level!r}.")
+    if level not in TRANSCRIPT_LEVELS:
+        raise ValueError(
+            f"level must be one of {list(TRANSCRIPT_LEVELS)}, not {level!r}."
+        )
     if context is not None and level != "word":
         raise ValueError("context is the window around a word: use level='word'.")
     transcript = _check_frame(transcript)
@@ -442,7 +435,7 @@ def process_transcript(
             "level='word' processes a window around each word: "
             "use an interface without win_dur and segment."
         )
-    context = CONTEXT if context is None else context
+    context = WORD_CONTEXT if context is None else context
     if not (isinstance(context, int | float) and context >= MIN_PIECE):
         raise ValueError(
             f"context must be a number of seconds >= 0.025 "

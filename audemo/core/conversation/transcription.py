@@ -22,17 +22,13 @@ import audiofile
 import audobject
 import audresample
 
-from audemo.core.conversation.transcript import LEVELS
 from audemo.core.conversation.transcript import read_transcript
 from audemo.core.define import SAMPLING_RATE
+from audemo.core.define import TRANSCRIPT_LEVELS
+from audemo.core.define import TRANSCRIPTION_ENGINES
+from audemo.core.define import TRANSCRIPTION_MODEL
 from audemo.core.utils import import_optional
 
-
-ENGINES = ("faster-whisper", "pocketsphinx")
-r"""Speech recognizers :class:`Transcription` runs."""
-
-MODEL = "small"
-r"""Default faster-whisper model."""
 
 # pocketsphinx: frames per second, and a pause that ends a segment (frames)
 POCKETSPHINX_FRAMES = 100
@@ -103,14 +99,16 @@ class Transcription(audobject.Object):
     @audobject.init_decorator(hide=["device"])
     def __init__(
         self,
-        model: str | object = MODEL,
+        model: str | object = TRANSCRIPTION_MODEL,
         *,
         engine: str = "faster-whisper",
         language: str | None = None,
         device: str = "cpu",
     ):
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {list(ENGINES)}, not {engine!r}.")
+        if engine not in TRANSCRIPTION_ENGINES:
+            raise ValueError(
+                f"engine must be one of {list(TRANSCRIPTION_ENGINES)}, not {engine!r}."
+            )
         if isinstance(model, os.PathLike):
             model = os.fspath(model)
         if not (isinstance(model, str) or hasattr(model, "transcribe")):
@@ -162,8 +160,10 @@ class Transcription(audobject.Object):
             ['text']
 
         """
-        if level not in LEVELS:
-            raise ValueError(f"level must be one of {list(LEVELS)}, not {level!r}.")
+        if level not in TRANSCRIPT_LEVELS:
+            raise ValueError(
+                f"level must be one of {list(TRANSCRIPT_LEVELS)}, not {level!r}."
+            )
         path = os.path.join(root or "", file)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Audio file '{path}' does not exist.")

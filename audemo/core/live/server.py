@@ -38,57 +38,30 @@ import urllib.parse
 import numpy as np
 import soundfile
 
-from audemo.core.define import MIN_SAMPLES
-from audemo.core.define import SAMPLING_RATE
+from audemo.core.define import MAX_BYTES
+from audemo.core.define import MAX_FRAME_SAMPLES
+from audemo.core.define import MAX_OVERLAP
+from audemo.core.define import MAX_SECONDS
+from audemo.core.define import MAX_STREAM_RATE
+from audemo.core.define import MAX_WIN_DUR
+from audemo.core.define import MIN_HOP_DUR
+from audemo.core.define import MIN_STREAM_RATE
+from audemo.core.define import MIN_WIN_DUR
+from audemo.core.define import PCM_FORMATS
 from audemo.core.emotion import Emotion
 from audemo.core.live.stream import Stream
 from audemo.core.model.api import model_info
-from audemo.core.process import PCM_FORMATS
 from audemo.core.process import check_sampling_rate
 from audemo.core.process import float_signal
 from audemo.core.utils import import_optional
 
 
 __all__ = [
-    "MAX_BYTES",
-    "MAX_OVERLAP",
-    "MAX_SECONDS",
-    "MIN_HOP_DUR",
     "create_app",
     "is_loopback",
-    "limits",
     "serve",
 ]
 
-
-MAX_BYTES = 50 * 1024 * 1024
-r"""Largest request body of ``POST /predict`` in bytes (50 MiB)."""
-
-MAX_SECONDS = 1800.0
-r"""Longest audio of ``POST /predict`` in seconds (30 minutes).
-
-Compressed files hold much more audio than their bytes suggest
-(a 181 KB FLAC file of silence is an hour),
-so uploads are bounded by duration as well as by bytes.
-"""
-
-MIN_HOP_DUR = 0.01
-r"""Shortest ``hop_dur`` a client may ask for, in seconds."""
-
-MIN_WIN_DUR = MIN_SAMPLES / SAMPLING_RATE
-r"""Shortest ``win_dur`` a client may ask for: what the model needs (25 ms)."""
-
-MAX_WIN_DUR = 60.0
-r"""Longest ``win_dur`` and ``hop_dur`` a client may ask for, in seconds."""
-
-MAX_OVERLAP = 50
-r"""Largest ``win_dur / hop_dur``: the model runs on each second this often."""
-
-MAX_FRAME_SAMPLES = 10 * 48000
-r"""Largest WebSocket frame in samples (10 s at 48 kHz)."""
-
-MIN_STREAM_RATE, MAX_STREAM_RATE = 8000, 192000
-r"""Sampling rates in Hz that ``WS /stream`` takes."""
 
 MAX_PENDING_SECONDS = 30.0
 r"""Audio in seconds a stream takes in while a window is computed.
@@ -102,34 +75,6 @@ _EXTENSIONS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3"}
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 _UPLOAD_NAME = "the uploaded audio"
-
-
-def limits(*, max_bytes: int = MAX_BYTES, max_seconds: float = MAX_SECONDS) -> str:
-    r"""The limits of the server's requests, in words.
-
-    Args:
-        max_bytes: largest request body of ``POST /predict``
-        max_seconds: longest audio of ``POST /predict``
-
-    Returns:
-        one sentence per limit
-
-    Examples:
-        >>> print(limits())  # doctest: +NORMALIZE_WHITESPACE
-        POST /predict takes at most 52428800 bytes and 1800 s of audio.
-        win_dur: 0.025 to 60 s; hop_dur: 0.01 to 60 s, at least win_dur / 50.
-        WS /stream: sampling_rate 8000 to 192000 Hz, frames of at most 480000 samples.
-
-    """
-    return (
-        f"POST /predict takes at most {max_bytes} bytes "
-        f"and {max_seconds:g} s of audio.\n"
-        f"win_dur: {MIN_WIN_DUR:g} to {MAX_WIN_DUR:g} s; "
-        f"hop_dur: {MIN_HOP_DUR:g} to {MAX_WIN_DUR:g} s, "
-        f"at least win_dur / {MAX_OVERLAP}.\n"
-        f"WS /stream: sampling_rate {MIN_STREAM_RATE} to {MAX_STREAM_RATE} Hz, "
-        f"frames of at most {MAX_FRAME_SAMPLES} samples."
-    )
 
 
 def is_loopback(host: str) -> bool:
@@ -760,7 +705,7 @@ def _number(value):
     return None if np.isnan(value) else value
 
 
-_FORMAT_NAMES = {dtype.str: name for name, dtype in PCM_FORMATS.items()}
+_FORMAT_NAMES = {code: name for name, code in PCM_FORMATS.items()}
 
 _PREDICT_PARAMETERS = {"win_dur": None, "hop_dur": None, "token": None}
 
@@ -849,4 +794,4 @@ def _stream_from_query(
             "or 16-bit PCM samples)."
         )
     live = Stream(interface, realtime=bool(values["realtime"]), **windows)
-    return live, values["sampling_rate"], PCM_FORMATS[sample_format]
+    return live, values["sampling_rate"], np.dtype(PCM_FORMATS[sample_format])

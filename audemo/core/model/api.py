@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 
 import audeer
-import audonnx
 
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.model.download import download_to_cache
@@ -42,6 +42,12 @@ from audemo.core.ort import check_device
 from audemo.core.ort import refuse_cpu_only_ops
 from audemo.core.ort import require_cuda
 from audemo.core.ort import session_options
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # audonnx imports onnx (0.5 s, ml_dtypes): it is imported where a model
+    # is built (open_model), so that `from audemo import Emotion` is cheap
+    import audonnx
 
 
 __all__ = [
@@ -471,6 +477,8 @@ def open_model(
     if device != "cpu":
         refuse_cpu_only_ops(path, device)
         require_cuda(device, root)
+    import audonnx  # see the imports at the top
+
     try:
         model = audonnx.Model(
             path, labels=labels, device=device, session_options=options

@@ -2,15 +2,15 @@ r"""A model folder: read without running code, write, check its interface."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
+import typing
 import zipfile
 
-import onnx
 import yaml
 
 import audeer
-import audonnx
 
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import INPUT
@@ -19,6 +19,12 @@ from audemo.core.ort import cpu_session
 from audemo.core.ort import session_options
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
+
+
+if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
+    # onnx takes 0.5 s to import (ml_dtypes): it is imported
+    # only where an ONNX file is parsed, not with this module
+    import onnx
 
 
 MODEL_FILE = "model.onnx"
@@ -316,7 +322,8 @@ def write_model_yaml(root: str, labels: object) -> str:
     """
     path = os.path.join(root, YAML_FILE)
     config = {
-        f"$audonnx.core.model.Model=={audonnx.__version__}": {
+        # the version audonnx itself names, without importing it (and onnx)
+        f"$audonnx.core.model.Model=={importlib.metadata.version('audonnx')}": {
             "path": MODEL_FILE,
             "labels": labels,
             "transform": None,
@@ -347,11 +354,14 @@ def external_data(proto: onnx.ModelProto) -> list[str]:
         an external tensor without a ``location`` counts as ``"?"``
 
     Examples:
+        >>> import onnx
         >>> root = audemo.testing.create_model("model")
         >>> external_data(onnx.load("model/model.onnx"))
         []
 
     """
+    import onnx  # see the imports at the top
+
     # a generic walk over every message of the protobuf:
     # onnx's own tensor iterator skips sparse tensors,
     # which onnxruntime loads from external files all the same
@@ -402,6 +412,8 @@ def refuse_external_data(
         >>> refuse_external_data("model/model.onnx")
 
     """
+    import onnx  # see the imports at the top
+
     try:
         if data is None:
             proto = onnx.load(path, load_external_data=False)

@@ -8,8 +8,6 @@ import os
 import shutil
 import uuid
 
-import onnx
-
 from audemo.core.define import PRECISIONS
 from audemo.core.model.fingerprint import fingerprint
 from audemo.core.model.folder import MODEL_FILE
@@ -101,6 +99,8 @@ def precision_root(
 
 
 def _quantize(source: str, destination: str):
+    # onnx takes 0.5 s to import (ml_dtypes): only where a model is quantized
+    import onnx
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization import quantize_dynamic
 
