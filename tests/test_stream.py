@@ -496,7 +496,7 @@ def read(path):
         return fp.read()
 
 
-def test_integer_pcm_scaled_as_audiofile_reads_it(model_root, speech_files):
+def test_integer_pcm_scaled_as_audiofile_reads_it(model_root, speech_files, tmp_path):
     # the same 16-bit file as integers and as audiofile's floats
     interface = audemo.Emotion(model_root)
     pcm, sampling_rate = soundfile.read(speech_files[0], dtype="int16")
@@ -518,7 +518,8 @@ def test_integer_pcm_scaled_as_audiofile_reads_it(model_root, speech_files):
     )
     # 8-bit (unsigned) and 32-bit PCM as libsndfile reads them
     for subtype, dtype in [("PCM_U8", "uint8"), ("PCM_32", "int32")]:
-        path = speech_files[0] + f".{subtype}.wav"
+        # not next to the shared speech files, which other tests list
+        path = str(tmp_path / f"speech.{subtype}.wav")
         soundfile.write(path, signal, sampling_rate, subtype=subtype)
         with wave.open(path) as fp:
             data = np.frombuffer(fp.readframes(fp.getnframes()), dtype=dtype)
