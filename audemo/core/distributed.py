@@ -59,7 +59,9 @@ def process_index(
     must have the fingerprint recorded in the YAML.
     Workers run the model on ``device``
     with ``num_threads`` onnxruntime threads
-    of ``interface``.
+    of ``interface``,
+    and the worker processes of a machine share its weights
+    unless ``interface.share_weights`` is ``False``.
 
     The result is the same as
     ``interface.process_index(index, root=root)``:
@@ -181,6 +183,8 @@ def _submit_missing(
     overrides = (
         ("device", interface.device),
         ("num_threads", interface.num_threads),
+        # the workers of a cluster are processes side by side
+        ("share_weights", interface.share_weights is not False),
     )
     return {
         part: client.submit(

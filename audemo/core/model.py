@@ -12,6 +12,8 @@ each importing only modules below it:
   its interface checked
 * :mod:`audemo.core.fingerprint`: what determines a model's outputs
 * :mod:`audemo.core.transfer`: HTTP download with limits
+* :mod:`audemo.core.weights`: weights that worker processes share,
+  mapped from a file of the cache
 * :mod:`audemo.core.archive`: extraction of a downloaded archive
 * :mod:`audemo.core.download`: models in the cache, downloaded once
   and verified on use
@@ -24,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import onnx
+
 import audeer
 import audonnx
 
@@ -31,6 +35,7 @@ from audemo.core.define import DEFAULT_MODEL
 from audemo.core.download import download_to_cache
 from audemo.core.download import read_record
 from audemo.core.fingerprint import fingerprint
+from audemo.core.fingerprint import onnx_sha256
 from audemo.core.folder import MODEL_FILE
 from audemo.core.folder import local_folder
 from audemo.core.folder import read_model_folder
@@ -42,6 +47,7 @@ from audemo.core.precision import precision_root
 from audemo.core.registry import MODELS
 from audemo.core.registry import cache_folder
 from audemo.core.registry import is_download
+from audemo.core.weights import shared_weights
 
 
 __all__ = [
@@ -414,6 +420,7 @@ def open_model(
     num_threads: int | None = 1,
     cache_root: str | None = None,
     expected_fingerprint: str | None = None,
+    share_weights: bool = False,
 ) -> audonnx.Model:
     r"""Open a model folder with audemo's session options.
 
@@ -426,6 +433,14 @@ def open_model(
     (see :func:`audemo.core.ort.require_cuda`),
     and a dynamically quantized model is refused on a GPU.
 
+    With ``share_weights`` on the CPU
+    the weights come from a file of the model cache
+    that every process maps into its memory
+    (see :func:`audemo.core.weights.shared_weights`),
+    so that worker processes hold one copy of them together;
+    where that file cannot be made or used
+    the model runs with its own copy.
+
     Args:
         root: model folder
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
@@ -433,6 +448,7 @@ def open_model(
             ``None`` lets onnxruntime decide
         cache_root: cache folder of the fingerprint memo
         expected_fingerprint: fingerprint the folder must have, if known
+        share_weights: take the weights from a shared, memory-mapped file
 
     Returns:
         model
@@ -471,12 +487,25 @@ def open_model(
     if device != "cpu":
         refuse_cpu_only_ops(path, device)
         require_cuda(device, root)
+    weights = None
+    if share_weights and device == "cpu":
+        digest = onnx_sha256(path, cache_root=cache_root)
+        weights = shared_weights(path, digest, cache_root=cache_root)
     try:
-        model = audonnx.Model(
-            path, labels=labels, device=device, session_options=options
-        )
+        if weights is None:
+            model = audonnx.Model(
+                path, labels=labels, device=device, session_options=options
+            )
+        else:
+            weights.apply(options)
+            graph = onnx.load_from_string(weights.graph)
+            model = audonnx.Model(
+                graph, labels=labels, device=device, session_options=options
+            )
     except Exception as ex:  # onnxruntime raises its own exception types
         raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
     if device != "cpu":
         require_cuda(device, root, model.sess.get_providers())
+    # the session reads the weights from their mapping as long as it lives
+    model.shared_weights = weights
     return model
