@@ -48,6 +48,7 @@ from audemo.core.folder import refuse_external_data
 from audemo.core.precision import precision_root
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
+from audemo.core.weights import shared_weights
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1186,7 +1187,16 @@ def forge_weights(stem):
 
 @pytest.mark.parametrize(
     "attack",
-    ["tampered", "truncated", "graph", "foreign", "writable", "folder"],
+    [
+        "tampered",
+        "truncated",
+        "graph",
+        "foreign",
+        "writable",
+        "folder",
+        "format",
+        "offsets",
+    ],
 )
 def test_shared_weights_checked(folder, tmp_path, cache_root, attack, monkeypatch):
     signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
@@ -1218,9 +1228,17 @@ def test_shared_weights_checked(folder, tmp_path, cache_root, attack, monkeypatc
                 os.chown(path, 65534, 65534)  # nobody
         if attack == "foreign" and os.geteuid() != 0:
             monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)
-    else:  # a folder that others can write: they could swap the files
+    elif attack == "folder":  # others can write it: they could swap the files
         forge_weights(stem)
         os.chmod(os.path.dirname(stem), 0o777)
+    else:  # a record of yours that does not fit: another format, a bug
+        with open(stem + ".json") as fp:
+            record = json.load(fp)
+        if attack == "format":
+            record["format"] = 0
+        else:
+            record["tensors"][0][3] = os.path.getsize(stem + ".bin")
+        write_json_atomic(stem + ".json", record)
     model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
     if attack == "folder":  # not shared: the model's own weights
@@ -1244,3 +1262,56 @@ def test_shared_weights_follow_the_model(folder, tmp_path, cache_root):
     assert after.shared_weights.path != before.shared_weights.path
     _, expected = shared_weights_outputs(other, cache_root, signal, share=False)
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_shared_weights_touched_not_made_again(folder, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    path = first.shared_weights.path
+    os.utime(path)  # a new modification time, the same bytes
+    inode = os.stat(path).st_ino
+    model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
+    # hashed again, found right, remembered: the same file
+    assert model.shared_weights.path == path
+    assert os.stat(path).st_ino == inode
+    with open(os.path.splitext(path)[0] + ".json") as fp:
+        assert json.load(fp)["weights_stamp"]["mtime_ns"] == os.stat(path).st_mtime_ns
+
+
+def test_shared_weights_only_of_checked_bytes(folder, tmp_path, cache_root):
+    path = os.path.join(folder, "model.onnx")
+    # bytes that are not the ones checked: nothing made
+    assert shared_weights(path, "0" * 64, cache_root=cache_root) is None
+    # a model with external data (refused by its fingerprint before)
+    proto = onnx.load(path)
+    external = str(tmp_path / "external" / "model.onnx")
+    os.makedirs(os.path.dirname(external))
+    onnx.save(proto, external, save_as_external_data=True, size_threshold=0)
+    assert shared_weights(external, sha256(external), cache_root=cache_root) is None
+    assert not glob.glob(os.path.join(cache_root, "weights", "*.bin"))
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_shared_weights_read_only_cache(folder, tmp_path, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    _, expected = shared_weights_outputs(folder, cache_root, signal, share=False)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    os.utime(first.shared_weights.path)  # hashed again, not remembered
+    make_read_only(cache_root)
+    output = run_without_root_permissions(
+        f"""
+        import numpy as np
+        from audemo.core.model import open_model
+
+        model = open_model({folder!r}, cache_root={cache_root!r}, share_weights=True)
+        signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+        result = model(signal, 16000)
+        values = np.concatenate([result[name].reshape(-1) for name in sorted(result)])
+        print(model.shared_weights is not None, values.tolist())
+        """,
+        tmp_path,
+    )
+    shared, values = output.strip().splitlines()[-1].split(" ", 1)
+    assert shared == "True", output
+    np.testing.assert_allclose(json.loads(values), expected, rtol=1e-5, atol=1e-6)

@@ -142,12 +142,10 @@ def shared_weights(
         resolve_cache_root(cache_root), WEIGHTS_FOLDER, model_sha256[:32]
     )
     try:
-        folder = os.stat(os.path.dirname(stem))
-    except OSError:
-        folder = None
-    if folder is not None and untrusted_reason(folder):
-        return None  # others could replace the files between check and use
-    try:
+        # not writable by others, whatever the umask: readers ignore such files
+        os.makedirs(os.path.dirname(stem), mode=0o755, exist_ok=True)
+        if untrusted_reason(os.stat(os.path.dirname(stem))):
+            return None  # others could swap the files between check and use
         weights = _open(stem, model_sha256)
         if weights is None:
             with cache_lock(stem, cache_root=cache_root):
@@ -160,13 +158,10 @@ def shared_weights(
 def _open(stem: str, model_sha256: str) -> SharedWeights | None:
     r"""The weights of the record at ``stem`` if every check passes."""
     try:
-        if untrusted_reason(os.stat(os.path.dirname(stem))):
-            return None
-        record, _ = _read_trusted(stem + ".json")
-        record = json.loads(record)
+        record = json.loads(_read_trusted(stem + ".json"))
         if record["format"] != _FORMAT or record["model_sha256"] != model_sha256:
             return None
-        graph, _ = _read_trusted(stem + ".onnx")
+        graph = _read_trusted(stem + ".onnx")
         if hashlib.sha256(graph).hexdigest() != record["graph_sha256"]:
             return None
         values = _map_weights(stem, record)
@@ -177,10 +172,10 @@ def _open(stem: str, model_sha256: str) -> SharedWeights | None:
     return SharedWeights(graph=graph, values=values, path=stem + ".bin")
 
 
-def _read_trusted(path: str) -> tuple[bytes, os.stat_result]:
+def _read_trusted(path: str) -> bytes:
     r"""Bytes of a file that only you (or root) can have written."""
     with open(_open_trusted(path), "rb") as fp:
-        return fp.read(), os.fstat(fp.fileno())
+        return fp.read()
 
 
 def _open_trusted(path: str) -> int:
@@ -258,8 +253,6 @@ def _make(path: str, stem: str, model_sha256: str) -> SharedWeights | None:
     del data
     if external_data(proto):  # refused before; never split such a model
         return None
-    # not writable by others, whatever the umask: readers ignore such files
-    os.makedirs(os.path.dirname(stem), mode=0o755, exist_ok=True)
     name = os.path.basename(stem) + ".bin"
     with atomic_path(stem + ".bin") as tmp:
         with open(tmp, "wb") as fp:
