@@ -669,12 +669,14 @@ def test_shared_weights_made_once(model_root, cache_root):
     assert plain.shared_weights is None
 
 
-def test_shared_weights_same_results(model_root, speech_files, cache_root):
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_shared_weights_same_results(model_root, speech_files, cache_root, precision):
     outputs = ["logits", "hidden_states"]
     results = {
         share: audemo.Emotion(
             model_root,
             outputs=outputs,
+            precision=precision,
             share_weights=share,
             model_cache_root=cache_root,
         ).process_files(speech_files)
@@ -699,6 +701,14 @@ def test_shared_weights_default(model_root, cache_root):
     assert workers._onnx_model().shared_weights is not None
     # a runtime setting: not in the pipeline file
     assert "share_weights" not in workers.to_yaml_s()
+    # int8 keeps its prepacked weights, unless asked
+    int8 = {"precision": "int8", "num_workers": 2, "multiprocessing": True}
+    interface = audemo.Emotion(model_root, model_cache_root=cache_root, **int8)
+    assert interface._onnx_model().shared_weights is None
+    interface = audemo.Emotion(
+        model_root, model_cache_root=cache_root, share_weights=True, **int8
+    )
+    assert interface._onnx_model().shared_weights is not None
 
 
 def test_shared_weights_in_worker_processes(model_root, speech_files, cache_root):

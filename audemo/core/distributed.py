@@ -27,6 +27,7 @@ from audemo.core.failures import warn_failures
 from audemo.core.failures import warn_unsegmented
 from audemo.core.index import check_index
 from audemo.core.index import progress_description
+from audemo.core.options import weights_shared
 from audemo.core.pipeline import load_pipeline
 from audemo.core.utils import check_choice
 from audemo.core.utils import check_positive_integer
@@ -60,8 +61,9 @@ def process_index(
     Workers run the model on ``device``
     with ``num_threads`` onnxruntime threads
     of ``interface``,
-    and the worker processes of a machine share its weights
-    unless ``interface.share_weights`` is ``False``.
+    and the worker processes of a machine share the weights
+    of a float32 model
+    (see ``share_weights`` of :class:`audemo.Emotion`).
 
     The result is the same as
     ``interface.process_index(index, root=root)``:
@@ -184,7 +186,14 @@ def _submit_missing(
         ("device", interface.device),
         ("num_threads", interface.num_threads),
         # the workers of a cluster are processes side by side
-        ("share_weights", interface.share_weights is not False),
+        (
+            "share_weights",
+            weights_shared(
+                interface.share_weights,
+                precision=interface.precision,
+                processes=True,
+            ),
+        ),
     )
     return {
         part: client.submit(

@@ -57,6 +57,7 @@ from audemo.core.options import deprecated_cache_root
 from audemo.core.options import interface_init
 from audemo.core.options import output_names
 from audemo.core.options import threads_per_worker
+from audemo.core.options import weights_shared
 from audemo.core.process import Failure
 from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
@@ -197,10 +198,11 @@ class Emotion(FeatureAdapter, audobject.Object):
             mapped from a file that audemo makes once in the model cache,
             instead of holding one each
             (see :ref:`performance:Memory of workers`);
-            ``None`` shares them
+            ``None`` shares them for ``precision="fp32"``
             with ``multiprocessing`` and more than one worker
             (and on the workers of a Dask cluster),
-            not in a single process,
+            not in a single process
+            nor for ``"int8"``,
             where onnxruntime's prepacked weights run faster.
             The results agree within float32 rounding (1e-6)
         verbose: show progress bars
@@ -913,11 +915,11 @@ class Emotion(FeatureAdapter, audobject.Object):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _onnx_model(self) -> audonnx.Model:
-        share = self.share_weights
-        if share is None:
-            # worth it where processes run the model side by side;
-            # one process runs faster with prepacked weights
-            share = self.multiprocessing and self.num_workers > 1
+        share = weights_shared(
+            self.share_weights,
+            precision=self.precision,
+            processes=self.multiprocessing and self.num_workers > 1,
+        )
         return _shared_model(
             self._model_root,
             self._run_fingerprint,
