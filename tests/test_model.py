@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import onnxruntime
+import pandas as pd
 import pytest
 
 import audeer
@@ -648,12 +649,6 @@ def test_shared_weights_made_once(model_root, cache_root):
     )
     weights = model.shared_weights
     assert weights is not None
-    assert (
-        model.sess.get_session_options().get_session_config_entry(
-            "session.disable_prepacking"
-        )
-        == "1"
-    )
     files = weights_files(cache_root)
     assert [os.path.splitext(path)[1] for path in files] == [".bin", ".json", ".onnx"]
     assert weights.path == files[0]
@@ -682,10 +677,8 @@ def test_shared_weights_same_results(model_root, speech_files, cache_root, preci
         ).process_files(speech_files)
         for share in (False, True)
     }
-    # float32 sums of unpacked weights, in another order
-    np.testing.assert_allclose(
-        results[True].to_numpy(), results[False].to_numpy(), rtol=1e-5, atol=1e-6
-    )
+    # the same kernels on the same prepacked weights
+    pd.testing.assert_frame_equal(results[True], results[False], check_exact=True)
     assert os.path.exists(os.path.join(cache_root, "weights"))
 
 
@@ -723,9 +716,7 @@ def test_shared_weights_in_worker_processes(model_root, speech_files, cache_root
     result = interface.process_index(index)
     # the workers made the file, and ran on it
     assert len(weights_files(cache_root)) == 3
-    np.testing.assert_allclose(
-        result.to_numpy(), expected.to_numpy(), rtol=1e-5, atol=1e-6
-    )
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
 
 
 def test_shared_weights_cache_not_writable(model_root, tmp_path):

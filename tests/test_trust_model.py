@@ -1195,7 +1195,6 @@ def forge_weights(stem):
         "writable",
         "folder",
         "format",
-        "offsets",
     ],
 )
 def test_shared_weights_checked(folder, tmp_path, cache_root, attack, monkeypatch):
@@ -1231,16 +1230,12 @@ def test_shared_weights_checked(folder, tmp_path, cache_root, attack, monkeypatc
     elif attack == "folder":  # others can write it: they could swap the files
         forge_weights(stem)
         os.chmod(os.path.dirname(stem), 0o777)
-    else:  # a record of yours that does not fit: another format, a bug
+    else:  # a record of yours in another format
         with open(stem + ".json") as fp:
             record = json.load(fp)
-        if attack == "format":
-            record["format"] = 0
-        else:
-            record["tensors"][0][3] = os.path.getsize(stem + ".bin")
-        write_json_atomic(stem + ".json", record)
+        write_json_atomic(stem + ".json", {**record, "format": 0})
     model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
-    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(values, expected)
     if attack == "folder":  # not shared: the model's own weights
         assert model.shared_weights is None
         return
@@ -1261,7 +1256,7 @@ def test_shared_weights_follow_the_model(folder, tmp_path, cache_root):
     after, values = shared_weights_outputs(folder, cache_root, signal, share=True)
     assert after.shared_weights.path != before.shared_weights.path
     _, expected = shared_weights_outputs(other, cache_root, signal, share=False)
-    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(values, expected)
 
 
 def test_shared_weights_touched_not_made_again(folder, cache_root):
@@ -1314,4 +1309,4 @@ def test_shared_weights_read_only_cache(folder, tmp_path, cache_root):
     )
     shared, values = output.strip().splitlines()[-1].split(" ", 1)
     assert shared == "True", output
-    np.testing.assert_allclose(json.loads(values), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(np.float32(json.loads(values)), expected)

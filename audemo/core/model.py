@@ -506,6 +506,6 @@ def open_model(
         raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
     if device != "cpu":
         require_cuda(device, root, model.sess.get_providers())
-    # the session reads the weights from their mapping as long as it lives
+    # which file the session maps, if any
     model.shared_weights = weights
     return model

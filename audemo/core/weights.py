@@ -1,23 +1,26 @@
 r"""Weights of a model in one memory-mapped file that worker processes share.
 
 Every worker process that opens a model with onnxruntime
-holds its own copy of the weights (650 MB for the emotion model).
+holds its own copy of the weights (650 MB for the emotion model),
+and a second one that onnxruntime prepacks for its matrix kernels.
 With shared weights
-the weights are copied once into a file of the model cache,
-every process maps that file into its memory
-and gives onnxruntime arrays on the mapping
-(``SessionOptions.add_initializer``):
-the operating system keeps one copy of the pages
+onnxruntime optimizes the model once
+and writes its weights and their prepacked form
+into a file of the model cache
+(``session.save_external_prepacked_constant_initializers``);
+every process then maps that file into its memory,
+and the operating system keeps one copy of the pages
 for all processes.
-onnxruntime's prepacking is turned off
-(``session.disable_prepacking``),
-since it would copy every matrix into a packed form per process.
+The optimized graph and its prepacked weights
+depend on the onnxruntime version and the CPU,
+so both are part of the file names.
 
-Layout, keyed by the SHA256 of the model's ``model.onnx``::
+Layout, keyed by the SHA256 of the model's ``model.onnx``
+and the runtime (:func:`runtime_key`)::
 
-    <cache_root>/weights/<sha256[:32]>.bin   # the weights, raw little-endian
-    <cache_root>/weights/<sha256[:32]>.onnx  # the graph without them
-    <cache_root>/weights/<sha256[:32]>.json  # the record, written last
+    <cache_root>/weights/<sha256[:32]>-<runtime>.bin   # weights
+    <cache_root>/weights/<sha256[:32]>-<runtime>.onnx  # the optimized graph
+    <cache_root>/weights/<sha256[:32]>-<runtime>.json  # the record, last
 
 """
 
@@ -26,19 +29,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import mmap
 import os
+import platform
+import shutil
+import uuid
 
-import numpy as np
 import onnx
-import onnx.numpy_helper
 import onnxruntime
 
 from audemo.core.cache import untrusted_reason
 from audemo.core.folder import external_data
 from audemo.core.registry import resolve_cache_root
 from audemo.core.storage import CHUNK_SIZE
-from audemo.core.storage import atomic_path
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
 
@@ -49,8 +51,7 @@ r"""Folder of shared weights in the model cache."""
 MIN_SHARED_BYTES = 1024
 r"""Initializers smaller than this stay in the graph."""
 
-_FORMAT = 1
-_ALIGNMENT = 64  # bytes: every array starts on a cache line
+_FORMAT = 2
 _STAMP = ("size", "mtime_ns", "ctime_ns", "ino", "dev")
 # onnxruntime reads external data of a model given as bytes from this folder
 _FOLDER_ENTRY = "session.model_external_initializers_file_folder_path"
@@ -58,45 +59,63 @@ _FOLDER_ENTRY = "session.model_external_initializers_file_folder_path"
 
 @dataclasses.dataclass(frozen=True)
 class SharedWeights:
-    r"""The graph of a model and its weights on a shared mapping."""
+    r"""The optimized graph of a model and the file of its weights."""
 
     graph: bytes
-    r"""The model without the shared weights
-    (each an external reference to the weights file at its offset)."""
-    values: dict[str, onnxruntime.OrtValue]
-    r"""Arrays on the mapping by initializer name;
-    they must outlive the session that uses them."""
+    r"""The optimized model,
+    its weights external references to :attr:`path`."""
     path: str
-    r"""The weights file."""
+    r"""The weights file, checked."""
 
     def apply(self, options: onnxruntime.SessionOptions):
-        r"""Give a session these weights, without prepacking.
+        r"""Let a session of :attr:`graph` map the weights file.
 
         Args:
             options: session options, changed in place
 
         """
-        for name, value in self.values.items():
-            options.add_initializer(name, value)
-        # prepacked copies of the matrices would be private to each process
-        options.add_session_config_entry("session.disable_prepacking", "1")
-        # where a reference would be read if an initializer were not given:
-        # the same file, so that nothing else is ever read
         options.add_session_config_entry(_FOLDER_ENTRY, os.path.dirname(self.path))
+
+
+def runtime_key() -> str:
+    r"""What the optimized graph and prepacked weights depend on.
+
+    The onnxruntime version,
+    the machine's architecture and its CPU's features
+    (the flags of ``/proc/cpuinfo`` where there is one),
+    which select the kernels and their packed layout.
+
+    Returns:
+        12 hexadecimal characters
+
+    Examples:
+        >>> len(runtime_key())
+        12
+
+    """
+    try:
+        with open("/proc/cpuinfo") as fp:
+            flags = next(
+                (line for line in fp if line.startswith(("flags", "Features"))), ""
+            )
+    except OSError:  # pragma: no cover - not Linux
+        flags = platform.processor()
+    text = f"{onnxruntime.__version__}\n{platform.machine()}\n{flags}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def shared_weights(
     path: str, model_sha256: str, *, cache_root: str | None = None
 ) -> SharedWeights | None:
-    r"""Weights of an ONNX file on a shared mapping, the file made if needed.
+    r"""The optimized graph of an ONNX file and its weights file, made if needed.
 
-    The weights file is made once per model
-    (under a file lock, written to temporary names
-    and renamed when complete, the record last)
-    from the bytes of ``path``,
+    The files are made once per model, onnxruntime version and CPU
+    (under a file lock, in a temporary folder,
+    renamed into place when complete, the record last)
+    by onnxruntime from the bytes of ``path``,
     which must have the SHA256 ``model_sha256``
     and no external data.
-    Before every use it is checked:
+    Before every use they are checked:
     the record, the graph and the weights file
     must belong to you (or root)
     and not be writable by others,
@@ -118,7 +137,7 @@ def shared_weights(
         cache_root: model cache folder
 
     Returns:
-        the graph and the weights,
+        the graph and the weights file,
         or ``None`` if they cannot be shared
 
     Examples:
@@ -129,8 +148,6 @@ def shared_weights(
         >>> weights = shared_weights("model/model.onnx", digest, cache_root="cache")
         >>> os.path.relpath(weights.path).startswith("cache/weights/")
         True
-        >>> list(weights.values)  # the initializers of 1 KiB or more
-        ['conv_weight']
         >>> options = onnxruntime.SessionOptions()
         >>> weights.apply(options)
         >>> session = onnxruntime.InferenceSession(weights.graph, options)
@@ -139,7 +156,9 @@ def shared_weights(
 
     """
     stem = os.path.join(
-        resolve_cache_root(cache_root), WEIGHTS_FOLDER, model_sha256[:32]
+        resolve_cache_root(cache_root),
+        WEIGHTS_FOLDER,
+        f"{model_sha256[:32]}-{runtime_key()}",
     )
     try:
         # not writable by others, whatever the umask: readers ignore such files
@@ -156,7 +175,7 @@ def shared_weights(
 
 
 def _open(stem: str, model_sha256: str) -> SharedWeights | None:
-    r"""The weights of the record at ``stem`` if every check passes."""
+    r"""The graph and weights file of the record at ``stem`` if all checks pass."""
     try:
         record = json.loads(_read_trusted(stem + ".json"))
         if record["format"] != _FORMAT or record["model_sha256"] != model_sha256:
@@ -164,12 +183,11 @@ def _open(stem: str, model_sha256: str) -> SharedWeights | None:
         graph = _read_trusted(stem + ".onnx")
         if hashlib.sha256(graph).hexdigest() != record["graph_sha256"]:
             return None
-        values = _map_weights(stem, record)
+        if not _weights_checked(stem, record):
+            return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if values is None:
-        return None
-    return SharedWeights(graph=graph, values=values, path=stem + ".bin")
+    return SharedWeights(graph=graph, path=stem + ".bin")
 
 
 def _read_trusted(path: str) -> bytes:
@@ -195,30 +213,20 @@ def _is_file(info: os.stat_result) -> bool:
     return info.st_mode & 0o170000 == 0o100000
 
 
-def _map_weights(stem: str, record: dict) -> dict[str, onnxruntime.OrtValue] | None:
-    r"""Arrays on the mapping of the weights file, if it is the recorded one."""
+def _weights_checked(stem: str, record: dict) -> bool:
+    r"""Whether the weights file is the recorded one."""
     descriptor = _open_trusted(stem + ".bin")
     try:
-        info = os.fstat(descriptor)
-        stamp = _stamp(info)
-        if stamp != record["weights_stamp"]:
-            # changed, copied or touched: the content decides
-            if _descriptor_sha256(descriptor) != record["weights_sha256"]:
-                return None
-            _remember_stamp(stem, record, stamp)
-        mapping = mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ)
+        stamp = _stamp(os.fstat(descriptor))
+        if stamp == record["weights_stamp"]:
+            return True
+        # changed, copied or touched: the content decides
+        if _descriptor_sha256(descriptor) != record["weights_sha256"]:
+            return False
     finally:
         os.close(descriptor)
-    values = {}
-    for name, dtype, shape, offset in record["tensors"]:
-        dtype = np.dtype(dtype)
-        count = int(np.prod(shape, dtype=np.int64))
-        if offset < 0 or offset + count * dtype.itemsize > len(mapping):
-            return None
-        # the arrays keep the mapping alive, the values the arrays
-        array = np.frombuffer(mapping, dtype, count, offset).reshape(shape)
-        values[name] = onnxruntime.OrtValue.ortvalue_from_numpy(array)
-    return values
+    _remember_stamp(stem, record, stamp)
+    return True
 
 
 def _stamp(info: os.stat_result) -> dict:
@@ -234,6 +242,14 @@ def _descriptor_sha256(descriptor: int) -> str:
     return digest.hexdigest()
 
 
+def _file_sha256(path: str) -> str:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        return _descriptor_sha256(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def _remember_stamp(stem: str, record: dict, stamp: dict):
     r"""Record the new stamp of a weights file whose content was checked."""
     try:
@@ -243,77 +259,56 @@ def _remember_stamp(stem: str, record: dict, stamp: dict):
 
 
 def _make(path: str, stem: str, model_sha256: str) -> SharedWeights | None:
-    r"""Write the weights file, the graph and the record of a model."""
+    r"""Let onnxruntime write the optimized graph and weights of a model."""
     with open(path, "rb") as fp:
         data = fp.read()
-    # the bytes that are split are the bytes that were checked
+    # the bytes that are optimized are the bytes that were checked
     if hashlib.sha256(data).hexdigest() != model_sha256:
         return None
-    proto = onnx.load_from_string(data)
-    del data
-    if external_data(proto):  # refused before; never split such a model
-        return None
-    name = os.path.basename(stem) + ".bin"
-    with atomic_path(stem + ".bin") as tmp:
-        with open(tmp, "wb") as fp:
-            tensors, digest = _write_weights(proto, fp, name)
-        os.chmod(tmp, 0o644)
-    with atomic_path(stem + ".onnx") as tmp:
-        with open(tmp, "wb") as fp:
-            graph = proto.SerializeToString()
-            fp.write(graph)
-        os.chmod(tmp, 0o644)
-    record = {
-        "format": _FORMAT,
-        "model_sha256": model_sha256,
-        "graph_sha256": hashlib.sha256(graph).hexdigest(),
-        "weights_sha256": digest,
-        "weights_stamp": _stamp(os.stat(stem + ".bin")),
-        "tensors": tensors,
-    }
+    if external_data(onnx.load_from_string(data)):
+        return None  # refused before; onnxruntime would read other files
+    tmp = f"{stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    name = os.path.basename(stem)
+    try:
+        os.mkdir(tmp, 0o755)
+        _optimize(data, tmp, name)
+        del data
+        for extension in (".bin", ".onnx"):
+            os.chmod(os.path.join(tmp, name + extension), 0o644)
+        with open(os.path.join(tmp, name + ".onnx"), "rb") as fp:
+            graph = fp.read()
+        record = {
+            "format": _FORMAT,
+            "model_sha256": model_sha256,
+            "onnxruntime": onnxruntime.__version__,
+            "graph_sha256": hashlib.sha256(graph).hexdigest(),
+            "weights_sha256": _file_sha256(os.path.join(tmp, name + ".bin")),
+        }
+        for extension in (".bin", ".onnx"):
+            os.replace(os.path.join(tmp, name + extension), stem + extension)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    record["weights_stamp"] = _stamp(os.stat(stem + ".bin"))
     write_json_atomic(stem + ".json", record)
     return _open(stem, model_sha256)
 
 
-def _write_weights(proto: onnx.ModelProto, fp, location: str) -> tuple[list, str]:
-    r"""Move the large initializers of the graph into ``fp``.
-
-    Each becomes an external reference to ``location`` at its offset.
-
-    Returns:
-        name, dtype, shape and offset of each, and the SHA256 of the file
-
-    """
-    digest = hashlib.sha256()
-    tensors = []
-    offset = 0
-    for tensor in proto.graph.initializer:
-        array = onnx.numpy_helper.to_array(tensor)
-        if array.nbytes < MIN_SHARED_BYTES or array.dtype.hasobject:
-            continue
-        padding = b"\0" * (-offset % _ALIGNMENT)
-        data = np.ascontiguousarray(array, array.dtype.newbyteorder("<")).tobytes()
-        for block in (padding, data):
-            fp.write(block)
-            digest.update(block)
-        offset += len(padding)
-        tensors.append(
-            [tensor.name, array.dtype.newbyteorder("<").str, list(array.shape), offset]
-        )
-        offset += len(data)
-        # the values are given with add_initializer; the reference names
-        # the same bytes, so onnxruntime could read nothing else
-        for field in ("raw_data", "float_data", "int32_data", "int64_data"):
-            tensor.ClearField(field)
-        for field in ("double_data", "uint64_data"):
-            tensor.ClearField(field)
-        del tensor.external_data[:]
-        for key, value in (
-            ("location", location),
-            ("offset", str(tensors[-1][3])),
-            ("length", str(len(data))),
-        ):
-            entry = tensor.external_data.add()
-            entry.key, entry.value = key, value
-        tensor.data_location = onnx.TensorProto.EXTERNAL
-    return tensors, digest.hexdigest()
+def _optimize(model: bytes, folder: str, name: str):
+    r"""Optimized graph ``<name>.onnx``, weights and prepacked ``<name>.bin``."""
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = 1
+    options.optimized_model_filepath = os.path.join(folder, name + ".onnx")
+    for key, value in (
+        # next to the graph, which names it
+        ("session.optimized_model_external_initializers_file_name", name + ".bin"),
+        (
+            "session.optimized_model_external_initializers_min_size_in_bytes",
+            str(MIN_SHARED_BYTES),
+        ),
+        ("session.save_external_prepacked_constant_initializers", "1"),
+    ):
+        options.add_session_config_entry(key, value)
+    onnxruntime.InferenceSession(
+        model, sess_options=options, providers=["CPUExecutionProvider"]
+    )
