@@ -18,15 +18,18 @@ r"""Memory of audemo's workers: one worker, and N workers together.
     of each is read: a page shared by N processes counts 1/N in each,
     so the sum is what they hold together.
     ``--sharing`` adds the same with ``share_weights=True``
-    (weights mapped from one file of the model cache,
-    shared by the processes, onnxruntime's prepacking off)
+    (the optimized graph and its prepacked weights
+    written once into the model cache by onnxruntime,
+    the weights file mapped and shared by the processes)
     next to ``share_weights=False`` (audemo's default in one process),
     made in the cache before the workers start.
     ``--repeats`` rounds run the methods in turn
     (one worker, then N, for each method);
     every number is the median over the rounds,
     and the time of the chunk is the throughput:
-    alone (``run_seconds``) and with N at once (``run_seconds_n``).
+    alone (``run_seconds``) and with N at once
+    (all start the chunk together when all have loaded:
+    ``throughput_n``, audio seconds per second until the last is done).
 
 Measure on the full-size model with random weights
 made by ``benchmarks/export_full_model.py``::
@@ -75,6 +78,8 @@ def worker(config: dict):
 
     run(0.5)
     loaded = process_memory_mb()
+    print("ready", flush=True)
+    sys.stdin.readline()  # all workers run the chunk at once
     start = time.perf_counter()
     run(CHUNK_DUR)
     seconds = time.perf_counter() - start
@@ -96,7 +101,13 @@ def worker(config: dict):
 
 
 def workers(config: dict, number: int) -> dict:
-    r"""Start ``number`` workers at once, sum their PSS when all have run."""
+    r"""Start ``number`` workers at once, sum their PSS when all have run.
+
+    When all have loaded the model,
+    all run the chunk at once:
+    the time until the last is done is the throughput.
+
+    """
     processes = [
         subprocess.Popen(
             [sys.executable, __file__, "_worker", json.dumps(config)],
@@ -107,7 +118,14 @@ def workers(config: dict, number: int) -> dict:
         for _ in range(number)
     ]
     try:
+        for process in processes:
+            process.stdout.readline()  # ready
+        start = time.perf_counter()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
         rows = [json.loads(process.stdout.readline()) for process in processes]
+        wall = time.perf_counter() - start
         memory = [process_memory_mb(process.pid) for process in processes]
     finally:
         for process in processes:
@@ -117,6 +135,7 @@ def workers(config: dict, number: int) -> dict:
         "pss_mb": sum(m["pss_mb"] for m in memory),
         "rss_mb": sum(m["rss_mb"] for m in memory),
         "run_seconds": statistics.median(row["run_seconds"] for row in rows),
+        "wall_seconds": wall,
         "one": rows[0],
     }
 
@@ -196,8 +215,8 @@ def main():
                     "precision": precision,
                     "throughput_shared_vs_not_1": base["run_seconds"]
                     / shared["run_seconds"],
-                    f"throughput_shared_vs_not_{args.workers}": base["run_seconds_n"]
-                    / shared["run_seconds_n"],
+                    f"throughput_shared_vs_not_{args.workers}": shared["throughput_n"]
+                    / base["throughput_n"],
                 }
                 results.append(ratios)
                 print(
@@ -263,6 +282,10 @@ def _row(method, precision, file_mb, one, many) -> dict:
         f"pss_{many['workers']}_mb": many["pss_mb"],
         "pss_n_vs_1": many["pss_mb"] / one["pss_mb"],
         "run_seconds_n": many["run_seconds"],
+        # audio seconds per second, all N running the chunk at once
+        "throughput_n": many["workers"]
+        * single["chunk_seconds"]
+        / many["wall_seconds"],
     }
 
 
@@ -276,7 +299,8 @@ def _format(row) -> str:
         f"(x {row['peak_vs_file_plus_activations']:.2f} of file + activations), "
         f"run {row['run_seconds']:.2f} s; "
         f"PSS 1 worker {row['pss_1_mb']} MB, {n} {row[n]} MB "
-        f"(x {row['pss_n_vs_1']:.2f}), run {row['run_seconds_n']:.2f} s each"
+        f"(x {row['pss_n_vs_1']:.2f}), run {row['run_seconds_n']:.2f} s each, "
+        f"{row['throughput_n']:.2f} audio s/s together"
     )
 
 

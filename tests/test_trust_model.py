@@ -36,6 +36,7 @@ import onnxruntime
 import pytest
 from sandbox import run_limited
 
+import audeer
 import audonnx
 
 import audemo
@@ -1257,6 +1258,21 @@ def test_shared_weights_follow_the_model(folder, tmp_path, cache_root):
     assert after.shared_weights.path != before.shared_weights.path
     _, expected = shared_weights_outputs(other, cache_root, signal, share=False)
     np.testing.assert_array_equal(values, expected)
+
+
+def test_shared_weights_killed_while_made(folder, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    stem = os.path.splitext(first.shared_weights.path)[0]
+    # what a process killed while making them leaves: a temporary folder
+    stale = audeer.mkdir(f"{stem}.12345-0badc0de.tmp")
+    with open(os.path.join(stale, "part.bin"), "wb") as fp:
+        fp.write(bytes(1000))
+    os.remove(stem + ".json")  # made again
+    model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
+    assert model.shared_weights.path == stem + ".bin"
+    assert not os.path.exists(stale)
+    assert not glob.glob(os.path.join(cache_root, "weights", "*.tmp"))
 
 
 def test_shared_weights_touched_not_made_again(folder, cache_root):

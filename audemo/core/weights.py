@@ -27,6 +27,7 @@ and the runtime (:func:`runtime_key`)::
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import json
 import os
@@ -267,6 +268,10 @@ def _make(path: str, stem: str, model_sha256: str) -> SharedWeights | None:
         return None
     if external_data(onnx.load_from_string(data)):
         return None  # refused before; onnxruntime would read other files
+    # temporary folders are made only under the lock:
+    # those found now belong to a process that was killed
+    for stale in glob.glob(f"{glob.escape(stem)}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = f"{stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     name = os.path.basename(stem)
     try:
