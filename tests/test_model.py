@@ -694,14 +694,15 @@ def test_shared_weights_default(model_root, cache_root):
     assert workers._onnx_model().shared_weights is not None
     # a runtime setting: not in the pipeline file
     assert "share_weights" not in workers.to_yaml_s()
-    # int8 keeps its prepacked weights, unless asked
+    # int8 too
     int8 = {"precision": "int8", "num_workers": 2, "multiprocessing": True}
     interface = audemo.Emotion(model_root, model_cache_root=cache_root, **int8)
-    assert interface._onnx_model().shared_weights is None
-    interface = audemo.Emotion(
-        model_root, model_cache_root=cache_root, share_weights=True, **int8
-    )
     assert interface._onnx_model().shared_weights is not None
+    # unless asked not to
+    interface = audemo.Emotion(
+        model_root, model_cache_root=cache_root, share_weights=False, **int8
+    )
+    assert interface._onnx_model().shared_weights is None
 
 
 def test_shared_weights_in_worker_processes(model_root, speech_files, cache_root):

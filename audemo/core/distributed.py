@@ -62,7 +62,6 @@ def process_index(
     with ``num_threads`` onnxruntime threads
     of ``interface``,
     and the worker processes of a machine share the weights
-    of a float32 model
     (see ``share_weights`` of :class:`audemo.Emotion`).
 
     The result is the same as
@@ -190,7 +189,6 @@ def _submit_missing(
             "share_weights",
             weights_shared(
                 interface.share_weights,
-                precision=interface.precision,
                 processes=True,
             ),
         ),

@@ -194,17 +194,16 @@ class Emotion(FeatureAdapter, audobject.Object):
             (float32 sums in another order)
         multiprocessing: use processes instead of threads
             for ``num_workers``
-        share_weights: worker processes share one copy of the weights,
-            mapped from a file that audemo makes once in the model cache,
-            instead of holding one each
+        share_weights: worker processes share one copy of the weights:
+            onnxruntime writes the optimized model
+            and its prepacked weights once into the model cache,
+            and every process maps that file
             (see :ref:`performance:Memory of workers`);
-            ``None`` shares them for ``precision="fp32"``
+            ``None`` shares them
             with ``multiprocessing`` and more than one worker
-            (and on the workers of a Dask cluster),
-            not in a single process
-            nor for ``"int8"``,
-            where onnxruntime's prepacked weights run faster.
-            The results agree within float32 rounding (1e-6)
+            and on the workers of a Dask cluster,
+            not in a single process.
+            The results are the same
         verbose: show progress bars
         cache_root: deprecated name of ``model_cache_root``
             (a :class:`FutureWarning` says so)
@@ -917,7 +916,6 @@ class Emotion(FeatureAdapter, audobject.Object):
     def _onnx_model(self) -> audonnx.Model:
         share = weights_shared(
             self.share_weights,
-            precision=self.precision,
             processes=self.multiprocessing and self.num_workers > 1,
         )
         return _shared_model(
