@@ -203,7 +203,7 @@ class Emotion(FeatureAdapter, audobject.Object):
             with ``multiprocessing`` and more than one worker
             and on the workers of a Dask cluster,
             not in a single process.
-            The results are the same
+            The results are the same, bit for bit
         verbose: show progress bars
         cache_root: deprecated name of ``model_cache_root``
             (a :class:`FutureWarning` says so)
