@@ -67,7 +67,7 @@ import audresample
 
 import audemo
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.registry import cache_folder
+from audemo.core.model.registry import cache_folder
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -23,7 +23,7 @@ The labels in ``model.yaml`` only give it the real model's interface.
 
 After the export the script loads the folder with audonnx,
 compares its outputs on 1 s of random signal with the torch model,
-and checks the interface with ``audemo.core.folder.check_interface``.
+and checks the interface with ``audemo.core.model.folder.check_interface``.
 
 Needs ``torch`` and ``transformers``
 (a CPU build of torch is enough), e.g.::
@@ -219,7 +219,7 @@ def check(model, root: str, seed: int) -> float:
     r"""Compare audonnx with torch on 1 s of signal, check the interface."""
     import torch
 
-    import audemo.core.folder
+    import audemo.core.model.folder
 
     rng = np.random.default_rng(seed)
     signal = (0.1 * rng.standard_normal((1, SAMPLING_RATE))).astype(np.float32)
@@ -238,8 +238,8 @@ def check(model, root: str, seed: int) -> float:
         diff = float(np.abs(outputs[name] - expected[name]).max())
         print(f"max abs diff torch vs onnx, {name}: {diff:.2e}")
         max_diff = max(max_diff, diff)
-    audemo.core.folder.check_interface(root)
-    print("audemo.core.folder.check_interface: ok")
+    audemo.core.model.folder.check_interface(root)
+    print("audemo.core.model.folder.check_interface: ok")
     return max_diff
 
 

@@ -173,9 +173,9 @@ def main():
     args = parser.parse_args()
 
     import audemo
-    from audemo.core.fingerprint import onnx_sha256
-    from audemo.core.precision import precision_root
-    from audemo.core.weights import shared_weights
+    from audemo.core.model.fingerprint import onnx_sha256
+    from audemo.core.model.precision import precision_root
+    from audemo.core.model.weights import shared_weights
 
     methods = {"audemo": False, "audemo, shared weights": True}
     if not args.sharing:

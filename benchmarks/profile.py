@@ -148,7 +148,7 @@ def main():
     args = parser.parse_args()
 
     import audemo
-    from audemo.core.precision import precision_root
+    from audemo.core.model.precision import precision_root
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.model or audemo.testing.create_model(os.path.join(tmp, "model"))

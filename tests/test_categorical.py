@@ -20,13 +20,13 @@ import audobject
 import audonnx
 
 import audemo
-from audemo.core.categorical import Categories
-from audemo.core.categories_evaluation import CategoryEvaluation
-from audemo.core.categories_evaluation import evaluate_categories
-from audemo.core.categories_export import check_head_root
-from audemo.core.categories_export import save_categories
-from audemo.core.categories_head import head_session
-from audemo.core.categories_training import train_categories
+from audemo.core.categories.categorical import Categories
+from audemo.core.categories.evaluation import CategoryEvaluation
+from audemo.core.categories.evaluation import evaluate_categories
+from audemo.core.categories.export import check_head_root
+from audemo.core.categories.export import save_categories
+from audemo.core.categories.head import head_session
+from audemo.core.categories.training import train_categories
 from audemo.core.plot import confusion
 
 

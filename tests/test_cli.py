@@ -195,8 +195,8 @@ def test_info_registered_model_offline(cache_root, monkeypatch, capsys):
 
 @pytest.mark.network
 def test_info_registered_model(server, archive, cache_root, monkeypatch, capsys):
-    from audemo.core import model as model_module
-    from audemo.core.registry import RegisteredModel
+    from audemo.core.model import api as model_module
+    from audemo.core.model.registry import RegisteredModel
 
     server.files["/registered.zip"] = archive
     registered = RegisteredModel(

@@ -21,13 +21,13 @@ import audiofile
 import audresample
 
 import audemo
-from audemo.core.conversation import normalize_per_speaker
-from audemo.core.conversation import speaker_summary
-from audemo.core.turns import check_turns
-from audemo.core.turns import exclude_overlap
-from audemo.core.turns import overlap_mask
-from audemo.core.turns import read_rttm
-from audemo.core.turns import turns_from_annotation
+from audemo.core.conversation.speakers import normalize_per_speaker
+from audemo.core.conversation.speakers import speaker_summary
+from audemo.core.conversation.turns import check_turns
+from audemo.core.conversation.turns import exclude_overlap
+from audemo.core.conversation.turns import overlap_mask
+from audemo.core.conversation.turns import read_rttm
+from audemo.core.conversation.turns import turns_from_annotation
 from conftest import ALSA_SOUNDS
 from conftest import synthesize
 

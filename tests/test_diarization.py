@@ -17,7 +17,7 @@ import pytest
 import audobject
 
 import audemo
-from audemo.core.diarization import PIPELINE
+from audemo.core.conversation.diarization import PIPELINE
 
 
 def annotation_of(tracks, uri="dialogue"):

@@ -270,8 +270,8 @@ def test_yaml_url_model(server, archive, cache_root, tmp_path, speech_files):
 
 @pytest.mark.network
 def test_default_model_name_in_yaml(server, archive, cache_root, monkeypatch):
-    from audemo.core import model as model_module
-    from audemo.core.registry import RegisteredModel
+    from audemo.core.model import api as model_module
+    from audemo.core.model.registry import RegisteredModel
 
     server.files["/default.zip"] = archive
     registered = RegisteredModel(

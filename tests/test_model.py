@@ -15,14 +15,14 @@ import audonnx
 import audonnx.testing
 
 import audemo
-from audemo.core import model as model_module
-from audemo.core import registry
-from audemo.core.fingerprint import fingerprint
-from audemo.core.folder import check_interface
-from audemo.core.folder import read_model_folder
-from audemo.core.folder import write_model_yaml
+from audemo.core.model import api as model_module
+from audemo.core.model import registry
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.folder import check_interface
+from audemo.core.model.folder import read_model_folder
+from audemo.core.model.folder import write_model_yaml
+from audemo.core.model.resolver import ModelResolver
 from audemo.core.ort import session_options
-from audemo.core.resolver import ModelResolver
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
 from conftest import model_archive
@@ -736,7 +736,7 @@ def test_shared_weights_cache_not_writable(model_root, tmp_path):
 SHARING_WORKER = """
 import sys
 import numpy as np
-from audemo.core.model import open_model
+from audemo.core.model.api import open_model
 
 model = open_model(sys.argv[1], cache_root=sys.argv[2], share_weights=True)
 model(np.zeros((1, 16000), np.float32), 16000)

@@ -164,7 +164,9 @@ def test_runtime_settings_of_categories_ignored(model_root, tmp_path):
     audemo.Categories(head, model=model_root).to_yaml(path)
     with open(path) as fp:
         text = fp.read()
-    text = with_arguments(text, "$audemo.core.categorical.Categories", RUNTIME, 2)
+    text = with_arguments(
+        text, "$audemo.core.categories.categorical.Categories", RUNTIME, 2
+    )
     with pytest.warns(UserWarning, match="sets Categories.cache_root"):
         loaded = audemo.load_pipeline(write(tmp_path, text))
     assert isinstance(loaded, audemo.Categories)

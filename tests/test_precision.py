@@ -12,8 +12,8 @@ import audeer
 
 import audemo
 from audemo.core.cli import main
-from audemo.core.fingerprint import fingerprint
-from audemo.core.precision import precision_root
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.precision import precision_root
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
 

@@ -25,7 +25,7 @@ import audiofile
 
 import audemo
 from audemo.core.cli import main
-from audemo.core.server import create_app
+from audemo.core.live.server import create_app
 
 
 # the command installed with this interpreter's environment,

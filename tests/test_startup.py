@@ -63,7 +63,7 @@ def test_lazy_public_names():
     import audemo.core.emotion
 
     assert Emotion is audemo.core.emotion.Emotion
-    assert audemo.read_rttm.__module__ == "audemo.core.turns"
+    assert audemo.read_rttm.__module__ == "audemo.core.conversation.turns"
     assert audemo.plot.__name__ == "audemo.plot"
     # every public name is listed and resolves
     public = [name for name in dir(audemo) if not name.startswith("_")]

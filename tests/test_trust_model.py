@@ -40,16 +40,16 @@ import audeer
 import audonnx
 
 import audemo
-from audemo.core import archive as archive_module
-from audemo.core import model as model_module
-from audemo.core import registry
-from audemo.core import transfer
-from audemo.core.fingerprint import fingerprint
-from audemo.core.folder import refuse_external_data
-from audemo.core.precision import precision_root
+from audemo.core.model import api as model_module
+from audemo.core.model import archive as archive_module
+from audemo.core.model import registry
+from audemo.core.model import transfer
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.folder import refuse_external_data
+from audemo.core.model.precision import precision_root
+from audemo.core.model.weights import shared_weights
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
-from audemo.core.weights import shared_weights
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1313,7 +1313,7 @@ def test_shared_weights_read_only_cache(folder, tmp_path, cache_root):
     output = run_without_root_permissions(
         f"""
         import numpy as np
-        from audemo.core.model import open_model
+        from audemo.core.model.api import open_model
 
         model = open_model({folder!r}, cache_root={cache_root!r}, share_weights=True)
         signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)

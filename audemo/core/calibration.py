@@ -17,7 +17,7 @@ import audobject
 from audemo.core.define import DIMENSIONS
 from audemo.core.evaluation import ScaleWarning
 from audemo.core.evaluation import evaluate
-from audemo.core.fingerprint import is_fingerprint
+from audemo.core.model.fingerprint import is_fingerprint
 from audemo.core.pipeline import CLASS_KEY_PREFIXES
 from audemo.core.pipeline import is_class_key
 from audemo.core.results import calibration_marker

@@ -22,8 +22,8 @@ import audformat
 import audiofile
 
 from audemo.core.define import DIMENSIONS
-from audemo.core.model import MODELS
-from audemo.core.registry import is_url
+from audemo.core.model.api import MODELS
+from audemo.core.model.registry import is_url
 from audemo.core.results import CALIBRATION
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration
@@ -853,7 +853,7 @@ def _model_reference(model: str, root: str | None) -> str | None:
         # an absolute path without a database root to relate it to
         # means nothing on another machine
         return None if os.path.isabs(model) else model
-    # as audemo.core.resolver.ModelResolver writes it into a YAML file in root
+    # as audemo.core.model.resolver.ModelResolver writes it into a YAML file in root
     return os.path.relpath(model, root)
 
 

@@ -19,7 +19,7 @@ The model cannot process shorter inputs.
 """
 
 PRECISIONS = ("fp32", "int8")
-r"""Supported precisions of a model (see :mod:`audemo.core.precision`)."""
+r"""Supported precisions of a model (see :mod:`audemo.core.model.precision`)."""
 
 NORMALIZE = (None, "speaker")
 r"""Values of the ``normalize`` argument of :func:`audemo.speaker_summary`."""

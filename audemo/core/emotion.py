@@ -48,8 +48,9 @@ from audemo.core.index import empty_folder_hint
 from audemo.core.index import files_index
 from audemo.core.index import progress_description
 from audemo.core.index import skipped_files_hint
-from audemo.core.model import acquire_model
-from audemo.core.model import open_model
+from audemo.core.model.api import acquire_model
+from audemo.core.model.api import open_model
+from audemo.core.model.resolver import ModelResolver
 from audemo.core.options import CHECKED
 from audemo.core.options import calibration_option
 from audemo.core.options import check_options
@@ -62,7 +63,6 @@ from audemo.core.process import Failure
 from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
 from audemo.core.process import combine_chunks
-from audemo.core.resolver import ModelResolver
 from audemo.core.segment import segment_with_errors
 from audemo.core.utils import available_cores
 from audemo.core.utils import caller_stacklevel
@@ -855,7 +855,7 @@ class Emotion(FeatureAdapter, audobject.Object):
 
         """
         # lazy: conversations (analysis layer) build on this module
-        from audemo.core.conversation import process_turns
+        from audemo.core.conversation.speakers import process_turns
 
         return process_turns(
             self,

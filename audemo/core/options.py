@@ -29,10 +29,10 @@ from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import OUTPUTS
 from audemo.core.define import SAMPLING_RATE
-from audemo.core.model import check_device
+from audemo.core.model.api import check_device
+from audemo.core.model.precision import PRECISIONS
 from audemo.core.pipeline import is_calibration
 from audemo.core.pipeline import load_calibration
-from audemo.core.precision import PRECISIONS
 from audemo.core.utils import argument_error
 from audemo.core.utils import available_cores
 from audemo.core.utils import caller_stacklevel

@@ -12,7 +12,7 @@ import audobject
 
 from audemo.core.define import INTERFACE_RUNTIME_ARGUMENTS
 from audemo.core.define import VOICE_ACTIVITY_RUNTIME_ARGUMENTS
-from audemo.core.fingerprint import is_fingerprint
+from audemo.core.model.fingerprint import is_fingerprint
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 
@@ -22,7 +22,7 @@ r"""The class of :class:`audemo.Calibration`, as a pipeline file names it."""
 
 ALLOWED_CLASSES = (
     CALIBRATION_CLASS,
-    "audemo.core.categorical.Categories",
+    "audemo.core.categories.categorical.Categories",
     "audemo.core.emotion.Emotion",
     "audemo.core.segment.VoiceActivity",
 )
@@ -38,7 +38,7 @@ r"""Classes that are never instantiated: they execute code from the YAML."""
 
 RUNTIME_ARGUMENTS = {
     "audemo.core.emotion.Emotion": INTERFACE_RUNTIME_ARGUMENTS,
-    "audemo.core.categorical.Categories": INTERFACE_RUNTIME_ARGUMENTS,
+    "audemo.core.categories.categorical.Categories": INTERFACE_RUNTIME_ARGUMENTS,
     "audemo.core.segment.VoiceActivity": VOICE_ACTIVITY_RUNTIME_ARGUMENTS,
     # plain values only: nothing of the machine
     CALIBRATION_CLASS: (),
@@ -70,7 +70,7 @@ _ARGUMENT_NAME = re.compile(r"[A-Za-z_]\w*", re.ASCII)
 # fingerprints a pipeline must record, so that loading can check the files
 _REQUIRED_FINGERPRINTS = {
     "audemo.core.emotion.Emotion": [("fingerprint", "model")],
-    "audemo.core.categorical.Categories": [
+    "audemo.core.categories.categorical.Categories": [
         ("fingerprint", "model"),
         ("head_fingerprint", "head"),
     ],
@@ -111,7 +111,7 @@ def load_pipeline(
       :class:`audemo.VoiceActivity`
       and :class:`audemo.Calibration`
       (written as ``audemo.core.emotion.Emotion``,
-      ``audemo.core.categorical.Categories``,
+      ``audemo.core.categories.categorical.Categories``,
       ``audemo.core.segment.VoiceActivity``
       and ``audemo.core.calibration.Calibration``)
       or a class in ``allow``;

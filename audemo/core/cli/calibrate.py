@@ -33,7 +33,7 @@ from audemo.core.cli.report import load_truth
 from audemo.core.database import find_column
 from audemo.core.database import relative_index
 from audemo.core.database import scheme_ranges
-from audemo.core.model import model_info
+from audemo.core.model.api import model_info
 from audemo.core.report import format_interval
 from audemo.core.results import calibration_marker
 from audemo.core.results import describe_calibration

@@ -21,12 +21,12 @@ import pandas as pd
 import audeer
 import audformat
 
-from audemo.core.categorical import Categories
-from audemo.core.categories_evaluation import CategoryEvaluation
-from audemo.core.categories_evaluation import evaluate_categories
-from audemo.core.categories_export import check_head_root
-from audemo.core.categories_export import save_categories
-from audemo.core.categories_training import train_categories
+from audemo.core.categories.categorical import Categories
+from audemo.core.categories.evaluation import CategoryEvaluation
+from audemo.core.categories.evaluation import evaluate_categories
+from audemo.core.categories.export import check_head_root
+from audemo.core.categories.export import save_categories
+from audemo.core.categories.training import train_categories
 from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import DATABASE_SAFETY_POINTER
 from audemo.core.cli.common import add_model_cache_root
@@ -39,8 +39,8 @@ from audemo.core.database import find_column
 from audemo.core.database import load_table
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.emotion import Emotion
-from audemo.core.model import cache_folder
-from audemo.core.model import is_download
+from audemo.core.model.api import cache_folder
+from audemo.core.model.api import is_download
 from audemo.core.plot import confusion
 from audemo.core.plot import save_figure
 from audemo.core.utils import available_cores

@@ -14,7 +14,7 @@ import audeer
 
 from audemo.core.define import DEFAULT_MODEL
 from audemo.core.define import PRECISIONS
-from audemo.core.registry import MODELS
+from audemo.core.model.registry import MODELS
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 from audemo.core.utils import in_words

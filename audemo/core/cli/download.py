@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         0
 
     """
-    from audemo.core.model import download_model  # heavy: only when run
+    from audemo.core.model.api import download_model  # heavy: only when run
 
     root = download_model(
         args.model, cache_root=legacy_model_cache_root(args), verbose=show_progress()

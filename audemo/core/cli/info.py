@@ -18,9 +18,9 @@ from audemo.core.cli.common import add_model_arguments
 from audemo.core.cli.common import legacy_model_cache_root
 from audemo.core.cli.common import show_progress
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.registry import MODELS
-from audemo.core.registry import cache_folder
-from audemo.core.registry import resolve_cache_root
+from audemo.core.model.registry import MODELS
+from audemo.core.model.registry import cache_folder
+from audemo.core.model.registry import resolve_cache_root
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -74,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
     """
     # heavy (audonnx, onnx): only when run, not for --help
-    from audemo.core.model import download_model
-    from audemo.core.model import fingerprint
-    from audemo.core.model import load_model
-    from audemo.core.model import model_info
+    from audemo.core.model.api import download_model
+    from audemo.core.model.api import fingerprint
+    from audemo.core.model.api import load_model
+    from audemo.core.model.api import model_info
 
     model_cache_root = legacy_model_cache_root(args)
     name = args.model or DEFAULT_MODEL

@@ -31,10 +31,10 @@ from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
 from audemo.core.cli.common import check_output
 from audemo.core.emotion import Emotion
+from audemo.core.live.stream import Stream
 from audemo.core.process import PCM_FORMATS
 from audemo.core.process import check_sampling_rate
 from audemo.core.process import float_signal
-from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
 

@@ -1,6 +1,6 @@
 r"""``audemo serve``: emotion over HTTP and WebSocket, and a live web page.
 
-Runs :func:`audemo.core.server.serve`
+Runs :func:`audemo.core.live.server.serve`
 (needs ``pip install 'audemo[serve]'``).
 
 """
@@ -13,11 +13,11 @@ from audemo.core.cli import COMMANDS
 from audemo.core.cli.common import add_model_cache_root
 from audemo.core.cli.common import add_model_option
 from audemo.core.cli.common import add_precision_option
-from audemo.core.server import MAX_BYTES
-from audemo.core.server import MAX_SECONDS
-from audemo.core.server import check_host
-from audemo.core.server import limits
-from audemo.core.server import serve
+from audemo.core.live.server import MAX_BYTES
+from audemo.core.live.server import MAX_SECONDS
+from audemo.core.live.server import check_host
+from audemo.core.live.server import limits
+from audemo.core.live.server import serve
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:

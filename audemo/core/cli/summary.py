@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
     """  # noqa: E501
     # heavy (pandas, audinterface): only when run, not for --help
-    from audemo.core.conversation import speaker_summary
+    from audemo.core.conversation.speakers import speaker_summary
     from audemo.core.results import read_results
 
     if args.output is not None:

@@ -41,11 +41,11 @@ import soundfile
 from audemo.core.define import MIN_SAMPLES
 from audemo.core.define import SAMPLING_RATE
 from audemo.core.emotion import Emotion
-from audemo.core.model import model_info
+from audemo.core.live.stream import Stream
+from audemo.core.model.api import model_info
 from audemo.core.process import PCM_FORMATS
 from audemo.core.process import check_sampling_rate
 from audemo.core.process import float_signal
-from audemo.core.stream import Stream
 from audemo.core.utils import import_optional
 
 

@@ -10,18 +10,18 @@ import shutil
 import uuid
 import warnings
 
-from audemo.core.archive import extract
-from audemo.core.fingerprint import fingerprint
-from audemo.core.fingerprint import onnx_sha256
-from audemo.core.folder import MODEL_FILE
-from audemo.core.folder import check_interface
-from audemo.core.registry import MODELS
-from audemo.core.registry import cache_folder
+from audemo.core.model.archive import extract
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.fingerprint import onnx_sha256
+from audemo.core.model.folder import MODEL_FILE
+from audemo.core.model.folder import check_interface
+from audemo.core.model.registry import MODELS
+from audemo.core.model.registry import cache_folder
+from audemo.core.model.transfer import download_file
 from audemo.core.storage import cache_lock
 from audemo.core.storage import file_sha256
 from audemo.core.storage import remove_path
 from audemo.core.storage import write_json_atomic
-from audemo.core.transfer import download_file
 from audemo.core.utils import caller_stacklevel
 
 
@@ -148,7 +148,7 @@ def is_complete(
     must not be used:
     the sizes of the recorded files are checked,
     and the SHA256 of ``model.onnx``
-    (through the memo of :func:`audemo.core.fingerprint.onnx_sha256`).
+    (through the memo of :func:`audemo.core.model.fingerprint.onnx_sha256`).
     A folder without a record is checked once and recorded.
 
     Args:

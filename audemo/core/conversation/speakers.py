@@ -23,16 +23,16 @@ import pandas as pd
 import audformat
 import audinterface
 
+from audemo.core.conversation.turns import MIN_PIECE
+from audemo.core.conversation.turns import check_segmented
+from audemo.core.conversation.turns import check_turns
+from audemo.core.conversation.turns import exclude_overlap as cut_overlap
+from audemo.core.conversation.turns import overlap_mask
+from audemo.core.conversation.turns import speaker_unions
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import NORMALIZE
 from audemo.core.define import OVERLAP
 from audemo.core.results import read_time
-from audemo.core.turns import MIN_PIECE
-from audemo.core.turns import check_segmented
-from audemo.core.turns import check_turns
-from audemo.core.turns import exclude_overlap as cut_overlap
-from audemo.core.turns import overlap_mask
-from audemo.core.turns import speaker_unions
 from audemo.core.utils import argument_error
 from audemo.core.utils import count
 from audemo.core.utils import warn_items

@@ -5,19 +5,19 @@ as :mod:`audonnx.core.api` is for audonnx.
 The pieces live in modules of their own,
 each importing only modules below it:
 
-* :mod:`audemo.core.registry`: registered models, cache folders
+* :mod:`audemo.core.model.registry`: registered models, cache folders
 * :mod:`audemo.core.storage`: lock, atomic JSON, checksums of the cache
 * :mod:`audemo.core.ort`: onnxruntime session options, devices, CUDA checks
-* :mod:`audemo.core.folder`: a model folder read without running code,
+* :mod:`audemo.core.model.folder`: a model folder read without running code,
   its interface checked
-* :mod:`audemo.core.fingerprint`: what determines a model's outputs
-* :mod:`audemo.core.transfer`: HTTP download with limits
-* :mod:`audemo.core.weights`: weights that worker processes share,
+* :mod:`audemo.core.model.fingerprint`: what determines a model's outputs
+* :mod:`audemo.core.model.transfer`: HTTP download with limits
+* :mod:`audemo.core.model.weights`: weights that worker processes share,
   mapped from a file of the cache
-* :mod:`audemo.core.archive`: extraction of a downloaded archive
-* :mod:`audemo.core.download`: models in the cache, downloaded once
+* :mod:`audemo.core.model.archive`: extraction of a downloaded archive
+* :mod:`audemo.core.model.download`: models in the cache, downloaded once
   and verified on use
-* :mod:`audemo.core.precision`: the int8 variant of a model
+* :mod:`audemo.core.model.precision`: the int8 variant of a model
 
 """
 
@@ -32,22 +32,22 @@ import audeer
 import audonnx
 
 from audemo.core.define import DEFAULT_MODEL
-from audemo.core.download import download_to_cache
-from audemo.core.download import read_record
-from audemo.core.fingerprint import fingerprint
-from audemo.core.fingerprint import onnx_sha256
-from audemo.core.folder import MODEL_FILE
-from audemo.core.folder import local_folder
-from audemo.core.folder import read_model_folder
+from audemo.core.model.download import download_to_cache
+from audemo.core.model.download import read_record
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.fingerprint import onnx_sha256
+from audemo.core.model.folder import MODEL_FILE
+from audemo.core.model.folder import local_folder
+from audemo.core.model.folder import read_model_folder
+from audemo.core.model.precision import precision_root
+from audemo.core.model.registry import MODELS
+from audemo.core.model.registry import cache_folder
+from audemo.core.model.registry import is_download
+from audemo.core.model.weights import shared_weights
 from audemo.core.ort import check_device
 from audemo.core.ort import refuse_cpu_only_ops
 from audemo.core.ort import require_cuda
 from audemo.core.ort import session_options
-from audemo.core.precision import precision_root
-from audemo.core.registry import MODELS
-from audemo.core.registry import cache_folder
-from audemo.core.registry import is_download
-from audemo.core.weights import shared_weights
 
 
 __all__ = [
@@ -424,7 +424,7 @@ def open_model(
 ) -> audonnx.Model:
     r"""Open a model folder with audemo's session options.
 
-    The folder is read with :func:`audemo.core.folder.read_model_folder`
+    The folder is read with :func:`audemo.core.model.folder.read_model_folder`
     and its :func:`audemo.core.fingerprint.fingerprint` is taken
     (which refuses ONNX files with external data),
     then the model is built with :class:`audonnx.Model`
@@ -436,7 +436,7 @@ def open_model(
     With ``share_weights`` on the CPU
     the weights come from a file of the model cache
     that every process maps into its memory
-    (see :func:`audemo.core.weights.shared_weights`),
+    (see :func:`audemo.core.model.weights.shared_weights`),
     so that worker processes hold one copy of them together;
     where that file cannot be made or used
     the model runs with its own copy.
@@ -460,7 +460,7 @@ def open_model(
             its fingerprint differs from ``expected_fingerprint``,
             or ``device`` asks for CUDA but onnxruntime cannot use it
         ValueError: if the folder is refused,
-            see :func:`audemo.core.folder.read_model_folder`,
+            see :func:`audemo.core.model.folder.read_model_folder`,
             ``device`` is invalid,
             or the model is dynamically quantized and ``device`` a GPU
 

@@ -9,9 +9,9 @@ import re
 
 from audemo.core.cache import untrusted_reason
 from audemo.core.define import DIMENSIONS
-from audemo.core.folder import read_model_folder
-from audemo.core.folder import refuse_external_data
-from audemo.core.registry import resolve_cache_root
+from audemo.core.model.folder import read_model_folder
+from audemo.core.model.folder import refuse_external_data
+from audemo.core.model.registry import resolve_cache_root
 from audemo.core.storage import file_sha256
 from audemo.core.storage import write_json_atomic
 
@@ -28,7 +28,7 @@ def fingerprint(root: str, *, cache_root: str | None = None) -> str:
 
     That is the SHA256 of the folder's ``model.onnx``,
     the only ONNX file audemo runs
-    (see :func:`audemo.core.folder.read_model_folder`),
+    (see :func:`audemo.core.model.folder.read_model_folder`),
     as published for the default model.
     ONNX files that keep weights in external data files are refused,
     since those files would change the outputs unseen.
@@ -55,7 +55,7 @@ def fingerprint(root: str, *, cache_root: str | None = None) -> str:
         FileNotFoundError: if the folder holds no ``model.onnx``
         RuntimeError: if ``model.onnx`` uses external data
         ValueError: if the folder is refused,
-            see :func:`audemo.core.folder.read_model_folder`
+            see :func:`audemo.core.model.folder.read_model_folder`
 
     Examples:
         >>> root = audemo.testing.create_model("my-model")

@@ -2,7 +2,7 @@ r"""Training of a categories classifier on the model's embedding.
 
 :func:`train_categories` fits a scikit-learn pipeline
 on the ``hidden_states`` columns of :class:`audemo.Emotion`
-and labels matched to its rows (:mod:`audemo.core.alignment`).
+and labels matched to its rows (:mod:`audemo.core.categories.alignment`).
 scikit-learn is an extra: it is imported when a classifier is fitted.
 
 """
@@ -14,8 +14,8 @@ import typing
 import numpy as np
 import pandas as pd
 
-from audemo.core.alignment import align_labels
-from audemo.core.alignment import describe_entry
+from audemo.core.categories.alignment import align_labels
+from audemo.core.categories.alignment import describe_entry
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import zipfile
 
-from audemo.core.folder import MODEL_FILE
+from audemo.core.model.folder import MODEL_FILE
 
 
 MAX_UNPACKED_BYTES = 4 * 1024**3

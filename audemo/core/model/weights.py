@@ -39,8 +39,8 @@ import onnx
 import onnxruntime
 
 from audemo.core.cache import untrusted_reason
-from audemo.core.folder import external_data
-from audemo.core.registry import resolve_cache_root
+from audemo.core.model.folder import external_data
+from audemo.core.model.registry import resolve_cache_root
 from audemo.core.storage import CHUNK_SIZE
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
@@ -143,7 +143,7 @@ def shared_weights(
 
     Examples:
         >>> root = audemo.testing.create_model("model")
-        >>> digest = audemo.core.fingerprint.onnx_sha256(
+        >>> digest = audemo.core.model.fingerprint.onnx_sha256(
         ...     "model/model.onnx", cache_root="cache"
         ... )
         >>> weights = shared_weights("model/model.onnx", digest, cache_root="cache")

@@ -5,9 +5,9 @@ import os
 import audeer
 import audobject
 
-from audemo.core.registry import MODELS
-from audemo.core.registry import is_download
-from audemo.core.registry import is_url
+from audemo.core.model.registry import MODELS
+from audemo.core.model.registry import is_download
+from audemo.core.model.registry import is_url
 
 
 class ModelResolver(audobject.resolver.Base):
@@ -17,9 +17,9 @@ class ModelResolver(audobject.resolver.Base):
     a model folder is written relative to the YAML file
     and expanded again when the YAML file is read,
     also when it is named like a registered model
-    (see :func:`audemo.core.registry.is_download`).
+    (see :func:`audemo.core.model.registry.is_download`).
     A model read from a YAML file is opened like any other:
-    its folder is checked by :func:`audemo.core.folder.read_model_folder`,
+    its folder is checked by :func:`audemo.core.model.folder.read_model_folder`,
     so a pipeline cannot make audemo run code from a model folder.
 
     Examples:

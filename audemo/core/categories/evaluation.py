@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from audemo.core.alignment import align_labels
-from audemo.core.alignment import describe_entry
-from audemo.core.categories_training import check_classes
-from audemo.core.categories_training import fit_classifier
-from audemo.core.categories_training import training_data
+from audemo.core.categories.alignment import align_labels
+from audemo.core.categories.alignment import describe_entry
+from audemo.core.categories.training import check_classes
+from audemo.core.categories.training import fit_classifier
+from audemo.core.categories.training import training_data
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 

@@ -14,9 +14,9 @@ import audonnx
 
 from audemo.core.define import DIMENSIONS
 from audemo.core.define import INPUT
+from audemo.core.model.registry import MODELS
 from audemo.core.ort import cpu_session
 from audemo.core.ort import session_options
-from audemo.core.registry import MODELS
 from audemo.core.safe_yaml import read_yaml_bytes
 from audemo.core.safe_yaml import safe_load
 

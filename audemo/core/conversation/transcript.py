@@ -33,13 +33,13 @@ import audformat
 import audinterface
 import audiofile
 
-from audemo.core.conversation import process_turns
+from audemo.core.conversation.speakers import process_turns
+from audemo.core.conversation.turns import MIN_PIECE
+from audemo.core.conversation.turns import check_segmented
+from audemo.core.conversation.turns import check_turns
+from audemo.core.conversation.turns import overlap_mask
+from audemo.core.conversation.turns import speaker_unions
 from audemo.core.define import AUDIO_EXTENSIONS
-from audemo.core.turns import MIN_PIECE
-from audemo.core.turns import check_segmented
-from audemo.core.turns import check_turns
-from audemo.core.turns import overlap_mask
-from audemo.core.turns import speaker_unions
 from audemo.core.utils import count
 from audemo.core.utils import import_optional
 from audemo.core.utils import warn_items

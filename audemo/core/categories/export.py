@@ -24,14 +24,14 @@ import onnx.numpy_helper
 import audeer
 import audonnx
 
-from audemo.core.categories_head import HEAD_INPUT
-from audemo.core.categories_head import HEAD_OUTPUTS
-from audemo.core.categories_head import METADATA_CLASSES
-from audemo.core.categories_head import METADATA_CLASSIFIER
-from audemo.core.categories_head import head_info
-from audemo.core.categories_training import embedding_names
-from audemo.core.folder import YAML_FILE
-from audemo.core.model import MODEL_FILE
+from audemo.core.categories.head import HEAD_INPUT
+from audemo.core.categories.head import HEAD_OUTPUTS
+from audemo.core.categories.head import METADATA_CLASSES
+from audemo.core.categories.head import METADATA_CLASSIFIER
+from audemo.core.categories.head import head_info
+from audemo.core.categories.training import embedding_names
+from audemo.core.model.api import MODEL_FILE
+from audemo.core.model.folder import YAML_FILE
 
 
 if typing.TYPE_CHECKING:  # pragma: no cover - scikit-learn is an extra

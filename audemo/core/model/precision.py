@@ -11,13 +11,13 @@ import uuid
 import onnx
 
 from audemo.core.define import PRECISIONS
-from audemo.core.fingerprint import fingerprint
-from audemo.core.folder import MODEL_FILE
-from audemo.core.folder import check_interface
-from audemo.core.folder import external_data
-from audemo.core.folder import read_model_folder
-from audemo.core.folder import write_model_yaml
-from audemo.core.registry import resolve_cache_root
+from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.folder import MODEL_FILE
+from audemo.core.model.folder import check_interface
+from audemo.core.model.folder import external_data
+from audemo.core.model.folder import read_model_folder
+from audemo.core.model.folder import write_model_yaml
+from audemo.core.model.registry import resolve_cache_root
 from audemo.core.storage import cache_lock
 
 
@@ -64,7 +64,7 @@ def precision_root(
             or quantization fails
         ValueError: if ``precision`` is not supported
             or the model folder is refused,
-            see :func:`audemo.core.folder.read_model_folder`
+            see :func:`audemo.core.model.folder.read_model_folder`
 
     Examples:
         >>> root = audemo.testing.create_model("model")

@@ -2,7 +2,7 @@ r"""A categories head: the ONNX classifier on the model's embedding.
 
 A head is a folder with ``model.onnx`` and ``model.yaml``,
 written by :func:`audemo.save_categories`
-(:mod:`audemo.core.categories_export`).
+(:mod:`audemo.core.categories.export`).
 This module reads it: what it is (:func:`read_head`, :func:`head_info`)
 and its session, opened once per process (:func:`head_session`).
 
@@ -20,8 +20,8 @@ import onnxruntime
 
 import audeer
 
-from audemo.core.folder import refuse_external_data
-from audemo.core.model import MODEL_FILE
+from audemo.core.model.api import MODEL_FILE
+from audemo.core.model.folder import refuse_external_data
 from audemo.core.ort import small_session
 
 

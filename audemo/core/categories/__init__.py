@@ -1,0 +1,1 @@
+r"""Emotion categories: a head trained on the embedding."""

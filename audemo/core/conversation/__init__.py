@@ -1,0 +1,1 @@
+r"""Conversations: who speaks when, what was said, emotion per speaker."""

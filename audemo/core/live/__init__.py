@@ -1,0 +1,1 @@
+r"""Live audio: streams and the server of ``audemo serve``."""

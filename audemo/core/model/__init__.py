@@ -1,0 +1,1 @@
+r"""Models: names, folders, URLs, downloads, fingerprints, int8; loading."""
