@@ -17,11 +17,19 @@ r"""Memory of audemo's workers: one worker, and N workers together.
     then the proportional memory (PSS, ``/proc/PID/smaps_rollup``)
     of each is read: a page shared by N processes counts 1/N in each,
     so the sum is what they hold together.
-    ``--sharing`` adds the same for bare onnxruntime sessions
-    whose initializers come from one memory-mapped file
-    (``SessionOptions.add_initializer`` of arrays on a shared mapping),
-    with prepacking on (the default) and off,
-    and the time of one run of the chunk each.
+    ``--sharing`` adds the same with ``share_weights=True``
+    (the optimized graph and its prepacked weights
+    written once into the model cache by onnxruntime,
+    the weights file mapped and shared by the processes)
+    next to ``share_weights=False`` (audemo's default in one process),
+    made in the cache before the workers start.
+    ``--repeats`` rounds run the methods in turn
+    (one worker, then N, for each method);
+    every number is the median over the rounds,
+    and the time of the chunk is the throughput:
+    alone (``run_seconds``) and with N at once
+    (all start the chunk together when all have loaded:
+    ``throughput_n``, audio seconds per second until the last is done).
 
 Measure on the full-size model with random weights
 made by ``benchmarks/export_full_model.py``::
@@ -53,52 +61,27 @@ from common import speech_like
 def worker(config: dict):
     r"""Load the model, run it on the longest chunk, report, wait for stdin."""
     before = process_memory_mb()
-    if config["method"] == "audemo":
-        import audonnx  # noqa: F401 - imported where a model is opened: a library too
+    import audonnx  # noqa: F401 - imported where a model is opened: a library too
 
-        from audemo import Emotion
-        from audemo.core.define import CHUNK_DUR
+    import audemo
+    from audemo.core.define import CHUNK_DUR
 
-        imported = process_memory_mb()
-        interface = Emotion(
-            config["root"],
-            precision=config["precision"],
-            model_cache_root=config["cache"],
-            num_threads=1,
-        )
+    imported = process_memory_mb()
+    interface = audemo.Emotion(
+        config["root"],
+        precision=config["precision"],
+        model_cache_root=config["cache"],
+        num_threads=1,
+        share_weights=config["share_weights"],
+    )
 
-        def run(seconds):
-            interface.process_signal(speech_like(seconds), 16000)
-
-    else:  # bare onnxruntime, initializers from a shared mapping
-        import numpy as np
-        import onnxruntime
-
-        imported = process_memory_mb()
-        CHUNK_DUR = 20.0  # noqa: N806 - the name of audemo.core.define
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        if config["method"] == "shared-noprepack":
-            options.add_session_config_entry("session.disable_prepacking", "1")
-        arrays = []
-        with open(config["index"]) as fp:
-            index = json.load(fp)
-        mapped = np.memmap(config["weights"], dtype=np.uint8, mode="r")
-        for name, (offset, dtype, shape) in index.items():
-            count = int(np.prod(shape)) * np.dtype(dtype).itemsize
-            array = mapped[offset : offset + count].view(dtype).reshape(shape)
-            value = onnxruntime.OrtValue.ortvalue_from_numpy(array)
-            arrays.append(value)  # must outlive the session
-            options.add_initializer(name, value)
-        session = onnxruntime.InferenceSession(
-            config["graph"], options, providers=["CPUExecutionProvider"]
-        )
-
-        def run(seconds):
-            session.run(None, {"signal": speech_like(seconds)[np.newaxis]})
+    def run(seconds):
+        interface.process_signal(speech_like(seconds), 16000)
 
     run(0.5)
     loaded = process_memory_mb()
+    print("ready", flush=True)
+    sys.stdin.readline()  # all workers run the chunk at once
     start = time.perf_counter()
     run(CHUNK_DUR)
     seconds = time.perf_counter() - start
@@ -120,7 +103,13 @@ def worker(config: dict):
 
 
 def workers(config: dict, number: int) -> dict:
-    r"""Start ``number`` workers at once, sum their PSS when all have run."""
+    r"""Start ``number`` workers at once, sum their PSS when all have run.
+
+    When all have loaded the model,
+    all run the chunk at once:
+    the time until the last is done is the throughput.
+
+    """
     processes = [
         subprocess.Popen(
             [sys.executable, __file__, "_worker", json.dumps(config)],
@@ -131,7 +120,14 @@ def workers(config: dict, number: int) -> dict:
         for _ in range(number)
     ]
     try:
+        for process in processes:
+            process.stdout.readline()  # ready
+        start = time.perf_counter()
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
         rows = [json.loads(process.stdout.readline()) for process in processes]
+        wall = time.perf_counter() - start
         memory = [process_memory_mb(process.pid) for process in processes]
     finally:
         for process in processes:
@@ -141,49 +137,8 @@ def workers(config: dict, number: int) -> dict:
         "pss_mb": sum(m["pss_mb"] for m in memory),
         "rss_mb": sum(m["rss_mb"] for m in memory),
         "run_seconds": statistics.median(row["run_seconds"] for row in rows),
+        "wall_seconds": wall,
         "one": rows[0],
-    }
-
-
-# ----- initializers in one file, for the sharing experiment ------------------
-
-
-def split_initializers(model: str, folder: str) -> dict:
-    r"""Graph without its large initializers, and those in one file."""
-    import onnx
-    import onnx.numpy_helper
-
-    proto = onnx.load(model, load_external_data=False)
-    index = {}
-    offset = 0
-    with open(os.path.join(folder, "weights.bin"), "wb") as fp:
-        for tensor in proto.graph.initializer:
-            if len(tensor.raw_data) < 1024:
-                continue
-            array = onnx.numpy_helper.to_array(tensor)
-            offset += -offset % 64  # aligned
-            fp.seek(offset)
-            fp.write(array.tobytes())
-            index[tensor.name] = (offset, array.dtype.str, list(array.shape))
-            offset += array.nbytes
-            # the graph holds no weights of its own: a reference
-            # that add_initializer overrides before onnxruntime reads it
-            tensor.ClearField("raw_data")
-            tensor.data_location = onnx.TensorProto.EXTERNAL
-            for key, value in (
-                ("location", "weights.bin"),
-                ("offset", str(index[tensor.name][0])),
-                ("length", str(array.nbytes)),
-            ):
-                entry = tensor.external_data.add()
-                entry.key, entry.value = key, value
-    onnx.save(proto, os.path.join(folder, "graph.onnx"))
-    with open(os.path.join(folder, "index.json"), "w") as fp:
-        json.dump(index, fp)
-    return {
-        "graph": os.path.join(folder, "graph.onnx"),
-        "weights": os.path.join(folder, "weights.bin"),
-        "index": os.path.join(folder, "index.json"),
     }
 
 
@@ -211,45 +166,109 @@ def main():
     parser.add_argument(
         "--sharing",
         action="store_true",
-        help="also measure initializers shared through a memory-mapped file",
+        help="also measure share_weights=True (weights mapped from one file)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="rounds of all methods, in turn"
     )
     parser.add_argument("--output", help="write the results as JSON to this file")
     args = parser.parse_args()
 
     import audemo
+    from audemo.core.model.fingerprint import onnx_sha256
     from audemo.core.model.precision import precision_root
+    from audemo.core.model.weights import shared_weights
 
+    methods = {"audemo": False, "audemo, shared weights": True}
+    if not args.sharing:
+        methods = {"audemo": False}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         root = args.model or audemo.testing.create_model(os.path.join(tmp, "model"))
         root = os.path.abspath(root)
         cache = os.path.join(tmp, "cache")
         for precision in args.precisions.split(","):
-            model = precision_root(root, precision, cache_root=cache)
-            config = {
-                "method": "audemo",
-                "root": root,
-                "precision": precision,
-                "cache": cache,
-            }
-            file_mb = os.path.getsize(os.path.join(model, "model.onnx")) / 2**20
-            one = workers(config, 1)
-            many = workers(config, args.workers)
-            row = _row("audemo", precision, file_mb, one, many)
-            results.append(row)
-            print(_format(row), flush=True)
-            if args.sharing:
-                files = split_initializers(os.path.join(model, "model.onnx"), tmp)
-                for method in ("shared", "shared-noprepack"):
-                    config = {"method": method, **files}
+            model = os.path.join(
+                precision_root(root, precision, cache_root=cache), "model.onnx"
+            )
+            if args.sharing:  # made once, as by the first use
+                digest = onnx_sha256(model, cache_root=cache)
+                shared_weights(model, digest, cache_root=cache)
+            file_mb = os.path.getsize(model) / 2**20
+            rounds = {method: [] for method in methods}
+            for _ in range(args.repeats):
+                for method, share in methods.items():
+                    config = {
+                        "root": root,
+                        "precision": precision,
+                        "cache": cache,
+                        "share_weights": share,
+                    }
                     one = workers(config, 1)
                     many = workers(config, args.workers)
-                    row = _row(method, precision, file_mb, one, many)
-                    results.append(row)
-                    print(_format(row), flush=True)
+                    rounds[method].append(_row(method, precision, file_mb, one, many))
+            rows = {method: _median(rows) for method, rows in rounds.items()}
+            for row in rows.values():
+                results.append(row)
+                print(_format(row), flush=True)
+            if args.sharing:
+                base, shared = rows.values()
+                ratios = {
+                    "precision": precision,
+                    "throughput_shared_vs_not_1": base["run_seconds"]
+                    / shared["run_seconds"],
+                    f"throughput_shared_vs_not_{args.workers}": shared["throughput_n"]
+                    / base["throughput_n"],
+                }
+                results.append(ratios)
+                print(
+                    f"{precision}: throughput with shared weights vs without "
+                    f"(medians of {args.repeats}): "
+                    f"1 worker x {ratios['throughput_shared_vs_not_1']:.3f}, "
+                    f"{args.workers} workers x "
+                    f"{ratios[f'throughput_shared_vs_not_{args.workers}']:.3f}",
+                    flush=True,
+                )
     if args.output:
         with open(args.output, "w") as fp:
-            json.dump({"cpu_count": os.cpu_count(), "results": results}, fp, indent=2)
+            json.dump(
+                {
+                    "cpu_count": os.cpu_count(),
+                    "cpu": _cpu(),
+                    "repeats": args.repeats,
+                    "results": results,
+                },
+                fp,
+                indent=2,
+            )
+
+
+def _median(rows: list[dict]) -> dict:
+    r"""Median of every number over the rounds of one method."""
+    median = dict(rows[0])
+    for key, value in median.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            median[key] = statistics.median(row[key] for row in rows)
+    median["rounds"] = len(rows)
+    return median
+
+
+def _cpu() -> str:
+    r"""Model name and vector extensions of the CPU."""
+    try:
+        with open("/proc/cpuinfo") as fp:
+            text = fp.read()
+    except OSError:
+        return "unknown"
+    name = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in text.splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    return f"{name}, {'AVX-512' if 'avx512f' in text else 'no AVX-512'}"
 
 
 def _row(method, precision, file_mb, one, many) -> dict:
@@ -265,20 +284,25 @@ def _row(method, precision, file_mb, one, many) -> dict:
         f"pss_{many['workers']}_mb": many["pss_mb"],
         "pss_n_vs_1": many["pss_mb"] / one["pss_mb"],
         "run_seconds_n": many["run_seconds"],
+        # audio seconds per second, all N running the chunk at once
+        "throughput_n": many["workers"]
+        * single["chunk_seconds"]
+        / many["wall_seconds"],
     }
 
 
 def _format(row) -> str:
     n = next(key for key in row if key.startswith("pss_") and key != "pss_1_mb")
     return (
-        f"{row['method']:<17}{row['precision']:<6}file {row['file_mb']} MB; "
+        f"{row['method']:<24}{row['precision']:<6}file {row['file_mb']} MB; "
         f"one worker: libraries {row['libraries_mb']}, model {row['model_mb']}, "
         f"activations of {row['chunk_seconds']:g} s {row['activations_mb']}, "
         f"peak {row['peak_rss_mb']} MB "
         f"(x {row['peak_vs_file_plus_activations']:.2f} of file + activations), "
         f"run {row['run_seconds']:.2f} s; "
         f"PSS 1 worker {row['pss_1_mb']} MB, {n} {row[n]} MB "
-        f"(x {row['pss_n_vs_1']:.2f}), run {row['run_seconds_n']:.2f} s each"
+        f"(x {row['pss_n_vs_1']:.2f}), run {row['run_seconds_n']:.2f} s each, "
+        f"{row['throughput_n']:.2f} audio s/s together"
     )
 
 

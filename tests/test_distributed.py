@@ -70,7 +70,7 @@ def db(tmp_path_factory, speech_files):
 
 @pytest.mark.slow
 @pytest.mark.network
-def test_equal_to_local(client, db, model_root):
+def test_equal_to_local(client, db, model_root, worker_cache):
     interface = audemo.Emotion(model_root, outputs=["logits", "hidden_states"])
     index = db.files
     expected = interface.process_index(index, root=db.root)
@@ -78,6 +78,8 @@ def test_equal_to_local(client, db, model_root):
         interface, index, client=client, root=db.root, partition_size=5
     )
     pd.testing.assert_frame_equal(result, expected)
+    # the worker processes share the weights, mapped from their cache
+    assert os.listdir(os.path.join(worker_cache, "weights"))
 
     # segmented index, sliding windows
     interface = audemo.Emotion(model_root, win_dur=1.0, hop_dur=0.5)

@@ -6,9 +6,11 @@ import time
 
 import numpy as np
 import onnxruntime
+import pandas as pd
 import pytest
 
 import audeer
+import audformat
 import audonnx
 import audonnx.testing
 
@@ -627,3 +629,160 @@ def test_folder_named_like_registered_model(
     assert main(["info", "--model-cache-root", cache_root]) == 0
     out = capsys.readouterr().out
     assert f"folder: {cached}" in out and "sha256: not pinned" in out
+
+
+# ----- weights shared by worker processes ------------------------------------
+
+
+def weights_files(cache_root):
+    folder = os.path.join(cache_root, "weights")
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if name.endswith((".bin", ".json", ".onnx"))
+    )
+
+
+def test_shared_weights_made_once(model_root, cache_root):
+    model = model_module.open_model(
+        model_root, cache_root=cache_root, share_weights=True
+    )
+    weights = model.shared_weights
+    assert weights is not None
+    files = weights_files(cache_root)
+    assert [os.path.splitext(path)[1] for path in files] == [".bin", ".json", ".onnx"]
+    assert weights.path == files[0]
+    stats = [os.stat(path) for path in files]
+    again = model_module.open_model(
+        model_root, cache_root=cache_root, share_weights=True
+    )
+    # reused as it is: no file written again
+    assert [os.stat(path) for path in weights_files(cache_root)] == stats
+    assert again.shared_weights.path == weights.path
+    # without sharing: the model's own weights, prepacked
+    plain = model_module.open_model(model_root, cache_root=cache_root)
+    assert plain.shared_weights is None
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_shared_weights_same_results(model_root, speech_files, cache_root, precision):
+    outputs = ["logits", "hidden_states"]
+    results = {
+        share: audemo.Emotion(
+            model_root,
+            outputs=outputs,
+            precision=precision,
+            share_weights=share,
+            model_cache_root=cache_root,
+        ).process_files(speech_files)
+        for share in (False, True)
+    }
+    # the same kernels on the same prepacked weights
+    pd.testing.assert_frame_equal(results[True], results[False], check_exact=True)
+    assert os.path.exists(os.path.join(cache_root, "weights"))
+
+
+def test_shared_weights_default(model_root, cache_root):
+    single = audemo.Emotion(model_root, num_workers=2, model_cache_root=cache_root)
+    assert single.share_weights is None
+    assert single._onnx_model().shared_weights is None
+    assert not os.path.exists(os.path.join(cache_root, "weights"))
+    # worker processes share them
+    workers = audemo.Emotion(
+        model_root, num_workers=2, multiprocessing=True, model_cache_root=cache_root
+    )
+    assert workers._onnx_model().shared_weights is not None
+    # a runtime setting: not in the pipeline file
+    assert "share_weights" not in workers.to_yaml_s()
+    # int8 too
+    int8 = {"precision": "int8", "num_workers": 2, "multiprocessing": True}
+    interface = audemo.Emotion(model_root, model_cache_root=cache_root, **int8)
+    assert interface._onnx_model().shared_weights is not None
+    # unless asked not to
+    interface = audemo.Emotion(
+        model_root, model_cache_root=cache_root, share_weights=False, **int8
+    )
+    assert interface._onnx_model().shared_weights is None
+
+
+def test_shared_weights_in_worker_processes(model_root, speech_files, cache_root):
+    index = audformat.filewise_index(speech_files * 2)
+    expected = audemo.Emotion(model_root, model_cache_root=cache_root).process_index(
+        index
+    )
+    assert not os.path.exists(os.path.join(cache_root, "weights"))
+    interface = audemo.Emotion(
+        model_root, num_workers=2, multiprocessing=True, model_cache_root=cache_root
+    )
+    result = interface.process_index(index)
+    # the workers made the file, and ran on it
+    assert len(weights_files(cache_root)) == 3
+    pd.testing.assert_frame_equal(result, expected, check_exact=True)
+
+
+def test_shared_weights_cache_not_writable(model_root, tmp_path):
+    cache_root = str(tmp_path / "cache")
+    os.makedirs(cache_root)
+    with open(os.path.join(cache_root, "weights"), "w"):
+        pass  # a file where the folder would be: nothing can be written
+    model = model_module.open_model(
+        model_root, cache_root=cache_root, share_weights=True
+    )
+    assert model.shared_weights is None
+    # the model as it is, with its own prepacked weights
+    assert model.path == os.path.join(model_root, "model.onnx")
+
+
+SHARING_WORKER = """
+import sys
+import numpy as np
+from audemo.core.model.api import open_model
+
+model = open_model(sys.argv[1], cache_root=sys.argv[2], share_weights=True)
+model(np.zeros((1, 16000), np.float32), 16000)
+print(model.shared_weights.path, flush=True)
+sys.stdin.readline()
+"""
+
+
+def mapping_memory_kb(pid, path):
+    r"""Rss and Pss of the mappings of a file in a process, in kB."""
+    memory = {"Rss": 0, "Pss": 0}
+    mapped = False
+    with open(f"/proc/{pid}/smaps") as fp:
+        for line in fp:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5:  # a mapping's header
+                mapped = fields[-1] == path
+            elif mapped and fields[0].rstrip(":") in memory:
+                memory[fields[0].rstrip(":")] += int(fields[1])
+    return memory
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="Linux only")
+def test_shared_weights_pages_shared(model_root, cache_root):
+    # made once before, as by the first worker
+    model_module.open_model(model_root, cache_root=cache_root, share_weights=True)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHARING_WORKER, model_root, cache_root],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        paths = {process.stdout.readline().strip() for process in processes}
+        (path,) = paths
+        memory = [mapping_memory_kb(process.pid, path) for process in processes]
+    finally:
+        for process in processes:
+            process.communicate("\n", timeout=60)
+    for one in memory:
+        # the pages of the weights are resident and counted half in each
+        assert one["Rss"] > 0
+        assert one["Pss"] < one["Rss"]
+    assert sum(one["Pss"] for one in memory) <= max(one["Rss"] for one in memory)

@@ -36,6 +36,7 @@ import onnxruntime
 import pytest
 from sandbox import run_limited
 
+import audeer
 import audonnx
 
 import audemo
@@ -46,6 +47,7 @@ from audemo.core.model import transfer
 from audemo.core.model.fingerprint import fingerprint
 from audemo.core.model.folder import refuse_external_data
 from audemo.core.model.precision import precision_root
+from audemo.core.model.weights import shared_weights
 from audemo.core.storage import cache_lock
 from audemo.core.storage import write_json_atomic
 
@@ -1158,3 +1160,169 @@ def test_download_reset(reset_server, cache_root):
     with pytest.raises(RuntimeError, match="interrupted after 100000 of 200000 bytes"):
         audemo.download_model(reset_server, cache_root=cache_root)
     _assert_nothing_cached(cache_root)
+
+
+# ----- 8. weights shared by worker processes ---------------------------------
+
+
+def shared_weights_outputs(folder, cache_root, signal, *, share):
+    model = model_module.open_model(folder, cache_root=cache_root, share_weights=share)
+    result = model(signal, 16000)
+    values = np.concatenate([result[name].reshape(-1) for name in sorted(result)])
+    return model, values
+
+
+def forge_weights(stem):
+    r"""Zeros for the weights, and a record that matches them."""
+    size = os.path.getsize(stem + ".bin")
+    with open(stem + ".bin", "wb") as fp:
+        fp.write(bytes(size))
+    with open(stem + ".json") as fp:
+        record = json.load(fp)
+    stat = os.stat(stem + ".bin")
+    stamp = {key: getattr(stat, f"st_{key}") for key in record["weights_stamp"]}
+    forged = {**record, "weights_sha256": sha256(stem + ".bin"), "weights_stamp": stamp}
+    with open(stem + ".json", "w") as fp:
+        json.dump(forged, fp)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "tampered",
+        "truncated",
+        "graph",
+        "foreign",
+        "writable",
+        "folder",
+        "format",
+    ],
+)
+def test_shared_weights_checked(folder, tmp_path, cache_root, attack, monkeypatch):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    _, expected = shared_weights_outputs(folder, cache_root, signal, share=False)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    stem = os.path.splitext(first.shared_weights.path)[0]
+    made = sha256(stem + ".bin")
+    if attack == "tampered":  # same size and modification time, other bytes
+        stat = os.stat(stem + ".bin")
+        with open(stem + ".bin", "r+b") as fp:
+            fp.write(bytes(stat.st_size))
+        os.utime(stem + ".bin", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    elif attack == "truncated":
+        os.truncate(stem + ".bin", os.path.getsize(stem + ".bin") // 2)
+    elif attack == "graph":  # the graph of another model
+        other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+        other_cache = str(tmp_path / "other-cache")
+        other_model = model_module.open_model(
+            other, cache_root=other_cache, share_weights=True
+        )
+        other_stem = os.path.splitext(other_model.shared_weights.path)[0]
+        shutil.copy(other_stem + ".onnx", stem + ".onnx")
+    elif attack in ("foreign", "writable"):  # weights and record that agree
+        forge_weights(stem)
+        for path in (stem + ".bin", stem + ".json"):
+            if attack == "writable":
+                os.chmod(path, 0o666)
+            elif os.geteuid() == 0:
+                os.chown(path, 65534, 65534)  # nobody
+        if attack == "foreign" and os.geteuid() != 0:
+            monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)
+    elif attack == "folder":  # others can write it: they could swap the files
+        forge_weights(stem)
+        os.chmod(os.path.dirname(stem), 0o777)
+    else:  # a record of yours in another format
+        with open(stem + ".json") as fp:
+            record = json.load(fp)
+        write_json_atomic(stem + ".json", {**record, "format": 0})
+    model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
+    np.testing.assert_array_equal(values, expected)
+    if attack == "folder":  # not shared: the model's own weights
+        assert model.shared_weights is None
+        return
+    # made again from the model
+    assert model.shared_weights.path == stem + ".bin"
+    assert sha256(stem + ".bin") == made
+    for path in (stem + ".bin", stem + ".json", stem + ".onnx"):
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        assert os.stat(path).st_uid == os.getuid()
+
+
+def test_shared_weights_follow_the_model(folder, tmp_path, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    before, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    # another model in the same folder: its own weights file
+    other = audemo.testing.create_model(str(tmp_path / "other"), seed=1)
+    shutil.copy(os.path.join(other, "model.onnx"), os.path.join(folder, "model.onnx"))
+    after, values = shared_weights_outputs(folder, cache_root, signal, share=True)
+    assert after.shared_weights.path != before.shared_weights.path
+    _, expected = shared_weights_outputs(other, cache_root, signal, share=False)
+    np.testing.assert_array_equal(values, expected)
+
+
+def test_shared_weights_killed_while_made(folder, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    stem = os.path.splitext(first.shared_weights.path)[0]
+    # what a process killed while making them leaves: a temporary folder
+    stale = audeer.mkdir(f"{stem}.12345-0badc0de.tmp")
+    with open(os.path.join(stale, "part.bin"), "wb") as fp:
+        fp.write(bytes(1000))
+    os.remove(stem + ".json")  # made again
+    model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
+    assert model.shared_weights.path == stem + ".bin"
+    assert not os.path.exists(stale)
+    assert not glob.glob(os.path.join(cache_root, "weights", "*.tmp"))
+
+
+def test_shared_weights_touched_not_made_again(folder, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    path = first.shared_weights.path
+    os.utime(path)  # a new modification time, the same bytes
+    inode = os.stat(path).st_ino
+    model, values = shared_weights_outputs(folder, cache_root, signal, share=True)
+    # hashed again, found right, remembered: the same file
+    assert model.shared_weights.path == path
+    assert os.stat(path).st_ino == inode
+    with open(os.path.splitext(path)[0] + ".json") as fp:
+        assert json.load(fp)["weights_stamp"]["mtime_ns"] == os.stat(path).st_mtime_ns
+
+
+def test_shared_weights_only_of_checked_bytes(folder, tmp_path, cache_root):
+    path = os.path.join(folder, "model.onnx")
+    # bytes that are not the ones checked: nothing made
+    assert shared_weights(path, "0" * 64, cache_root=cache_root) is None
+    # a model with external data (refused by its fingerprint before)
+    proto = onnx.load(path)
+    external = str(tmp_path / "external" / "model.onnx")
+    os.makedirs(os.path.dirname(external))
+    onnx.save(proto, external, save_as_external_data=True, size_threshold=0)
+    assert shared_weights(external, sha256(external), cache_root=cache_root) is None
+    assert not glob.glob(os.path.join(cache_root, "weights", "*.bin"))
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_shared_weights_read_only_cache(folder, tmp_path, cache_root):
+    signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+    _, expected = shared_weights_outputs(folder, cache_root, signal, share=False)
+    first, _ = shared_weights_outputs(folder, cache_root, signal, share=True)
+    os.utime(first.shared_weights.path)  # hashed again, not remembered
+    make_read_only(cache_root)
+    output = run_without_root_permissions(
+        f"""
+        import numpy as np
+        from audemo.core.model.api import open_model
+
+        model = open_model({folder!r}, cache_root={cache_root!r}, share_weights=True)
+        signal = np.random.default_rng(0).normal(size=(1, 16000)).astype(np.float32)
+        result = model(signal, 16000)
+        values = np.concatenate([result[name].reshape(-1) for name in sorted(result)])
+        print(model.shared_weights is not None, values.tolist())
+        """,
+        tmp_path,
+    )
+    shared, values = output.strip().splitlines()[-1].split(" ", 1)
+    assert shared == "True", output
+    np.testing.assert_array_equal(np.float32(json.loads(values)), expected)

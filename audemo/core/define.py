@@ -52,6 +52,7 @@ INTERFACE_RUNTIME_ARGUMENTS = (
     "num_workers",
     "num_threads",
     "multiprocessing",
+    "share_weights",
     "verbose",
 )
 r"""Hidden audobject arguments of the interfaces (``Emotion``, ``Categories``).

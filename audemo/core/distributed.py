@@ -27,6 +27,7 @@ from audemo.core.failures import warn_failures
 from audemo.core.failures import warn_unsegmented
 from audemo.core.index import check_index
 from audemo.core.index import progress_description
+from audemo.core.options import weights_shared
 from audemo.core.pipeline import load_pipeline
 from audemo.core.utils import check_choice
 from audemo.core.utils import check_positive_integer
@@ -59,7 +60,9 @@ def process_index(
     must have the fingerprint recorded in the YAML.
     Workers run the model on ``device``
     with ``num_threads`` onnxruntime threads
-    of ``interface``.
+    of ``interface``,
+    and the worker processes of a machine share the weights
+    (see ``share_weights`` of :class:`audemo.Emotion`).
 
     The result is the same as
     ``interface.process_index(index, root=root)``:
@@ -181,6 +184,14 @@ def _submit_missing(
     overrides = (
         ("device", interface.device),
         ("num_threads", interface.num_threads),
+        # the workers of a cluster are processes side by side
+        (
+            "share_weights",
+            weights_shared(
+                interface.share_weights,
+                processes=True,
+            ),
+        ),
     )
     return {
         part: client.submit(

@@ -59,6 +59,7 @@ from audemo.core.options import deprecated_cache_root
 from audemo.core.options import interface_init
 from audemo.core.options import output_names
 from audemo.core.options import threads_per_worker
+from audemo.core.options import weights_shared
 from audemo.core.process import Failure
 from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
@@ -121,7 +122,7 @@ class Emotion(FeatureAdapter, audobject.Object):
     A ``calibration`` is written into the pipeline with its mappings.
     The runtime settings
     ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
-    ``multiprocessing`` and ``verbose``
+    ``multiprocessing``, ``share_weights`` and ``verbose``
     are not serialized
     (`hidden arguments`_).
 
@@ -188,6 +189,16 @@ class Emotion(FeatureAdapter, audobject.Object):
             (float32 sums in another order)
         multiprocessing: use processes instead of threads
             for ``num_workers``
+        share_weights: worker processes share one copy of the weights:
+            onnxruntime writes the optimized model
+            and its prepacked weights once into the model cache,
+            and every process maps that file
+            (see :ref:`performance:Memory of workers`);
+            ``None`` shares them
+            with ``multiprocessing`` and more than one worker
+            and on the workers of a Dask cluster,
+            not in a single process.
+            The results are the same, bit for bit
         verbose: show progress bars
         cache_root: deprecated name of ``model_cache_root``
             (a :class:`FutureWarning` says so)
@@ -273,6 +284,7 @@ class Emotion(FeatureAdapter, audobject.Object):
         num_workers: int | None = 1,
         num_threads: int | None = None,
         multiprocessing: bool = False,
+        share_weights: bool | None = None,
         verbose: bool = False,
         cache_root: str | None = None,
     ):
@@ -317,6 +329,8 @@ class Emotion(FeatureAdapter, audobject.Object):
         self.device = device
         self.multiprocessing = multiprocessing
         self.num_workers = num_workers
+        self.share_weights = share_weights
+        r"""Whether worker processes share the weights, ``None`` for automatic."""
         self.num_threads = num_threads or threads_per_worker(num_workers)
         r"""Number of onnxruntime threads per worker."""
         self._output_names = output_names(outputs)
@@ -895,12 +909,17 @@ class Emotion(FeatureAdapter, audobject.Object):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _onnx_model(self) -> audonnx.Model:
+        share = weights_shared(
+            self.share_weights,
+            processes=self.multiprocessing and self.num_workers > 1,
+        )
         return _shared_model(
             self._model_root,
             self._run_fingerprint,
             self.device,
             self.num_threads,
             self.model_cache_root,
+            share,
             os.getpid(),
         )
 
@@ -992,6 +1011,7 @@ def _shared_model(
     device: str,
     threads: int,
     cache_root: str | None,
+    share_weights: bool,
     pid: int,
 ) -> audonnx.Model:
     # Emotion objects hold no session, so they pickle for worker processes,
@@ -1005,4 +1025,5 @@ def _shared_model(
         num_threads=threads,
         cache_root=cache_root,
         expected_fingerprint=fingerprint,
+        share_weights=share_weights,
     )

@@ -141,7 +141,7 @@ def load_pipeline(
     * arguments of the machine that runs the pipeline
       (for :class:`audemo.Emotion` and :class:`audemo.Categories`
       ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
-      ``multiprocessing`` and ``verbose``;
+      ``multiprocessing``, ``share_weights`` and ``verbose``;
       for :class:`audemo.VoiceActivity`
       ``errors``, ``num_workers`` and ``verbose``;
       for :class:`audonnx.Model`

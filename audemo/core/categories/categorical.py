@@ -72,7 +72,7 @@ class Categories(Emotion):
     a head or model with a different fingerprint is refused.
     The runtime settings
     ``model_cache_root``, ``device``, ``num_workers``, ``num_threads``,
-    ``multiprocessing`` and ``verbose``
+    ``multiprocessing``, ``share_weights`` and ``verbose``
     are not serialized.
 
     Args:
@@ -101,6 +101,7 @@ class Categories(Emotion):
         num_workers: see :class:`audemo.Emotion`
         num_threads: see :class:`audemo.Emotion`
         multiprocessing: see :class:`audemo.Emotion`
+        share_weights: see :class:`audemo.Emotion`
         verbose: see :class:`audemo.Emotion`
         cache_root: deprecated name of ``model_cache_root``
             (a :class:`FutureWarning` says so)
@@ -166,6 +167,7 @@ class Categories(Emotion):
         num_workers: int | None = 1,
         num_threads: int | None = None,
         multiprocessing: bool = False,
+        share_weights: bool | None = None,
         verbose: bool = False,
         cache_root: str | None = None,
     ):
@@ -194,6 +196,7 @@ class Categories(Emotion):
             segment=segment,
             model_cache_root=model_cache_root,
             multiprocessing=multiprocessing,
+            share_weights=share_weights,
             verbose=verbose,
             **options,
         )

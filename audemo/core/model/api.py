@@ -12,6 +12,8 @@ each importing only modules below it:
   its interface checked
 * :mod:`audemo.core.model.fingerprint`: what determines a model's outputs
 * :mod:`audemo.core.model.transfer`: HTTP download with limits
+* :mod:`audemo.core.model.weights`: weights that worker processes share,
+  mapped from a file of the cache
 * :mod:`audemo.core.model.archive`: extraction of a downloaded archive
 * :mod:`audemo.core.model.download`: models in the cache, downloaded once
   and verified on use
@@ -31,6 +33,7 @@ from audemo.core.define import DEFAULT_MODEL
 from audemo.core.model.download import download_to_cache
 from audemo.core.model.download import read_record
 from audemo.core.model.fingerprint import fingerprint
+from audemo.core.model.fingerprint import onnx_sha256
 from audemo.core.model.folder import MODEL_FILE
 from audemo.core.model.folder import local_folder
 from audemo.core.model.folder import read_model_folder
@@ -46,7 +49,8 @@ from audemo.core.ort import session_options
 
 if typing.TYPE_CHECKING:  # pragma: no cover - annotations only
     # audonnx imports onnx (0.5 s, ml_dtypes): it is imported where a model
-    # is built (open_model), so that `from audemo import Emotion` is cheap
+    # is built (open_model), so that `from audemo import Emotion` is cheap;
+    # so are onnx and the shared weights (which import onnx and onnxruntime)
     import audonnx
 
 
@@ -420,6 +424,7 @@ def open_model(
     num_threads: int | None = 1,
     cache_root: str | None = None,
     expected_fingerprint: str | None = None,
+    share_weights: bool = False,
 ) -> audonnx.Model:
     r"""Open a model folder with audemo's session options.
 
@@ -432,6 +437,14 @@ def open_model(
     (see :func:`audemo.core.ort.require_cuda`),
     and a dynamically quantized model is refused on a GPU.
 
+    With ``share_weights`` on the CPU
+    the weights come from a file of the model cache
+    that every process maps into its memory
+    (see :func:`audemo.core.model.weights.shared_weights`),
+    so that worker processes hold one copy of them together;
+    where that file cannot be made or used
+    the model runs with its own copy.
+
     Args:
         root: model folder
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:<id>"``
@@ -439,6 +452,7 @@ def open_model(
             ``None`` lets onnxruntime decide
         cache_root: cache folder of the fingerprint memo
         expected_fingerprint: fingerprint the folder must have, if known
+        share_weights: take the weights from a shared, memory-mapped file
 
     Returns:
         model
@@ -477,14 +491,31 @@ def open_model(
     if device != "cpu":
         refuse_cpu_only_ops(path, device)
         require_cuda(device, root)
+    import onnx
+
     import audonnx  # see the imports at the top
 
+    from audemo.core.model.weights import shared_weights
+
+    weights = None
+    if share_weights and device == "cpu":
+        digest = onnx_sha256(path, cache_root=cache_root)
+        weights = shared_weights(path, digest, cache_root=cache_root)
     try:
-        model = audonnx.Model(
-            path, labels=labels, device=device, session_options=options
-        )
+        if weights is None:
+            model = audonnx.Model(
+                path, labels=labels, device=device, session_options=options
+            )
+        else:
+            weights.apply(options)
+            graph = onnx.load_from_string(weights.graph)
+            model = audonnx.Model(
+                graph, labels=labels, device=device, session_options=options
+            )
     except Exception as ex:  # onnxruntime raises its own exception types
         raise RuntimeError(f"Cannot load the model in '{root}': {ex}") from ex
     if device != "cpu":
         require_cuda(device, root, model.sess.get_providers())
+    # which file the session maps, if any
+    model.shared_weights = weights
     return model
