@@ -21,7 +21,7 @@ r"""Memory of audemo's workers: one worker, and N workers together.
     (the optimized graph and its prepacked weights
     written once into the model cache by onnxruntime,
     the weights file mapped and shared by the processes)
-    next to ``share_weights=False`` (audemo's default in one process),
+    next to ``share_weights=False`` (every process its own copy),
     made in the cache before the workers start.
     ``--repeats`` rounds run the methods in turn
     (one worker, then N, for each method);

@@ -683,17 +683,13 @@ def test_shared_weights_same_results(model_root, speech_files, cache_root, preci
 
 
 def test_shared_weights_default(model_root, cache_root):
+    # on by default, in one process too: the file is made on first use
     single = audemo.Emotion(model_root, num_workers=2, model_cache_root=cache_root)
-    assert single.share_weights is None
-    assert single._onnx_model().shared_weights is None
-    assert not os.path.exists(os.path.join(cache_root, "weights"))
-    # worker processes share them
-    workers = audemo.Emotion(
-        model_root, num_workers=2, multiprocessing=True, model_cache_root=cache_root
-    )
-    assert workers._onnx_model().shared_weights is not None
+    assert single.share_weights is True
+    assert single._onnx_model().shared_weights is not None
+    assert os.path.exists(os.path.join(cache_root, "weights"))
     # a runtime setting: not in the pipeline file
-    assert "share_weights" not in workers.to_yaml_s()
+    assert "share_weights" not in single.to_yaml_s()
     # int8 too
     int8 = {"precision": "int8", "num_workers": 2, "multiprocessing": True}
     interface = audemo.Emotion(model_root, model_cache_root=cache_root, **int8)
@@ -707,9 +703,9 @@ def test_shared_weights_default(model_root, cache_root):
 
 def test_shared_weights_in_worker_processes(model_root, speech_files, cache_root):
     index = audformat.filewise_index(speech_files * 2)
-    expected = audemo.Emotion(model_root, model_cache_root=cache_root).process_index(
-        index
-    )
+    expected = audemo.Emotion(
+        model_root, model_cache_root=cache_root, share_weights=False
+    ).process_index(index)
     assert not os.path.exists(os.path.join(cache_root, "weights"))
     interface = audemo.Emotion(
         model_root, num_workers=2, multiprocessing=True, model_cache_root=cache_root

@@ -27,7 +27,6 @@ from audemo.core.failures import warn_failures
 from audemo.core.failures import warn_unsegmented
 from audemo.core.index import check_index
 from audemo.core.index import progress_description
-from audemo.core.options import weights_shared
 from audemo.core.pipeline import load_pipeline
 from audemo.core.utils import check_choice
 from audemo.core.utils import check_positive_integer
@@ -184,14 +183,7 @@ def _submit_missing(
     overrides = (
         ("device", interface.device),
         ("num_threads", interface.num_threads),
-        # the workers of a cluster are processes side by side
-        (
-            "share_weights",
-            weights_shared(
-                interface.share_weights,
-                processes=True,
-            ),
-        ),
+        ("share_weights", interface.share_weights),
     )
     return {
         part: client.submit(

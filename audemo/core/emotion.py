@@ -59,7 +59,6 @@ from audemo.core.options import deprecated_cache_root
 from audemo.core.options import interface_init
 from audemo.core.options import output_names
 from audemo.core.options import threads_per_worker
-from audemo.core.options import weights_shared
 from audemo.core.process import Failure
 from audemo.core.process import RobustProcess
 from audemo.core.process import chunk_bounds
@@ -189,16 +188,17 @@ class Emotion(FeatureAdapter, audobject.Object):
             (float32 sums in another order)
         multiprocessing: use processes instead of threads
             for ``num_workers``
-        share_weights: worker processes share one copy of the weights:
+        share_weights: run the model on the CPU
+            from an optimized copy in the model cache:
             onnxruntime writes the optimized model
-            and its prepacked weights once into the model cache,
-            and every process maps that file
-            (see :ref:`performance:Memory of workers`);
-            ``None`` shares them
-            with ``multiprocessing`` and more than one worker
-            and on the workers of a Dask cluster,
-            not in a single process.
-            The results are the same, bit for bit
+            and its prepacked weights once
+            (twice the model file on disk),
+            and every process maps that file,
+            so that worker processes hold one copy of the weights,
+            and a session starts in about half the time
+            (see :ref:`performance:Memory of workers`).
+            The results are the same, bit for bit.
+            ``False`` loads the model file in every process
         verbose: show progress bars
         cache_root: deprecated name of ``model_cache_root``
             (a :class:`FutureWarning` says so)
@@ -284,7 +284,7 @@ class Emotion(FeatureAdapter, audobject.Object):
         num_workers: int | None = 1,
         num_threads: int | None = None,
         multiprocessing: bool = False,
-        share_weights: bool | None = None,
+        share_weights: bool = True,
         verbose: bool = False,
         cache_root: str | None = None,
     ):
@@ -909,17 +909,13 @@ class Emotion(FeatureAdapter, audobject.Object):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _onnx_model(self) -> audonnx.Model:
-        share = weights_shared(
-            self.share_weights,
-            processes=self.multiprocessing and self.num_workers > 1,
-        )
         return _shared_model(
             self._model_root,
             self._run_fingerprint,
             self.device,
             self.num_threads,
             self.model_cache_root,
-            share,
+            self.share_weights,
             os.getpid(),
         )
 

@@ -310,37 +310,6 @@ def threads_per_worker(num_workers: int | None) -> int:
     return max(1, cores // max(1, num_workers or cores))
 
 
-def weights_shared(share_weights: bool | None, *, processes: bool) -> bool:
-    r"""Whether a model's weights come from the shared, memory-mapped file.
-
-    ``None`` shares them where several processes run the model side by side:
-    there they are held once instead of once per process.
-    In one process they are not:
-    the file (twice the model: weights and their prepacked form)
-    is then not worth making,
-    see :ref:`performance:Memory of workers`.
-
-    Args:
-        share_weights: the interface's setting
-        processes: whether several processes run the model
-
-    Returns:
-        ``share_weights`` if given, else the default above
-
-    Examples:
-        >>> weights_shared(None, processes=True)
-        True
-        >>> weights_shared(None, processes=False)
-        False
-        >>> weights_shared(True, processes=False)
-        True
-
-    """
-    if share_weights is not None:
-        return bool(share_weights)
-    return processes
-
-
 def _check_duration(name: str, least: float, value: object):
     r"""Refuse a duration that is too short, or of a type that is no duration."""
     if value is None:

@@ -167,7 +167,7 @@ class Categories(Emotion):
         num_workers: int | None = 1,
         num_threads: int | None = None,
         multiprocessing: bool = False,
-        share_weights: bool | None = None,
+        share_weights: bool = True,
         verbose: bool = False,
         cache_root: str | None = None,
     ):
