@@ -769,7 +769,12 @@ class PageServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever,
+            # shutdown() waits up to one poll interval (0.5 s by default)
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        ).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
 
     def stop(self):

@@ -920,6 +920,7 @@ def test_page_words(call, tmp_path, model_root, capsys):
     np.testing.assert_allclose(values, frame["valence"], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_page_hour(tmp_path):
     r"""An hour of 10,000 words and a missing score: all on the page."""
     rng = np.random.default_rng(0)
@@ -996,6 +997,7 @@ def heard(call):
     return transcription(path, level="word"), transcription.process_files([path])
 
 
+@pytest.mark.slow
 def test_pocketsphinx(call, heard, interface):
     r"""Audio to transcript to emotion with a real (weak) recognizer."""
     _, path, sentences, _ = call
@@ -1097,6 +1099,7 @@ def test_transcription_errors(call, monkeypatch, tmp_path):
         transcription(path)
 
 
+@pytest.mark.slow
 def test_cli_auto(call, heard, tmp_path, model_root, capsys):
     _, path, sentences, _ = call
     rttm = tmp_path / "call.rttm"

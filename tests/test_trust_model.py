@@ -723,7 +723,9 @@ def trickle_server(server, archive, tmp_path):
         httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         if scheme == "https":
             httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         servers[scheme] = httpd
 
     def url(path, scheme="http"):
@@ -810,7 +812,9 @@ def redirect_server(server):
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     host, port = httpd.server_address[:2]
     yield lambda target: f"http://{host}:{port}/to?{target}"
     httpd.shutdown()
@@ -1148,7 +1152,9 @@ def reset_server():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     host, port = httpd.server_address[:2]
     yield f"http://{host}:{port}/m.zip"
     httpd.shutdown()
