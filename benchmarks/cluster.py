@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 
+from common import add_model_argument
 from common import speech_like
 
 import audformat
@@ -30,7 +31,7 @@ def main():
     parser = argparse.ArgumentParser(
         description="Local processing against a local Dask cluster."
     )
-    parser.add_argument("model", nargs="?", default=None, help="model folder")
+    add_model_argument(parser)
     parser.add_argument("--files", type=int, default=40, help="files of 2-12 s")
     parser.add_argument("--partition-size", type=int, default=10)
     parser.add_argument("--runs", type=int, default=1)

@@ -1,11 +1,22 @@
 r"""Helpers shared by the benchmark scripts."""
 
+import argparse
 import json
 import resource
 import subprocess
 import sys
 
 import numpy as np
+
+
+def add_model_argument(parser: argparse.ArgumentParser):
+    r"""The optional model folder every benchmark takes."""
+    parser.add_argument(
+        "model",
+        nargs="?",
+        default=None,
+        help="model folder (default: the small test model, to check the harness)",
+    )
 
 
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:

@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 
+from common import add_model_argument
 from common import measure_in_process
 
 
@@ -65,7 +66,7 @@ VOICES = ("en-us", "en-gb+f3")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", nargs="?", help="model folder (default: test model)")
+    add_model_argument(parser)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--runs", type=int, default=1)

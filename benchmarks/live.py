@@ -60,6 +60,7 @@ import sys
 import tempfile
 import time
 
+from common import add_model_argument
 from common import measure_in_process
 from common import peak_rss_mb
 from common import process_memory_mb
@@ -72,7 +73,7 @@ PARTS = ("latency", "keep-up", "memory", "server")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", nargs="?", help="model folder (default: test model)")
+    add_model_argument(parser)
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--precisions", default="fp32,int8")
     parser.add_argument("--win-dur", type=float, default=2.0)

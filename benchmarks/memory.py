@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 
+from common import add_model_argument
 from common import process_memory_mb
 from common import speech_like
 
@@ -153,12 +154,7 @@ def main():
         ),
         epilog="See the module docstring for details.",
     )
-    parser.add_argument(
-        "model",
-        nargs="?",
-        default=None,
-        help="model folder (default: the small test model, to check the harness)",
-    )
+    add_model_argument(parser)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
     parser.add_argument(
         "--precisions", default="fp32,int8", help="comma-separated precisions"

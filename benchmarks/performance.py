@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 
+from common import add_model_argument
 from common import peak_rss_mb
 from common import speech_like
 import numpy as np
@@ -164,12 +165,7 @@ def main():
         ),
         epilog="See the module docstring for details.",
     )
-    parser.add_argument(
-        "model",
-        nargs="?",
-        default=None,
-        help="model folder (default: the small test model, to check the harness)",
-    )
+    add_model_argument(parser)
     parser.add_argument("--runs", type=int, default=5, help="repetitions (median)")
     parser.add_argument(
         "--files", type=int, default=200, help="number of files of 2-12 s"

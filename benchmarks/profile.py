@@ -35,6 +35,7 @@ import statistics
 import tempfile
 import time
 
+from common import add_model_argument
 from common import speech_like
 import numpy as np
 
@@ -133,12 +134,7 @@ def main():
         ),
         epilog="See the module docstring for details.",
     )
-    parser.add_argument(
-        "model",
-        nargs="?",
-        default=None,
-        help="model folder (default: the small test model, to check the script)",
-    )
+    add_model_argument(parser)
     parser.add_argument("--seconds", type=float, default=10.0, help="input length")
     parser.add_argument("--runs", type=int, default=5, help="repetitions")
     parser.add_argument(

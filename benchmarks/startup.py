@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 
+from common import add_model_argument
 from common import speech_like
 
 import audiofile
@@ -223,12 +224,7 @@ def main():
         ),
         epilog="See the module docstring for details.",
     )
-    parser.add_argument(
-        "model",
-        nargs="?",
-        default=None,
-        help="model folder (default: the small test model, to check the harness)",
-    )
+    add_model_argument(parser)
     parser.add_argument("--runs", type=int, default=5, help="repetitions (median)")
     parser.add_argument(
         "--seconds", type=float, default=3.0, help="duration of the short file"

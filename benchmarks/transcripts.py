@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 
+from common import add_model_argument
 from common import measure_in_process
 from conversations import conversation
 
@@ -55,7 +56,7 @@ METHODS = ("one-file", "sentences", "windows", "words")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", nargs="?", help="model folder (default: test model)")
+    add_model_argument(parser)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--word-dur", type=float, default=0.36)
